@@ -87,8 +87,8 @@ mod shape;
 pub mod testing;
 
 pub use abi::{
-    ABI_VERSION, ErrorKind, Instance, InstanceBox, MethodSig, PluginError, PluginMod,
-    PluginModRef, ROOT_MODULE_NAME,
+    ABI_VERSION, ErrorKind, Instance, InstanceBox, MethodSig, PluginError, PluginMod, PluginModRef,
+    ROOT_MODULE_NAME,
 };
 pub use description::{Description, Example, Hint};
 pub use sdk::{BoxError, Method, MethodResult, Methods, NoConfig, Plugin};
@@ -103,6 +103,6 @@ pub use serde_json;
 #[doc(hidden)]
 pub mod __private {
     pub use abi_stable::library::{
-        CheckTypeLayout, LibHeader, RootModuleResult, __call_root_module_loader,
+        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };
 }

@@ -32,7 +32,10 @@ impl TestPlugin {
     pub fn describe(&self) -> Result<Description, PluginError> {
         let json = into_result((self.module.describe())())?;
         serde_json::from_str(&json).map_err(|error| {
-            PluginError::new(crate::ErrorKind::Failed, format!("bad description: {error}"))
+            PluginError::new(
+                crate::ErrorKind::Failed,
+                format!("bad description: {error}"),
+            )
         })
     }
 
@@ -61,7 +64,10 @@ impl TestPlugin {
             let outcome = self
                 .instance(example.config.clone())
                 .and_then(|mut instance| instance.call(&example.method, example.input.clone()));
-            let label = format!("{}({}) with config {}", example.method, example.input, example.config);
+            let label = format!(
+                "{}({}) with config {}",
+                example.method, example.input, example.config
+            );
             match (&example.expected, outcome) {
                 (Ok(expected), Ok(actual)) if *expected == actual => {}
                 (Err(fragment), Err(error)) if error.to_string().contains(fragment.as_str()) => {}
@@ -88,7 +94,10 @@ impl TestInstance {
         let input = input.to_string();
         let output = into_result(self.instance.call(method.into(), input.as_str().into()))?;
         serde_json::from_str(&output).map_err(|error| {
-            PluginError::new(crate::ErrorKind::Failed, format!("bad result JSON: {error}"))
+            PluginError::new(
+                crate::ErrorKind::Failed,
+                format!("bad result JSON: {error}"),
+            )
         })
     }
 }

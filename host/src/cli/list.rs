@@ -1,0 +1,127 @@
+//! `host list`: one line per shared library in a directory with the interfaces it satisfies; a
+//! library that is not a plugin is listed as such, and the listing goes on.
+
+use std::{
+    env::consts::DLL_SUFFIX,
+    io::{self, Write},
+    path::PathBuf,
+};
+
+use clap::Args;
+use serde::Serialize;
+
+use super::Outcome;
+use crate::{error::HostError, interfaces, loader::LoadedPlugin};
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  host list
+  host list target/release --json";
+
+/// List the plugins in a directory and what each can do.
+#[derive(Debug, Args)]
+#[command(after_help = LIST_EXAMPLES)]
+pub struct ListArgs {
+    /// The directory to look in.
+    #[arg(default_value = "plugins")]
+    dir: PathBuf,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One line of the listing.
+#[derive(Debug, Serialize)]
+struct Entry {
+    file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    interfaces: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl ListArgs {
+    pub(super) fn exec(self) -> Result<Outcome, HostError> {
+        let list_error = |source| HostError::ListDirectory {
+            path: self.dir.clone(),
+            source,
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map_err(list_error)?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.is_file() && path.to_string_lossy().ends_with(DLL_SUFFIX))
+            .collect();
+        files.sort();
+        let entries: Vec<Entry> = files.into_iter().map(describe).collect();
+        let mut out = io::stdout().lock();
+        let written = if self.json {
+            serde_json::to_writer_pretty(&mut out, &entries)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+        } else {
+            write_text(&mut out, &entries)
+        };
+        written
+            .and_then(|()| out.flush())
+            .map_err(HostError::Output)?;
+        Ok(Outcome::Success)
+    }
+}
+
+fn describe(file: PathBuf) -> Entry {
+    match LoadedPlugin::load(&file) {
+        Ok(plugin) => Entry {
+            interfaces: interfaces::check(&plugin.methods)
+                .into_iter()
+                .filter(|check| check.satisfied())
+                .map(|check| check.interface.name())
+                .collect(),
+            name: Some(plugin.description.name),
+            version: Some(plugin.description.version),
+            error: None,
+            file,
+        },
+        Err(error) => Entry {
+            error: Some(error.to_string()),
+            name: None,
+            version: None,
+            interfaces: Vec::new(),
+            file,
+        },
+    }
+}
+
+fn write_text(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
+    if entries.is_empty() {
+        return writeln!(out, "no shared libraries (*{DLL_SUFFIX}) here");
+    }
+    let width = entries
+        .iter()
+        .map(|e| e.file.display().to_string().len())
+        .max()
+        .unwrap_or(0);
+    for entry in entries {
+        let file = entry.file.display().to_string();
+        match (&entry.name, &entry.error) {
+            (Some(name), _) => {
+                let interfaces = if entry.interfaces.is_empty() {
+                    "no interface the host can use".to_owned()
+                } else {
+                    entry.interfaces.join(", ")
+                };
+                let version = entry.version.as_deref().unwrap_or("");
+                writeln!(out, "{file:<width$}  {name} {version}: {interfaces}")?;
+            }
+            (None, error) => writeln!(
+                out,
+                "{file:<width$}  not a plugin: {}",
+                error.as_deref().unwrap_or("")
+            )?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! [`TaskInput`]: where a run's tasks come from (`--task` values, an `--input` file or standard
+//! input, or the plugin's default input), read lazily where possible so that a stream of millions
+//! of tasks is never held in memory at once.
+//!
+//! An input file is either one JSON array (each element a task) or a sequence of JSON values, one
+//! task each, usually one per line (JSON Lines).
+
+use std::{
+    fs::File,
+    io::{self, BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+};
+
+use serde_json::Value;
+
+/// Why the tasks could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The input file could not be opened or read.
+    #[error("could not read the input {path}: {source}; check the path given to --input")]
+    Read {
+        /// The path given (`-` for standard input).
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+    /// The input is not JSON.
+    #[error(
+        "the input {path} is not valid JSON ({message}); give a JSON array of tasks or one JSON value per line"
+    )]
+    Json {
+        /// The path given (`-` for standard input).
+        path: PathBuf,
+        /// serde_json's description, with the line and column.
+        message: String,
+    },
+    /// There is nothing to run.
+    #[error("no tasks to run: the plugin has no default input; give tasks with --task or --input")]
+    Empty,
+}
+
+/// A source of task inputs.
+pub struct TaskInput {
+    /// How many tasks there are, when known before running.
+    pub count: Option<usize>,
+    /// The task inputs, in order; an `Err` ends the input.
+    pub values: Box<dyn Iterator<Item = Result<Value, InputError>> + Send>,
+}
+
+impl TaskInput {
+    /// Tasks already in memory.
+    pub fn from_values(values: Vec<Value>) -> Result<Self, InputError> {
+        if values.is_empty() {
+            return Err(InputError::Empty);
+        }
+        Ok(TaskInput {
+            count: Some(values.len()),
+            values: Box::new(values.into_iter().map(Ok)),
+        })
+    }
+
+    /// Tasks read from `path`, or from standard input when `path` is `-`.
+    pub fn from_path(path: &Path) -> Result<Self, InputError> {
+        let read_error = |source| InputError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let reader: Box<dyn Read + Send> = if path == Path::new("-") {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(path).map_err(read_error)?)
+        };
+        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        let starts_with_array = loop {
+            let buffer = reader.fill_buf().map_err(read_error)?;
+            match buffer.iter().position(|byte| !byte.is_ascii_whitespace()) {
+                Some(at) => break buffer[at] == b'[',
+                None if buffer.is_empty() => return Err(InputError::Empty),
+                None => {
+                    let length = buffer.len();
+                    reader.consume(length);
+                }
+            }
+        };
+        let json_error = |error: serde_json::Error| InputError::Json {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        };
+        if starts_with_array {
+            let values: Vec<Value> = serde_json::from_reader(reader).map_err(json_error)?;
+            return Self::from_values(values);
+        }
+        let path = path.to_path_buf();
+        let stream = serde_json::Deserializer::from_reader(reader)
+            .into_iter::<Value>()
+            .map(move |value| {
+                value.map_err(|error| InputError::Json {
+                    path: path.clone(),
+                    message: error.to_string(),
+                })
+            });
+        Ok(TaskInput {
+            count: None,
+            values: Box::new(stream),
+        })
+    }
+}
+
+/// A command-line value as JSON: `42` is a number, `[1,2]` an array, and anything that is not
+/// JSON is taken as a string, so `--set name=Donald` needs no quotes.
+pub fn lenient_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn read_all(text: &str) -> (Option<usize>, Vec<Result<Value, String>>) {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        let input = TaskInput::from_path(file.path()).unwrap();
+        let values = input.values.map(|v| v.map_err(|e| e.to_string())).collect();
+        (input.count, values)
+    }
+
+    #[test]
+    fn an_array_is_a_list_of_tasks() {
+        let (count, values) = read_all(" [1, 2, \"x\"]");
+        assert_eq!(count, Some(3));
+        assert_eq!(values, vec![Ok(1.into()), Ok(2.into()), Ok("x".into())]);
+    }
+
+    #[test]
+    fn json_lines_are_streamed_and_a_bad_line_is_reported() {
+        let (count, values) = read_all("1\n{\"a\": 2}\nnope\n");
+        assert_eq!(count, None);
+        assert_eq!(values.len(), 3);
+        assert_eq!(values[1], Ok(serde_json::json!({"a": 2})));
+        assert!(
+            values[2].as_ref().unwrap_err().contains("line 3"),
+            "{values:?}"
+        );
+    }
+
+    #[test]
+    fn lenient_json_takes_bare_words_as_strings() {
+        assert_eq!(lenient_json("42"), Value::from(42));
+        assert_eq!(lenient_json("Donald"), Value::from("Donald"));
+    }
+}

@@ -1,0 +1,10 @@
+//! The Quack host as a library: the plugin [`loader`], structural [`interfaces`], the
+//! [`runner`] with its executors, task [`input`], the [`report`]s, and the [`cli`] on top.
+
+pub mod cli;
+pub mod error;
+pub mod input;
+pub mod interfaces;
+pub mod loader;
+pub mod report;
+pub mod runner;

@@ -1,0 +1,277 @@
+//! [`LoadedPlugin`]: a plugin library opened, checked and described, and [`LoadError`], the one
+//! clear sentence for each way that can fail.
+//!
+//! Loading goes in steps so that each failure gets its own sentence and exit code: does the file
+//! exist; does the dynamic loader accept it (libloading); does it export an abi_stable root module
+//! named `quack_plugin`; is its ABI major version ours; does abi_stable's layout check pass
+//! (`lib_header_from_path` + `init_root_module`, never `RootModule::load_from_file`, which caches
+//! one module per type); does `describe` answer. Libraries are never unloaded.
+
+use std::path::{Path, PathBuf};
+
+use quack_core::{
+    ABI_VERSION, Description, InstanceBox, PluginError, PluginModRef, ROOT_MODULE_NAME,
+    abi_stable::{
+        library::{LibraryError, RootModule, lib_header_from_path},
+        sabi_types::VersionNumber,
+        std_types::RStr,
+    },
+};
+use serde::Serialize;
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The path names no file.
+    #[error(
+        "{path}: no such file; check the path (the README's set-up command builds the plugins into plugins/)"
+    )]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The dynamic loader refused the file.
+    #[error(
+        "{path} is not a shared library the system can load ({reason}); give a plugin built as a cdylib"
+    )]
+    NotSharedLibrary {
+        /// The path given.
+        path: PathBuf,
+        /// What the dynamic loader said.
+        reason: String,
+    },
+    /// A real shared library without a Quack root module.
+    #[error(
+        "{path} is a shared library but not a Quack plugin ({reason}); plugins export one with quack_core::export_plugin!"
+    )]
+    NotAPlugin {
+        /// The path given.
+        path: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+    /// A Quack plugin built against another major version of the ABI.
+    #[error(
+        "{path} was built for Quack ABI {plugin_abi} but this host speaks ABI {host_abi}; rebuild the plugin against a quack-core with ABI {host_abi}"
+    )]
+    AbiMismatch {
+        /// The path given.
+        path: PathBuf,
+        /// The ABI version the plugin declares.
+        plugin_abi: String,
+        /// The ABI version of this host.
+        host_abi: String,
+    },
+    /// The plugin's `describe` or `methods` failed, panicked or answered nonsense.
+    #[error(
+        "{path} is a Quack plugin but its {step} failed ({reason}); this is a bug in the plugin"
+    )]
+    DescribeFailed {
+        /// The path given.
+        path: PathBuf,
+        /// Which step: `describe`, `methods` or `initialisation`.
+        step: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl LoadError {
+    /// The process exit code for this error (see `host --help`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            LoadError::NotFound { .. } => 3,
+            LoadError::NotSharedLibrary { .. } => 4,
+            LoadError::NotAPlugin { .. } => 5,
+            LoadError::AbiMismatch { .. } => 6,
+            LoadError::DescribeFailed { .. } => 7,
+        }
+    }
+}
+
+/// One method of a plugin with its signature, in plain Rust types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signature {
+    /// The method's name.
+    pub name: String,
+    /// The shapes of its parameters.
+    pub params: Vec<String>,
+    /// The shape of its result.
+    pub result: String,
+}
+
+impl std::fmt::Display for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}({}) -> {}",
+            self.name,
+            self.params.join(", "),
+            self.result
+        )
+    }
+}
+
+/// A plugin that passed every load check, with what it said about itself.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    /// The path it was loaded from, as given.
+    pub path: PathBuf,
+    /// The ABI version it was built for.
+    pub abi_version: String,
+    /// Its self-description.
+    pub description: Description,
+    /// Its methods.
+    pub methods: Vec<Signature>,
+    module: PluginModRef,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("path", &self.path)
+            .field("name", &self.description.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedPlugin {
+    /// Opens and checks the plugin at `path`.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let owned = || path.to_path_buf();
+        if !path.exists() {
+            return Err(LoadError::NotFound { path: owned() });
+        }
+        if path.is_dir() {
+            return Err(LoadError::NotSharedLibrary {
+                path: owned(),
+                reason: "it is a directory".to_owned(),
+            });
+        }
+        // dlopen searches the library path for a bare file name: name the file itself.
+        let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        // First the plain dynamic loader, to tell "not a library" from "not a plugin".
+        // SAFETY: loading a library runs its initialisers; that is what the user asked for.
+        let library = unsafe { libloading::Library::new(&file) }.map_err(|error| {
+            let detail = std::error::Error::source(&error)
+                .map_or_else(|| error.to_string(), |source| source.to_string());
+            LoadError::NotSharedLibrary {
+                path: owned(),
+                reason: loader_reason(&file, &detail),
+            }
+        })?;
+        let symbol = quack_core::abi_stable::library::ROOT_MODULE_LOADER_NAME_WITH_NUL;
+        // SAFETY: only the symbol's presence is checked; nothing is read through it here.
+        if unsafe { library.get::<*const u8>(symbol.as_bytes()) }.is_err() {
+            return Err(LoadError::NotAPlugin {
+                path: owned(),
+                reason: "it exports no abi_stable root module".to_owned(),
+            });
+        }
+        drop(library);
+
+        let header = lib_header_from_path(&file).map_err(|error| match error {
+            LibraryError::InvalidAbiHeader(header) => LoadError::NotAPlugin {
+                path: owned(),
+                reason: format!("it was built with an incompatible abi_stable ({header:?})"),
+            },
+            other => LoadError::NotAPlugin {
+                path: owned(),
+                reason: one_line(&other.to_string()),
+            },
+        })?;
+        let consts = header.root_mod_consts();
+        if consts.name().as_str() != ROOT_MODULE_NAME {
+            return Err(LoadError::NotAPlugin {
+                path: owned(),
+                reason: format!("its root module is `{}`", consts.name()),
+            });
+        }
+        let plugin_abi = header.version_strings().version.as_str().to_owned();
+        let compatible = match (
+            VersionNumber::new(header.version_strings()),
+            VersionNumber::new(PluginModRef::VERSION_STRINGS),
+        ) {
+            (Ok(theirs), Ok(ours)) => theirs.major == ours.major,
+            _ => false,
+        };
+        let mismatch = || LoadError::AbiMismatch {
+            path: owned(),
+            plugin_abi: plugin_abi.clone(),
+            host_abi: ABI_VERSION.to_owned(),
+        };
+        if !compatible {
+            return Err(mismatch());
+        }
+        let module = header
+            .init_root_module::<PluginModRef>()
+            .map_err(|error| match error {
+                LibraryError::AbiInstability(_)
+                | LibraryError::IncompatibleVersionNumber { .. } => mismatch(),
+                other => LoadError::DescribeFailed {
+                    path: owned(),
+                    step: "initialisation",
+                    reason: one_line(&other.to_string()),
+                },
+            })?;
+        Self::from_module(path, plugin_abi, module)
+    }
+
+    /// Describes an already obtained root module (also used for in-process plugins).
+    pub fn from_module(
+        path: &Path,
+        abi_version: String,
+        module: PluginModRef,
+    ) -> Result<Self, LoadError> {
+        let failed = |step, reason: String| LoadError::DescribeFailed {
+            path: path.to_path_buf(),
+            step,
+            reason,
+        };
+        let json = (module.describe())()
+            .into_result()
+            .map_err(|error| failed("describe", error.to_string()))?;
+        let description: Description = serde_json::from_str(&json)
+            .map_err(|error| failed("describe", format!("its JSON is invalid: {error}")))?;
+        let methods = (module.methods())()
+            .into_result()
+            .map_err(|error| failed("methods", error.to_string()))?
+            .into_iter()
+            .map(|sig| Signature {
+                name: sig.name.into_string(),
+                params: sig.params.into_iter().map(|p| p.into_string()).collect(),
+                result: sig.result.into_string(),
+            })
+            .collect();
+        Ok(LoadedPlugin {
+            path: path.to_path_buf(),
+            abi_version,
+            description,
+            methods,
+            module,
+        })
+    }
+
+    /// Makes a new instance with `config` (a JSON object as text).
+    pub fn instantiate(&self, config: &str) -> Result<InstanceBox, PluginError> {
+        (self.module.new())(RStr::from(config)).into_result()
+    }
+
+    /// The signature of the method called `name`, if the plugin has one.
+    pub fn method(&self, name: &str) -> Option<&Signature> {
+        self.methods.iter().find(|method| method.name == name)
+    }
+}
+
+/// The dynamic loader's message without the path it repeats, on one line.
+fn loader_reason(path: &Path, message: &str) -> String {
+    let shown = path.display().to_string();
+    let trimmed = message
+        .split_once(&format!("{shown}: "))
+        .map_or(message, |(_, rest)| rest);
+    one_line(trimmed)
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

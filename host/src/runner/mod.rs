@@ -1,0 +1,193 @@
+//! The runner: one [`Executor`] interface over the execution modes, the task and result types
+//! they share, and [`choose`], which picks the mode and worker count and says why.
+//!
+//! Executors emit [`Event`]s and never print; the reporters in `report` turn events into output.
+
+mod choose;
+mod events;
+mod inline;
+mod thread;
+
+use std::{
+    sync::{Arc, atomic::AtomicBool},
+    time::{Duration, Instant},
+};
+
+use quack_core::{InstanceBox, PluginError, abi_stable::std_types::RResult};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use choose::{Choice, Mode, choose};
+pub use events::{Event, EventKind};
+pub use inline::InlineExecutor;
+pub use thread::ThreadExecutor;
+
+use crate::loader::LoadedPlugin;
+
+/// One unit of work: the argument of one `run` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// The task's position in the input, from 0.
+    pub id: u64,
+    /// The argument passed to `run`.
+    pub input: Value,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// `run` returned a result.
+    Ok,
+    /// `run` returned an error (or panicked, caught by the SDK).
+    Error,
+    /// The worker running it died.
+    Crashed,
+    /// It ran past its time limit.
+    Timeout,
+    /// The run was stopped before it finished.
+    Cancelled,
+}
+
+impl Status {
+    /// Every status, in report order.
+    pub const ALL: [Status; 5] = [
+        Status::Ok,
+        Status::Error,
+        Status::Crashed,
+        Status::Timeout,
+        Status::Cancelled,
+    ];
+
+    /// The status as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Error => "error",
+            Status::Crashed => "crashed",
+            Status::Timeout => "timeout",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What became of one task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRecord {
+    /// The task's id.
+    pub id: u64,
+    /// Its input.
+    pub input: Value,
+    /// How it ended.
+    pub status: Status,
+    /// The result, when `status` is `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Why it failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The worker that ran it, from 0.
+    pub worker: usize,
+    /// When it started, in seconds since the run started.
+    pub start_seconds: f64,
+    /// How long it ran, in seconds.
+    pub duration_seconds: f64,
+}
+
+/// Why a run could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The plugin refused to make an instance (usually its configuration).
+    #[error("the plugin refused its configuration: {0}; check --config and --set")]
+    Instance(#[source] PluginError),
+    /// A worker thread could not be started.
+    #[error("could not start worker thread {worker}: {source}")]
+    Spawn {
+        /// Which worker.
+        worker: usize,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs tasks and reports each one as it finishes.
+pub trait Executor {
+    /// Runs every task `tasks` yields, taking the next one whenever a worker is free, and calls
+    /// `on_event` on the calling thread as results arrive, in completion order. Returns when every
+    /// task has been reported or the run was cancelled.
+    fn execute(
+        &mut self,
+        tasks: &mut dyn Iterator<Item = Task>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(), RunError>;
+}
+
+/// What every executor needs to run a plugin's tasks.
+#[derive(Clone)]
+pub struct RunContext {
+    /// The plugin.
+    pub plugin: LoadedPlugin,
+    /// Its configuration, a JSON object as text.
+    pub config: String,
+    /// When the run started; task start offsets count from here.
+    pub origin: Instant,
+    /// Set to stop handing out tasks.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl RunContext {
+    /// A new instance of the plugin.
+    pub fn instance(&self) -> Result<InstanceBox, RunError> {
+        self.plugin
+            .instantiate(&self.config)
+            .map_err(RunError::Instance)
+    }
+}
+
+/// Builds the executor for `choice`.
+pub fn executor(choice: &Choice, context: RunContext) -> Result<Box<dyn Executor>, RunError> {
+    Ok(match choice.mode {
+        Mode::Inline => Box::new(InlineExecutor::new(context)?),
+        Mode::Thread => Box::new(ThreadExecutor::new(context, choice.workers)?),
+    })
+}
+
+/// Calls `run` on `instance` with the task's input and records the outcome.
+pub(crate) fn run_task(
+    instance: &mut InstanceBox,
+    worker: usize,
+    task: Task,
+    origin: Instant,
+) -> TaskRecord {
+    let input = task.input.to_string();
+    let started = Instant::now();
+    let result = instance.call("run".into(), input.as_str().into());
+    let duration = started.elapsed();
+    let (status, output, error) = match result {
+        RResult::ROk(json) => match serde_json::from_str(json.as_str()) {
+            Ok(value) => (Status::Ok, Some(value), None),
+            Err(error) => (
+                Status::Error,
+                None,
+                Some(format!("the plugin returned invalid JSON: {error}")),
+            ),
+        },
+        RResult::RErr(error) => (Status::Error, None, Some(error.to_string())),
+    };
+    TaskRecord {
+        id: task.id,
+        input: task.input,
+        status,
+        output,
+        error,
+        worker,
+        start_seconds: seconds(started.saturating_duration_since(origin)),
+        duration_seconds: seconds(duration),
+    }
+}
+
+/// A duration as seconds, for reports.
+pub fn seconds(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
