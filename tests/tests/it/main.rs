@@ -1,6 +1,9 @@
 //! Quack's integration tests, one binary with a module per topic. Every test drives the real
 //! `host` binary against real plugin libraries (see the quack-tests library for how they are found).
 
+// Test code: unwrap is how a test says "this must work".
+#![allow(clippy::unwrap_used)]
+
 mod animals;
 mod inputs;
 mod inspect_list;
