@@ -8,6 +8,9 @@ use crate::{input::InputError, loader::LoadError, runner::RunError};
 /// Exit code when every task ran and at least one did not end `ok`.
 pub const EXIT_TASKS_FAILED: u8 = 1;
 
+/// Exit code when the run was interrupted with Ctrl-C (128 + SIGINT, as shells do).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
 /// The exit codes, for `host --help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -23,7 +26,8 @@ Exit codes:
   9  the tasks or the configuration given on the command line are invalid
  10  the plugin refused its configuration
  11  the report or the output could not be written
- 12  the host could not start its workers";
+ 12  the host could not start its workers
+130  interrupted with Ctrl-C (finished tasks are reported, the rest cancelled)";
 
 /// A failed `host` command.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,12 @@ pub enum HostError {
     /// `--config` or `--set` is not usable.
     #[error("{0}")]
     Config(String),
+    /// Options that cannot go together.
+    #[error("{0}")]
+    Usage(String),
+    /// The Ctrl-C handler could not be installed.
+    #[error("could not install the Ctrl-C handler: {0}")]
+    Signal(#[source] io::Error),
     /// The run could not start.
     #[error(transparent)]
     Run(#[from] RunError),
@@ -81,9 +91,11 @@ impl HostError {
         match self {
             HostError::Load(error) => error.exit_code(),
             HostError::NotRunnable { .. } => 8,
+            HostError::Usage(_) => 2,
             HostError::Input(_) | HostError::Config(_) => 9,
+            HostError::Signal(_) => 12,
             HostError::Run(RunError::Instance(_)) => 10,
-            HostError::Run(RunError::Spawn { .. }) => 12,
+            HostError::Run(RunError::Spawn { .. } | RunError::WorkerFailed { .. }) => 12,
             HostError::Report { .. } | HostError::Output(_) => 11,
             HostError::ListDirectory { .. } => 3,
         }

@@ -17,7 +17,7 @@ use quack_core::{
         std_types::RStr,
     },
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +90,7 @@ impl LoadError {
 }
 
 /// One method of a plugin with its signature, in plain Rust types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
     /// The method's name.
     pub name: String,

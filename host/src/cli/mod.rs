@@ -4,12 +4,14 @@
 mod inspect;
 mod list;
 mod run;
+mod sink;
+mod worker;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{EXIT_CODES_HELP, EXIT_TASKS_FAILED, HostError};
+use crate::error::{EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_TASKS_FAILED, HostError};
 
 /// Quack: loads plugins through a stable ABI, finds out what they can do from the methods they
 /// have, and runs their tasks inline or on threads.
@@ -26,6 +28,8 @@ enum Command {
     Run(run::RunArgs),
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
+    #[command(hide = true)]
+    Worker(worker::WorkerArgs),
 }
 
 /// How a command that did not fail ended.
@@ -35,6 +39,10 @@ pub enum Outcome {
     Success,
     /// The run finished, but some tasks did not end `ok`.
     TasksFailed,
+    /// The run was interrupted with Ctrl-C.
+    Interrupted,
+    /// A worker process ends with this code.
+    Exit(u8),
 }
 
 impl Cli {
@@ -44,6 +52,7 @@ impl Cli {
             Command::Run(args) => args.exec(),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
+            Command::Worker(args) => Ok(args.exec()),
         }
     }
 }
@@ -54,6 +63,8 @@ pub fn main() -> ExitCode {
     match cli.exec() {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::TasksFailed) => ExitCode::from(EXIT_TASKS_FAILED),
+        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::from(error.exit_code())

@@ -6,34 +6,48 @@ use std::{
     io::{self, Write},
     num::NonZeroUsize,
     path::PathBuf,
-    sync::{Arc, atomic::AtomicBool},
-    time::Instant,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use clap::{Args, ValueEnum};
 use quack_core::abi_stable::std_types::RResult;
 use serde_json::{Map, Value, json};
 
-use super::Outcome;
+use super::{
+    Outcome,
+    sink::{Format, Sink},
+};
 use crate::{
     error::HostError,
     input::{TaskInput, lenient_json},
     interfaces::{self, Interface},
     loader::LoadedPlugin,
-    report::{
-        FORMAT_VERSION, Machine, PluginInfo, Report, Summary, cores, human::HumanReporter,
-        write_json_atomically,
+    report::{FORMAT_VERSION, Machine, PluginInfo, Report, Summary, cores, write_json_atomically},
+    runner::{
+        self, Choice, Limits, Mode, Request, RunContext, Splitter, Status, Task, TaskRecord,
+        seconds,
     },
-    runner::{self, Choice, EventKind, Mode, RunContext, Status, Task, TaskRecord, seconds},
 };
+
+/// Tasks are cut into parts only when there are fewer than this many per worker: with more,
+/// dynamic scheduling alone keeps the workers busy.
+const SPLIT_BELOW_TASKS_PER_WORKER: usize = 16;
 
 const RUN_EXAMPLES: &str = "\
 Examples:
   host run plugins/libfactorize.so
   host run plugins/libfactorize.so --task 600851475143 --set method=sqrt
-  host run plugins/libfactorize.so --mode thread --workers 2 --json report.json
-  host run plugins/libslow_io.so --input tasks.jsonl
-  host run plugins/libduck.so --set name=Donald";
+  host run plugins/libfactorize.so --mode process --workers 2 --json report.json
+  host run plugins/libslow_io.so --input tasks.jsonl --format jsonl
+  host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
+  host run plugins/libduck.so --set name=Donald
+
+Ctrl-C stops handing out tasks, stops the workers, reports what finished and marks the rest
+cancelled (exit code 130); a second Ctrl-C ends the host at once.";
 
 /// Run a plugin: a Workload's tasks, or make an Animal speak.
 #[derive(Debug, Args)]
@@ -42,8 +56,8 @@ pub struct RunArgs {
     /// The plugin library, e.g. plugins/libfactorize.so
     plugin: PathBuf,
 
-    /// Read tasks from FILE ('-' for standard input): a JSON array, or one JSON value per line.
-    /// Without --input or --task, the plugin's default input runs.
+    /// Read tasks from FILE ('-' for standard input): a JSON array, or one JSON value per line
+    /// (streamed). Without --input or --task, the plugin's default input runs.
     #[arg(long, value_name = "FILE", conflicts_with = "tasks")]
     input: Option<PathBuf>,
 
@@ -60,14 +74,38 @@ pub struct RunArgs {
     #[arg(long, value_name = "JSON")]
     config: Option<String>,
 
-    /// How to run the tasks. auto picks from the plugin's hint and the number of tasks, and says
-    /// why.
+    /// How to run the tasks. auto picks from the plugin's hint, its wish for isolation and the
+    /// number of tasks, and says why on stderr.
     #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
     mode: ModeArg,
 
-    /// How many workers (threads); by default chosen with the mode.
+    /// How many workers (threads or processes); by default chosen with the mode.
     #[arg(long, value_name = "N")]
     workers: Option<NonZeroUsize>,
+
+    /// Run the plugin in worker processes, so that a crash fails only the task that caused it.
+    #[arg(long)]
+    isolate: bool,
+
+    /// Time limit per task attempt, e.g. 500ms, 2s, 1m. In process mode the worker is stopped
+    /// (SIGTERM, then SIGKILL) and replaced; a thread cannot be stopped, so in thread mode the
+    /// task is reported `timeout`, its thread is abandoned and a new one takes its place.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    /// Run a task that crashed or timed out again, up to N more times; the report keeps every
+    /// attempt.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
+
+    /// What to print on stdout: a table, the JSON report at the end, or one JSON object per task
+    /// as it finishes and a summary (JSON Lines; memory stays flat however many tasks run).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+
+    /// Never cut tasks into parts, even for a Splittable plugin.
+    #[arg(long)]
+    no_split: bool,
 
     /// Also write the full JSON report to PATH (written whole or not at all).
     #[arg(long, value_name = "PATH")]
@@ -83,6 +121,8 @@ enum ModeArg {
     Inline,
     /// A pool of threads, one plugin instance each.
     Thread,
+    /// Worker processes (the host re-run), one plugin instance each; crashes stay contained.
+    Process,
 }
 
 impl ModeArg {
@@ -91,6 +131,7 @@ impl ModeArg {
             ModeArg::Auto => None,
             ModeArg::Inline => Some(Mode::Inline),
             ModeArg::Thread => Some(Mode::Thread),
+            ModeArg::Process => Some(Mode::Process),
         }
     }
 }
@@ -104,8 +145,21 @@ fn parse_key_value(text: &str) -> Result<(String, Value), String> {
     }
 }
 
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("the time limit must be more than zero".to_owned()),
+        Err(error) => Err(format!(
+            "`{text}` is not a duration ({error}); write e.g. 500ms, 2s or 1m"
+        )),
+    }
+}
+
 impl RunArgs {
     pub(super) fn exec(self) -> Result<Outcome, HostError> {
+        if self.timeout.is_some() && self.mode == ModeArg::Inline {
+            return Err(HostError::Usage("--timeout cannot be kept in inline mode, which cannot stop a running task; use --mode thread or --mode process".to_owned()));
+        }
         let plugin = LoadedPlugin::load(&self.plugin)?;
         let checks = interfaces::check(&plugin.methods);
         let has = |interface| {
@@ -186,64 +240,119 @@ impl RunArgs {
         config: Map<String, Value>,
     ) -> Result<Outcome, HostError> {
         let input = self.task_input(&plugin)?;
-        let choice = runner::choose(
-            self.mode.requested(),
-            self.workers.map(NonZeroUsize::get),
-            plugin.description.hint,
-            input.count,
-            cores(),
-        );
+        let request = Request {
+            mode: self.mode.requested(),
+            workers: self.workers.map(NonZeroUsize::get),
+            isolate: self.isolate,
+            plugin_isolates: plugin.description.isolate,
+            timeout: self.timeout.is_some(),
+        };
+        let mut choice = runner::choose(request, plugin.description.hint, input.count, cores());
+        let split = !self.no_split
+            && choice.workers > 1
+            && satisfied.contains(&Interface::Splittable)
+            && input
+                .count
+                .is_some_and(|count| count < choice.workers * SPLIT_BELOW_TASKS_PER_WORKER);
+        if split {
+            choice
+                .reason
+                .push_str("; tasks are cut into parts for balance (the plugin is Splittable)");
+        }
         eprintln!("runner: {}", choice.reason);
+
+        let cancel = interrupt_flag()?;
         let origin = Instant::now();
         let context = RunContext {
             plugin: plugin.clone(),
             config: Value::Object(config.clone()).to_string(),
             origin,
-            cancel: Arc::new(AtomicBool::new(false)),
+            cancel: Arc::clone(&cancel),
+            limits: Limits {
+                timeout: self.timeout,
+                retries: self.retries,
+            },
         };
-        let mut executor = runner::executor(&choice, context)?;
+        let mut executor = runner::executor(&choice, context.clone())?;
+        let mut splitter = if split {
+            Some(Splitter::new(&context)?)
+        } else {
+            None
+        };
+        let keep_records = self.json.is_some() || self.format == Format::Json;
+        let mut sink = Sink::new(self.format, keep_records);
 
-        let mut summary = Summary::default();
-        let mut records = Vec::new();
-        let mut output = Output::new(io::stdout().lock());
         let mut input_error = None;
         let mut next_id = 0;
         let mut tasks = input.values.map_while(|value| match value {
             Ok(input) => {
                 next_id += 1;
-                Some(Task {
-                    id: next_id - 1,
-                    input,
-                })
+                Some(Task::new(next_id - 1, input))
             }
             Err(error) => {
                 input_error = Some(error);
                 None
             }
         });
-        executor.execute(&mut tasks, &mut |event| match event.kind {
-            EventKind::TaskFinished(record) => {
-                summary.count(record.status);
-                output.write(|reporter| reporter.task(&record));
-                if self.json.is_some() {
-                    records.push(record);
-                }
+        let outcome = match splitter.as_mut() {
+            Some(splitter) => splitter.execute(executor.as_mut(), &mut tasks, &mut |event| {
+                sink.event(event)
+            }),
+            None => executor.execute(&mut tasks, &mut |event| sink.event(event)),
+        };
+        let interrupted = cancel.load(Ordering::Relaxed);
+        if interrupted && input.count.is_some() {
+            // The input is in memory: every task that never started is reported cancelled.
+            for task in tasks.by_ref() {
+                let record = TaskRecord::failed(
+                    task,
+                    Status::Cancelled,
+                    "the run was interrupted before it started".to_owned(),
+                    0,
+                    origin.elapsed(),
+                    Duration::ZERO,
+                );
+                sink.record(record);
             }
-        })?;
-        drop(tasks);
-        summary.finish(origin.elapsed());
-        output.write(|reporter| reporter.summary(&summary, &choice));
-
-        if let Some(path) = &self.json {
-            records.sort_by_key(|record| record.id);
-            let report = report(&plugin, satisfied, config, choice, records, summary.clone());
-            write_json_atomically(path, &report).map_err(|source| HostError::Report {
-                path: path.clone(),
-                source,
-            })?;
-            eprintln!("report written to {}", path.display());
         }
-        output.finish()?;
+        drop(tasks);
+        outcome?;
+        let (mut summary, records) = sink.finish_tasks();
+        summary.finish(origin.elapsed());
+        let report = |records| {
+            report(
+                &plugin,
+                satisfied.clone(),
+                config.clone(),
+                choice.clone(),
+                records,
+                summary.clone(),
+            )
+        };
+        let written = match records {
+            Some(mut records) => {
+                records.sort_by_key(|record: &TaskRecord| record.id);
+                let report = report(records);
+                if let Some(path) = &self.json {
+                    write_json_atomically(path, &report).map_err(|source| HostError::Report {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    eprintln!("report written to {}", path.display());
+                }
+                sink.summary(&summary, &choice, Some(&report))
+            }
+            None => sink.summary(&summary, &choice, None),
+        };
+        written?;
+        if interrupted {
+            eprintln!(
+                "interrupted: {} tasks finished, {} cancelled",
+                summary.tasks - summary.cancelled,
+                summary.cancelled
+            );
+            return Ok(Outcome::Interrupted);
+        }
         if let Some(error) = input_error {
             return Err(error.into());
         }
@@ -266,17 +375,15 @@ impl RunArgs {
             RResult::RErr(error) => Err(format!("{method}() failed: {error}")),
         };
         let spoken = ask("name").and_then(|name| Ok((name, ask("sound")?)));
-        let duration = origin.elapsed();
-        let mut record = TaskRecord {
-            id: 0,
-            input: Value::Null,
-            status: Status::Ok,
-            output: None,
-            error: None,
-            worker: 0,
-            start_seconds: 0.0,
-            duration_seconds: seconds(duration),
-        };
+        let mut record = TaskRecord::failed(
+            Task::new(0, Value::Null),
+            Status::Ok,
+            String::new(),
+            0,
+            Duration::ZERO,
+            origin.elapsed(),
+        );
+        record.error = None;
         match spoken {
             Ok((name, sound)) => {
                 let line = format!("{name} said {sound}");
@@ -292,6 +399,7 @@ impl RunArgs {
                 record.error = Some(error);
             }
         }
+        record.duration_seconds = seconds(origin.elapsed());
         let mut summary = Summary::default();
         summary.count(record.status);
         summary.finish(origin.elapsed());
@@ -323,6 +431,17 @@ impl RunArgs {
     }
 }
 
+/// A flag set by the first Ctrl-C; the second ends the process at once with exit code 130.
+fn interrupt_flag() -> Result<Arc<AtomicBool>, HostError> {
+    use signal_hook::{consts::SIGINT, flag};
+    let cancel = Arc::new(AtomicBool::new(false));
+    // Registered first, so it sees the flag as the previous Ctrl-C left it.
+    flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&cancel))
+        .map_err(HostError::Signal)?;
+    flag::register(SIGINT, Arc::clone(&cancel)).map_err(HostError::Signal)?;
+    Ok(cancel)
+}
+
 fn report(
     plugin: &LoadedPlugin,
     interfaces: Vec<Interface>,
@@ -347,39 +466,5 @@ fn article(interface: Interface) -> &'static str {
     match interface {
         Interface::Animal => "an",
         Interface::Workload | Interface::Splittable => "a",
-    }
-}
-
-/// Standard output through the human reporter. A closed pipe (`host run ... | head`) stops the
-/// printing but not the run, so the report is still written; any other write error is reported
-/// once the run is over.
-struct Output<W: Write> {
-    reporter: HumanReporter<W>,
-    failure: Option<io::Error>,
-}
-
-impl<W: Write> Output<W> {
-    fn new(out: W) -> Self {
-        Output {
-            reporter: HumanReporter::new(out),
-            failure: None,
-        }
-    }
-
-    fn write(&mut self, print: impl FnOnce(&mut HumanReporter<W>) -> io::Result<()>) {
-        if self.failure.is_none() {
-            if let Err(error) = print(&mut self.reporter) {
-                self.failure = Some(error);
-            }
-        }
-    }
-
-    fn finish(self) -> Result<(), HostError> {
-        match self.failure {
-            Some(error) if error.kind() != io::ErrorKind::BrokenPipe => {
-                Err(HostError::Output(error))
-            }
-            _ => Ok(()),
-        }
     }
 }

@@ -23,7 +23,7 @@ impl<W: Write> HumanReporter<W> {
         }
     }
 
-    /// Writes one finished task, flushed so it shows at once.
+    /// Writes one finished task (shown at the next [`flush`](Self::flush)).
     pub fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
         if !self.header_written {
             writeln!(
@@ -46,7 +46,11 @@ impl<W: Write> HumanReporter<W> {
             duration(record.duration_seconds),
             compact(&record.input),
             outcome
-        )?;
+        )
+    }
+
+    /// Sends what was written to the terminal or pipe.
+    pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 

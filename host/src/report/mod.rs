@@ -3,6 +3,7 @@
 //! sees half a report.
 
 pub mod human;
+pub mod jsonl;
 
 use std::{
     io::{self, BufWriter, Write},

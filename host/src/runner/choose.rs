@@ -1,14 +1,17 @@
 //! [`choose`]: the execution mode and worker count for a run, and the one-line reason for them.
 //!
 //! I/O-bound plugins get a thread per task (up to a cap): their tasks wait in the kernel, so more
-//! threads than cores is the point. CPU-bound plugins get a thread per core. What the user asked
-//! for with `--mode` or `--workers` wins, and the reason says so.
+//! threads than cores is the point. CPU-bound plugins get a thread per core. `--isolate`, or a
+//! plugin that asks for isolation, gets worker processes. What the user asked for with `--mode` or
+//! `--workers` wins, and the reason says so.
 
 use quack_core::Hint;
 use serde::Serialize;
 
 /// The most threads an I/O-bound run starts by itself.
 pub const IO_THREAD_CAP: usize = 256;
+/// The most processes an I/O-bound isolated run starts by itself.
+pub const IO_PROCESS_CAP: usize = 32;
 
 /// How tasks are executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -18,6 +21,8 @@ pub enum Mode {
     Inline,
     /// On a pool of threads in this process.
     Thread,
+    /// In worker processes, each with its own copy of the plugin.
+    Process,
 }
 
 impl Mode {
@@ -26,8 +31,24 @@ impl Mode {
         match self {
             Mode::Inline => "inline",
             Mode::Thread => "thread",
+            Mode::Process => "process",
         }
     }
+}
+
+/// What the user and the plugin asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `--mode`, unless auto.
+    pub mode: Option<Mode>,
+    /// `--workers`.
+    pub workers: Option<usize>,
+    /// `--isolate`.
+    pub isolate: bool,
+    /// Whether the plugin's description asks for isolation.
+    pub plugin_isolates: bool,
+    /// Whether a time limit is set (inline mode cannot enforce one).
+    pub timeout: bool,
 }
 
 /// The runner's decision.
@@ -41,84 +62,105 @@ pub struct Choice {
     pub reason: String,
 }
 
-/// Picks mode and workers from what the user asked, the plugin's hint, the number of tasks (when
-/// known) and the number of cores.
-pub fn choose(
-    mode: Option<Mode>,
-    workers: Option<usize>,
-    hint: Option<Hint>,
-    tasks: Option<usize>,
-    cores: usize,
-) -> Choice {
+/// Picks mode and workers from the request, the plugin's hint, the number of tasks (when known)
+/// and the number of cores.
+pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores: usize) -> Choice {
     let cores = cores.max(1);
+    let isolated = request.mode == Some(Mode::Process)
+        || (request.mode.is_none() && (request.isolate || request.plugin_isolates));
+    let cap = if isolated {
+        IO_PROCESS_CAP
+    } else {
+        IO_THREAD_CAP
+    };
+    let (unit, units) = if isolated {
+        ("process", "processes")
+    } else {
+        ("thread", "threads")
+    };
     let (natural, why) = match (hint, tasks) {
         (Some(Hint::Io), Some(count)) => (
-            count.clamp(1, IO_THREAD_CAP),
-            format!(
-                "the plugin is I/O-bound: one thread per task ({count} tasks, at most {IO_THREAD_CAP})"
-            ),
+            count.clamp(1, cap),
+            format!("the plugin is I/O-bound: one {unit} per task ({count} tasks, at most {cap})"),
         ),
         (Some(Hint::Io), None) => (
-            IO_THREAD_CAP,
-            format!("the plugin is I/O-bound: {IO_THREAD_CAP} threads for a stream of tasks"),
+            cap,
+            format!("the plugin is I/O-bound: {cap} {units} for a stream of tasks"),
         ),
         (Some(Hint::Cpu), _) => (
             cores,
-            format!("the plugin is CPU-bound: one thread per core ({cores} cores)"),
+            format!("the plugin is CPU-bound: one {unit} per core ({cores} cores)"),
         ),
         (None, _) => (
             cores,
-            format!("the plugin gives no workload hint: one thread per core ({cores} cores)"),
+            format!("the plugin gives no workload hint: one {unit} per core ({cores} cores)"),
         ),
     };
     // Never more workers than tasks: an idle worker only costs.
     let natural = tasks.map_or(natural, |count| natural.min(count.max(1)));
-    match (mode, workers) {
-        (Some(Mode::Inline), _) => Choice {
-            mode: Mode::Inline,
-            workers: 1,
-            reason: "inline, as asked with --mode inline".to_owned(),
-        },
-        (Some(Mode::Thread), Some(count)) => Choice {
-            mode: Mode::Thread,
-            workers: count,
-            reason: format!(
-                "thread mode with {count} workers, as asked with --mode thread --workers {count}"
+    let workers = request.workers.unwrap_or(natural);
+    let asked_workers = request
+        .workers
+        .map_or(String::new(), |n| format!(" --workers {n}"));
+    let (mode, reason) = match request.mode {
+        Some(Mode::Inline) => (
+            Mode::Inline,
+            "inline, as asked with --mode inline".to_owned(),
+        ),
+        Some(mode) if request.workers.is_some() => (
+            mode,
+            format!(
+                "{} mode with {workers} workers, as asked with --mode {}{asked_workers}",
+                mode.as_str(),
+                mode.as_str()
             ),
-        },
-        (Some(Mode::Thread), None) => Choice {
-            mode: Mode::Thread,
-            workers: natural,
-            reason: format!(
-                "thread mode, as asked with --mode thread, with {natural} workers because {why}"
+        ),
+        Some(mode) => (
+            mode,
+            format!(
+                "{} mode, as asked with --mode {}, with {workers} workers because {why}",
+                mode.as_str(),
+                mode.as_str()
             ),
-        },
-        (None, Some(count)) => Choice {
-            mode: if count == 1 {
-                Mode::Inline
+        ),
+        None if isolated => {
+            let asker = if request.isolate {
+                "--isolate was given"
             } else {
-                Mode::Thread
-            },
-            workers: count,
-            reason: if count == 1 {
-                "inline, as asked with --workers 1".to_owned()
+                "the plugin asks for isolation"
+            };
+            let count = if request.workers.is_some() {
+                format!("as asked with{asked_workers}")
             } else {
-                format!("thread mode with {count} workers, as asked with --workers {count}")
-            },
-        },
-        (None, None) if natural <= 1 => Choice {
-            mode: Mode::Inline,
-            workers: 1,
-            reason: match tasks {
-                Some(count) if count <= 1 => "inline: a single task needs no pool".to_owned(),
-                _ => format!("inline because {why}"),
-            },
-        },
-        (None, None) => Choice {
-            mode: Mode::Thread,
-            workers: natural,
-            reason: format!("thread mode with {natural} workers because {why}"),
-        },
+                format!("because {why}")
+            };
+            (
+                Mode::Process,
+                format!("process mode because {asker}, with {workers} workers {count}"),
+            )
+        }
+        None if workers <= 1 && !request.timeout => {
+            let because = match (request.workers, tasks) {
+                (Some(_), _) => "as asked with --workers 1".to_owned(),
+                (None, Some(count)) if count <= 1 => "a single task needs no pool".to_owned(),
+                _ => format!("because {why}"),
+            };
+            (Mode::Inline, format!("inline: {because}"))
+        }
+        None if request.workers.is_some() => (
+            Mode::Thread,
+            format!("thread mode with {workers} workers, as asked with{asked_workers}"),
+        ),
+        None => (
+            Mode::Thread,
+            format!("thread mode with {workers} workers because {why}"),
+        ),
+    };
+    let workers = if mode == Mode::Inline { 1 } else { workers };
+    Choice {
+        mode,
+        workers,
+        reason,
     }
 }
 
@@ -126,38 +168,113 @@ pub fn choose(
 mod tests {
     use super::*;
 
+    fn auto() -> Request {
+        Request::default()
+    }
+
     #[test]
     fn io_bound_gets_a_thread_per_task() {
-        let choice = choose(None, None, Some(Hint::Io), Some(10), 2);
+        let choice = choose(auto(), Some(Hint::Io), Some(10), 2);
         assert_eq!((choice.mode, choice.workers), (Mode::Thread, 10));
         assert!(choice.reason.contains("I/O-bound"), "{}", choice.reason);
     }
 
     #[test]
     fn io_bound_threads_are_capped() {
-        let choice = choose(None, None, Some(Hint::Io), Some(100_000), 2);
+        let choice = choose(auto(), Some(Hint::Io), Some(100_000), 2);
         assert_eq!(choice.workers, IO_THREAD_CAP);
     }
 
     #[test]
     fn cpu_bound_gets_a_thread_per_core() {
-        let choice = choose(None, None, Some(Hint::Cpu), Some(4), 2);
+        let choice = choose(auto(), Some(Hint::Cpu), Some(4), 2);
         assert_eq!((choice.mode, choice.workers), (Mode::Thread, 2));
         assert!(choice.reason.contains("CPU-bound"), "{}", choice.reason);
     }
 
     #[test]
-    fn one_task_runs_inline() {
-        let choice = choose(None, None, Some(Hint::Cpu), Some(1), 2);
-        assert_eq!(choice.mode, Mode::Inline);
+    fn one_task_runs_inline_unless_it_has_a_time_limit() {
+        assert_eq!(
+            choose(auto(), Some(Hint::Cpu), Some(1), 2).mode,
+            Mode::Inline
+        );
+        let timed = Request {
+            timeout: true,
+            ..auto()
+        };
+        assert_eq!(
+            choose(timed, Some(Hint::Cpu), Some(1), 2).mode,
+            Mode::Thread
+        );
+    }
+
+    #[test]
+    fn isolation_asked_by_the_user_or_the_plugin_means_processes() {
+        let choice = choose(
+            Request {
+                isolate: true,
+                ..auto()
+            },
+            Some(Hint::Cpu),
+            Some(4),
+            2,
+        );
+        assert_eq!((choice.mode, choice.workers), (Mode::Process, 2));
+        assert!(choice.reason.contains("--isolate"), "{}", choice.reason);
+        let choice = choose(
+            Request {
+                plugin_isolates: true,
+                ..auto()
+            },
+            Some(Hint::Cpu),
+            Some(4),
+            2,
+        );
+        assert!(
+            choice.reason.contains("plugin asks for isolation"),
+            "{}",
+            choice.reason
+        );
     }
 
     #[test]
     fn the_user_wins_and_the_reason_says_so() {
-        let choice = choose(Some(Mode::Thread), Some(3), Some(Hint::Io), Some(10), 2);
+        let choice = choose(
+            Request {
+                mode: Some(Mode::Thread),
+                workers: Some(3),
+                ..auto()
+            },
+            Some(Hint::Io),
+            Some(10),
+            2,
+        );
         assert_eq!((choice.mode, choice.workers), (Mode::Thread, 3));
         assert!(choice.reason.contains("--workers 3"), "{}", choice.reason);
-        let choice = choose(Some(Mode::Inline), None, Some(Hint::Io), Some(10), 2);
+        let choice = choose(
+            Request {
+                mode: Some(Mode::Inline),
+                ..auto()
+            },
+            Some(Hint::Io),
+            Some(10),
+            2,
+        );
         assert_eq!((choice.mode, choice.workers), (Mode::Inline, 1));
+        let choice = choose(
+            Request {
+                mode: Some(Mode::Process),
+                ..auto()
+            },
+            Some(Hint::Cpu),
+            Some(4),
+            2,
+        );
+        assert_eq!((choice.mode, choice.workers), (Mode::Process, 2));
+        assert!(
+            choice.reason.contains("--mode process"),
+            "{}",
+            choice.reason
+        );
     }
 }

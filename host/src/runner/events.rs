@@ -19,4 +19,21 @@ pub struct Event {
 pub enum EventKind {
     /// A task finished, whatever its status.
     TaskFinished(TaskRecord),
+    /// A worker process wrote a line to its stderr (the plugin's stdout ends up there too).
+    WorkerOutput {
+        /// Which worker.
+        worker: usize,
+        /// The line, without its newline.
+        line: String,
+    },
+    /// The executor is about to wait for workers (or, inline, some time has passed): a good
+    /// moment for reporters to flush, so output streams without a write per task.
+    Idle,
+    /// A worker died or was stopped, and a new one took its place.
+    WorkerReplaced {
+        /// Which worker.
+        worker: usize,
+        /// Why the old one went away.
+        reason: String,
+    },
 }

@@ -6,7 +6,12 @@
 mod choose;
 mod events;
 mod inline;
+mod pending;
+mod process;
+pub mod protocol;
+mod split;
 mod thread;
+pub mod worker;
 
 use std::{
     sync::{Arc, atomic::AtomicBool},
@@ -17,9 +22,11 @@ use quack_core::{InstanceBox, PluginError, abi_stable::std_types::RResult};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use choose::{Choice, Mode, choose};
+pub use choose::{Choice, Mode, Request, choose};
 pub use events::{Event, EventKind};
 pub use inline::InlineExecutor;
+pub use process::ProcessExecutor;
+pub use split::Splitter;
 pub use thread::ThreadExecutor;
 
 use crate::loader::LoadedPlugin;
@@ -31,6 +38,46 @@ pub struct Task {
     pub id: u64,
     /// The argument passed to `run`.
     pub input: Value,
+    /// Which part of a split task this is, if it is one.
+    pub part: Option<Part>,
+    /// Earlier attempts that crashed or timed out (for `--retries`).
+    pub history: Vec<Attempt>,
+}
+
+impl Task {
+    /// A fresh task.
+    pub fn new(id: u64, input: Value) -> Self {
+        Task {
+            id,
+            input,
+            part: None,
+            history: Vec::new(),
+        }
+    }
+}
+
+/// The place of a part in the task it was split from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Its index among the parts, from 0.
+    pub index: usize,
+    /// How many parts the task was cut into.
+    pub of: usize,
+}
+
+/// One failed attempt at a task that was run again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    /// `crashed` or `timeout`.
+    pub status: Status,
+    /// Why it failed.
+    pub error: String,
+    /// The worker that ran it.
+    pub worker: usize,
+    /// When it started, in seconds since the run started.
+    pub start_seconds: f64,
+    /// How long it ran, in seconds.
+    pub duration_seconds: f64,
 }
 
 /// How a task ended.
@@ -92,6 +139,61 @@ pub struct TaskRecord {
     pub start_seconds: f64,
     /// How long it ran, in seconds.
     pub duration_seconds: f64,
+    /// How many parts it was split into, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts: Option<usize>,
+    /// Earlier attempts that crashed or timed out, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// Which part of a split task this is (internal: parts are merged before reporting).
+    #[serde(skip)]
+    pub part: Option<Part>,
+}
+
+impl TaskRecord {
+    /// A record for `task` that never ran to an end: cancelled, crashed or timed out.
+    pub fn failed(
+        task: Task,
+        status: Status,
+        error: String,
+        worker: usize,
+        start: Duration,
+        duration: Duration,
+    ) -> Self {
+        TaskRecord {
+            id: task.id,
+            input: task.input,
+            status,
+            output: None,
+            error: Some(error),
+            worker,
+            start_seconds: seconds(start),
+            duration_seconds: seconds(duration),
+            parts: None,
+            attempts: task.history,
+            part: task.part,
+        }
+    }
+
+    /// This record as an earlier attempt of a task that runs again.
+    pub fn as_attempt(&self) -> Attempt {
+        Attempt {
+            status: self.status,
+            error: self.error.clone().unwrap_or_default(),
+            worker: self.worker,
+            start_seconds: self.start_seconds,
+            duration_seconds: self.duration_seconds,
+        }
+    }
+}
+
+/// Limits that apply to every task of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// How long one attempt may run.
+    pub timeout: Option<Duration>,
+    /// How many times a crashed or timed-out task runs again.
+    pub retries: u32,
 }
 
 /// Why a run could not start or go on.
@@ -100,8 +202,16 @@ pub enum RunError {
     /// The plugin refused to make an instance (usually its configuration).
     #[error("the plugin refused its configuration: {0}; check --config and --set")]
     Instance(#[source] PluginError),
-    /// A worker thread could not be started.
-    #[error("could not start worker thread {worker}: {source}")]
+    /// A worker process could not load the plugin.
+    #[error("worker {worker} could not start: {reason}")]
+    WorkerFailed {
+        /// Which worker.
+        worker: usize,
+        /// What it said, or how it died.
+        reason: String,
+    },
+    /// A worker thread or process could not be started.
+    #[error("could not start worker {worker}: {source}")]
     Spawn {
         /// Which worker.
         worker: usize,
@@ -134,6 +244,8 @@ pub struct RunContext {
     pub origin: Instant,
     /// Set to stop handing out tasks.
     pub cancel: Arc<AtomicBool>,
+    /// Time limit and retries.
+    pub limits: Limits,
 }
 
 impl RunContext {
@@ -150,6 +262,7 @@ pub fn executor(choice: &Choice, context: RunContext) -> Result<Box<dyn Executor
     Ok(match choice.mode {
         Mode::Inline => Box::new(InlineExecutor::new(context)?),
         Mode::Thread => Box::new(ThreadExecutor::new(context, choice.workers)?),
+        Mode::Process => Box::new(ProcessExecutor::new(context, choice.workers)),
     })
 }
 
@@ -184,6 +297,9 @@ pub(crate) fn run_task(
         worker,
         start_seconds: seconds(started.saturating_duration_since(origin)),
         duration_seconds: seconds(duration),
+        parts: None,
+        attempts: task.history,
+        part: task.part,
     }
 }
 

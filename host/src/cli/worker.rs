@@ -1,0 +1,30 @@
+//! `host worker` (hidden): the worker process of process mode. The host starts it; people don't.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Outcome;
+use crate::runner::worker;
+
+/// Serve tasks for a host over stdin and stdout (started by `host run --mode process`).
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The plugin library.
+    plugin: PathBuf,
+
+    /// The plugin's configuration as a JSON object.
+    #[arg(long, default_value = "{}")]
+    config: String,
+
+    /// This worker's number, for messages.
+    #[arg(long, default_value_t = 0)]
+    worker: usize,
+}
+
+impl WorkerArgs {
+    pub(super) fn exec(self) -> Outcome {
+        let _ = self.worker;
+        Outcome::Exit(worker::serve(&self.plugin, &self.config))
+    }
+}

@@ -1,0 +1,128 @@
+//! The worker protocol: what the host and a worker process say to each other over the worker's
+//! stdin and stdout, and how it is framed.
+//!
+//! Every message is one frame: a 4-byte little-endian length, then that many bytes of JSON. The
+//! worker speaks first ([`FromWorker::Hello`] with the protocol version and the plugin's identity
+//! and methods, or [`FromWorker::Fatal`]); then the host sends [`ToWorker::Task`]s, several in
+//! flight, and the worker answers each with [`FromWorker::Done`] in the order received. Closing
+//! the worker's stdin tells it to exit. Task inputs and outputs travel as raw JSON, never parsed
+//! by the worker.
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::loader::Signature;
+
+/// The protocol version; a host refuses a worker that speaks another.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest frame either side accepts (a guard against reading garbage as a length).
+pub const MAX_FRAME: usize = 1 << 30;
+
+// Externally tagged (`{"task": {...}}`): serde's internally tagged enums buffer their content,
+// which cannot carry a RawValue through.
+
+/// A message from the host to a worker.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Run `run(input)` and answer with the same `id`.
+    Task {
+        /// The dispatch id (unique per attempt).
+        id: u64,
+        /// The argument, as JSON.
+        input: Box<RawValue>,
+    },
+}
+
+/// A message from a worker to the host.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The first message of a healthy worker.
+    Hello {
+        /// [`PROTOCOL_VERSION`] of the worker.
+        protocol: u32,
+        /// The worker's process id.
+        pid: u32,
+        /// The plugin's name.
+        name: String,
+        /// The plugin's version.
+        version: String,
+        /// The plugin's methods.
+        methods: Vec<Signature>,
+    },
+    /// The worker could not load the plugin or make its instance, and exits.
+    Fatal {
+        /// One sentence.
+        error: String,
+    },
+    /// One task's outcome.
+    Done {
+        /// The dispatch id of the task.
+        id: u64,
+        /// The result as JSON, on success.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ok: Option<Box<RawValue>>,
+        /// The error, on failure.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// How long `run` took in the worker, in nanoseconds.
+        nanos: u64,
+    },
+}
+
+/// Writes `message` as one frame (not flushed).
+pub fn write_frame(out: &mut impl Write, message: &impl Serialize) -> io::Result<()> {
+    let body = serde_json::to_vec(message)?;
+    let length = u32::try_from(body.len()).map_err(|_| io::Error::other("frame too large"))?;
+    out.write_all(&length.to_le_bytes())?;
+    out.write_all(&body)
+}
+
+/// Reads one frame's body into `buffer`; `Ok(false)` at a clean end of stream.
+pub fn read_frame(input: &mut impl Read, buffer: &mut Vec<u8>) -> io::Result<bool> {
+    let mut length = [0u8; 4];
+    match input.read_exact(&mut length) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(error) => return Err(error),
+    }
+    let length = u32::from_le_bytes(length) as usize;
+    if length > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a frame of {length} bytes"),
+        ));
+    }
+    buffer.resize(length, 0);
+    input.read_exact(buffer)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_end_cleanly() {
+        let mut wire = Vec::new();
+        let input = RawValue::from_string("[1,2]".to_owned()).unwrap();
+        write_frame(&mut wire, &ToWorker::Task { id: 7, input }).unwrap();
+        let mut reader = wire.as_slice();
+        let mut buffer = Vec::new();
+        assert!(read_frame(&mut reader, &mut buffer).unwrap());
+        let ToWorker::Task { id, input } = serde_json::from_slice(&buffer).unwrap();
+        assert_eq!((id, input.get()), (7, "[1,2]"));
+        assert!(!read_frame(&mut reader, &mut buffer).unwrap());
+    }
+
+    #[test]
+    fn a_garbage_length_is_refused() {
+        let wire = u32::MAX.to_le_bytes();
+        let error = read_frame(&mut wire.as_slice(), &mut Vec::new()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    }
+}

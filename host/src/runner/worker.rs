@@ -1,0 +1,141 @@
+//! The worker side of process mode: `host worker PLUGIN` loads the plugin itself, makes one
+//! instance, says hello, then answers task frames on stdin with result frames on stdout until
+//! stdin closes.
+//!
+//! The protocol needs stdout to itself, but a plugin may print. So before loading anything the
+//! worker keeps a private copy of the stdout pipe for the protocol and points file descriptor 1 at
+//! stderr: whatever the plugin prints reaches the host as stderr lines, marked with the worker.
+
+use std::{
+    fs::File,
+    io::{self, BufReader, BufWriter, Write},
+    os::fd::FromRawFd,
+    path::Path,
+    time::Instant,
+};
+
+use quack_core::abi_stable::std_types::RResult;
+use serde_json::value::RawValue;
+
+use super::protocol::{FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame};
+use crate::loader::LoadedPlugin;
+
+/// The prefix of a Fatal message that means the plugin refused its configuration.
+pub const INSTANCE_REFUSED: &str = "the plugin refused its configuration: ";
+
+/// Serves tasks for the host until stdin closes. Returns the process exit code.
+pub fn serve(plugin_path: &Path, config: &str) -> u8 {
+    let (mut protocol_out, stdin) = match take_protocol_pipes() {
+        Ok(pipes) => pipes,
+        Err(error) => {
+            eprintln!("worker: could not set up the protocol pipes: {error}");
+            return 2;
+        }
+    };
+    let mut instance = match LoadedPlugin::load(plugin_path) {
+        Ok(plugin) => match plugin.instantiate(config) {
+            Ok(instance) => {
+                let hello = FromWorker::Hello {
+                    protocol: PROTOCOL_VERSION,
+                    pid: std::process::id(),
+                    name: plugin.description.name.clone(),
+                    version: plugin.description.version.clone(),
+                    methods: plugin.methods.clone(),
+                };
+                if write_frame(&mut protocol_out, &hello)
+                    .and_then(|()| protocol_out.flush())
+                    .is_err()
+                {
+                    return 2;
+                }
+                instance
+            }
+            Err(error) => return fatal(&mut protocol_out, format!("{INSTANCE_REFUSED}{error}")),
+        },
+        Err(error) => return fatal(&mut protocol_out, error.to_string()),
+    };
+
+    let mut reader = BufReader::with_capacity(1 << 16, stdin);
+    let mut frame = Vec::new();
+    loop {
+        match read_frame(&mut reader, &mut frame) {
+            Ok(true) => {}
+            Ok(false) => return 0,
+            Err(error) => {
+                eprintln!("worker: the host's message could not be read: {error}");
+                return 2;
+            }
+        }
+        let (id, input) = match serde_json::from_slice::<ToWorker>(&frame) {
+            Ok(ToWorker::Task { id, input }) => (id, input),
+            Err(error) => {
+                eprintln!("worker: the host sent a message that is not the protocol's: {error}");
+                return 2;
+            }
+        };
+        // Every earlier answer goes out before this task runs: if it crashes the worker, the host
+        // knows the crash is this task's, and no finished result is lost with the process.
+        if protocol_out.flush().is_err() {
+            return 2;
+        }
+        let started = Instant::now();
+        let result = instance.call("run".into(), input.get().into());
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let done = match result {
+            RResult::ROk(json) => match RawValue::from_string(json.into_string()) {
+                Ok(raw) => FromWorker::Done {
+                    id,
+                    ok: Some(raw),
+                    error: None,
+                    nanos,
+                },
+                Err(error) => FromWorker::Done {
+                    id,
+                    ok: None,
+                    error: Some(format!("the plugin returned invalid JSON: {error}")),
+                    nanos,
+                },
+            },
+            RResult::RErr(error) => FromWorker::Done {
+                id,
+                ok: None,
+                error: Some(error.to_string()),
+                nanos,
+            },
+        };
+        if write_frame(&mut protocol_out, &done).is_err() {
+            return 2;
+        }
+        if reader.buffer().is_empty() && protocol_out.flush().is_err() {
+            return 2;
+        }
+    }
+}
+
+fn fatal(out: &mut impl Write, error: String) -> u8 {
+    let _ = write_frame(out, &FromWorker::Fatal { error }).and_then(|()| out.flush());
+    3
+}
+
+/// Takes a private copy of stdout for the protocol, points stdout at stderr, and takes stdin.
+fn take_protocol_pipes() -> io::Result<(BufWriter<File>, File)> {
+    // SAFETY: plain descriptor calls on this process's own standard descriptors; each File made
+    // here owns a descriptor nothing else in this process closes.
+    unsafe {
+        let protocol = libc::fcntl(libc::STDOUT_FILENO, libc::F_DUPFD_CLOEXEC, 3);
+        if protocol < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let stdin = libc::fcntl(libc::STDIN_FILENO, libc::F_DUPFD_CLOEXEC, 3);
+        if stdin < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((
+            BufWriter::with_capacity(1 << 16, File::from_raw_fd(protocol)),
+            File::from_raw_fd(stdin),
+        ))
+    }
+}
