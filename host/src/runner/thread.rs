@@ -172,6 +172,10 @@ impl Pool {
     }
 
     /// Reports every task not finished as `cancelled`, without waiting for running threads.
+    ///
+    /// A worker may be between taking a task from the queue and publishing it as its current
+    /// task; such a worker sees the cancel flag and sends the task back as `cancelled`. So this
+    /// keeps collecting until every task handed out is accounted for (or a second has passed).
     fn cancel(
         &mut self,
         pending: &mut Pending<'_>,
@@ -179,8 +183,9 @@ impl Pool {
         on_event: &mut dyn FnMut(Event),
     ) {
         let origin = self.context.origin;
-        let now = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(1);
         let interrupted = |task: Task, worker, started: Instant| {
+            let now = Instant::now();
             TaskRecord::failed(
                 task,
                 Status::Cancelled,
@@ -190,27 +195,34 @@ impl Pool {
                 now.saturating_duration_since(started),
             )
         };
-        let mut records = Vec::new();
-        for (worker, current) in self.workers.iter().enumerate() {
-            if let Some((task, started)) = current.set(None) {
-                records.push(interrupted(task, worker, started));
+        let mut records: Vec<TaskRecord> = self
+            .task_receiver
+            .try_iter()
+            .map(|task| interrupted(task, 0, Instant::now()))
+            .collect();
+        self.outstanding -= records.len();
+        loop {
+            for (worker, current) in self.workers.iter().enumerate() {
+                if let Some((task, started)) = current.set(None) {
+                    records.push(interrupted(task, worker, started));
+                    self.outstanding -= 1;
+                }
+            }
+            for record in records.drain(..) {
+                on_event(Event {
+                    elapsed: origin.elapsed(),
+                    kind: EventKind::TaskFinished(record),
+                });
+            }
+            if self.outstanding == 0 || Instant::now() >= deadline {
+                break;
+            }
+            if let Ok(batch) = results.recv_timeout(Duration::from_millis(5)) {
+                self.report(batch, on_event);
             }
         }
-        records.extend(
-            self.task_receiver
-                .try_iter()
-                .map(|task| interrupted(task, 0, now)),
-        );
-        records.extend(
-            pending
-                .take_again()
-                .into_iter()
-                .map(|task| interrupted(task, 0, now)),
-        );
-        while let Ok(batch) = results.try_recv() {
-            records.extend(batch);
-        }
-        for record in records {
+        for task in pending.take_again() {
+            let record = interrupted(task, 0, Instant::now());
             on_event(Event {
                 elapsed: origin.elapsed(),
                 kind: EventKind::TaskFinished(record),
@@ -340,7 +352,20 @@ fn work(
             Err(TryRecvError::Disconnected) => break,
         };
         if context.cancel.load(Ordering::Relaxed) {
-            return;
+            // Taken after the run was interrupted: give it back, reported as cancelled.
+            let now = context.origin.elapsed();
+            batch.push(TaskRecord::failed(
+                task,
+                Status::Cancelled,
+                "the run was interrupted".to_owned(),
+                worker,
+                now,
+                Duration::ZERO,
+            ));
+            if results.send(std::mem::take(&mut batch)).is_err() {
+                return;
+            }
+            continue;
         }
         current.set(Some((task.clone(), Instant::now())));
         let record = run_task(&mut instance, worker, task, context.origin);
