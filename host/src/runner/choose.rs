@@ -8,8 +8,11 @@
 use quack_core::Hint;
 use serde::Serialize;
 
-/// The most threads an I/O-bound run starts by itself.
-pub const IO_THREAD_CAP: usize = 256;
+/// The most threads an I/O-bound run starts by itself: a thousand tasks that wait 0.1 s each
+/// finish in about 0.1 s.
+pub const IO_THREAD_CAP: usize = 1024;
+/// The threads an I/O-bound run starts for a stream of tasks of unknown length.
+pub const IO_STREAM_THREADS: usize = 256;
 /// The most processes an I/O-bound isolated run starts by itself.
 pub const IO_PROCESS_CAP: usize = 32;
 
@@ -83,10 +86,13 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
             count.clamp(1, cap),
             format!("the plugin is I/O-bound: one {unit} per task ({count} tasks, at most {cap})"),
         ),
-        (Some(Hint::Io), None) => (
-            cap,
-            format!("the plugin is I/O-bound: {cap} {units} for a stream of tasks"),
-        ),
+        (Some(Hint::Io), None) => {
+            let count = cap.min(IO_STREAM_THREADS);
+            (
+                count,
+                format!("the plugin is I/O-bound: {count} {units} for a stream of tasks"),
+            )
+        }
         (Some(Hint::Cpu), _) => (
             cores,
             format!("the plugin is CPU-bound: one {unit} per core ({cores} cores)"),
