@@ -175,8 +175,23 @@ impl TaskRecord {
         }
     }
 
+    /// The task to run again, when this attempt crashed or timed out and `retries` allows
+    /// another; otherwise the record itself, to report.
+    pub fn retry(self, retries: u32) -> Retry {
+        let retryable = matches!(self.status, Status::Crashed | Status::Timeout);
+        if !retryable || self.attempts.len() as u32 >= retries {
+            return Retry::Report(self);
+        }
+        let attempt = self.as_attempt();
+        let mut again = Task::new(self.id, self.input);
+        again.part = self.part;
+        again.history = self.attempts;
+        again.history.push(attempt);
+        Retry::RunAgain(again)
+    }
+
     /// This record as an earlier attempt of a task that runs again.
-    pub fn as_attempt(&self) -> Attempt {
+    fn as_attempt(&self) -> Attempt {
         Attempt {
             status: self.status,
             error: self.error.clone().unwrap_or_default(),
@@ -185,6 +200,15 @@ impl TaskRecord {
             duration_seconds: self.duration_seconds,
         }
     }
+}
+
+/// What becomes of a failed attempt: see [`TaskRecord::retry`].
+#[derive(Debug)]
+pub enum Retry {
+    /// Run the task again; its history holds the failed attempt.
+    RunAgain(Task),
+    /// No retry: report this record.
+    Report(TaskRecord),
 }
 
 /// Limits that apply to every task of a run.

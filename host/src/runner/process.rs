@@ -26,7 +26,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use serde_json::value::{RawValue, to_raw_value};
 
 use super::{
-    Event, EventKind, Executor, RunContext, RunError, Status, Task, TaskRecord,
+    Event, EventKind, Executor, Retry, RunContext, RunError, Status, Task, TaskRecord,
     pending::Pending,
     protocol::{FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
     seconds,
@@ -567,19 +567,12 @@ impl Run<'_> {
                 running_since.saturating_duration_since(origin),
                 now.saturating_duration_since(running_since),
             );
-            let attempts_so_far = record.attempts.len() as u32 + 1;
-            if task_status != Status::Cancelled && attempts_so_far <= limits.retries {
-                let attempt = record.as_attempt();
-                let mut again = Task::new(record.id, record.input);
-                again.part = record.part;
-                again.history = record.attempts;
-                again.history.push(attempt);
-                pending.put_back(std::iter::once(again));
-            } else {
-                on_event(Event {
+            match record.retry(limits.retries) {
+                Retry::RunAgain(again) => pending.put_back(std::iter::once(again)),
+                Retry::Report(record) => on_event(Event {
                     elapsed: origin.elapsed(),
                     kind: EventKind::TaskFinished(record),
-                });
+                }),
             }
         }
         // The tasks behind the running one never started: another worker takes them.

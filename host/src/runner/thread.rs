@@ -21,8 +21,8 @@ use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, bounded};
 use quack_core::InstanceBox;
 
 use super::{
-    Event, EventKind, Executor, RunContext, RunError, Status, Task, TaskRecord, pending::Pending,
-    run_task,
+    Event, EventKind, Executor, Retry, RunContext, RunError, Status, Task, TaskRecord,
+    pending::Pending, run_task,
 };
 
 /// Tasks queued per worker ahead of time.
@@ -145,18 +145,12 @@ impl Pool {
                 started.saturating_duration_since(origin),
                 started.elapsed(),
             );
-            if (record.attempts.len() as u32) < self.context.limits.retries {
-                let attempt = record.as_attempt();
-                let mut again = Task::new(record.id, record.input);
-                again.part = record.part;
-                again.history = record.attempts;
-                again.history.push(attempt);
-                pending.put_back(std::iter::once(again));
-            } else {
-                on_event(Event {
+            match record.retry(self.context.limits.retries) {
+                Retry::RunAgain(again) => pending.put_back(std::iter::once(again)),
+                Retry::Report(record) => on_event(Event {
                     elapsed: origin.elapsed(),
                     kind: EventKind::TaskFinished(record),
-                });
+                }),
             }
             let instance = self.context.instance()?;
             self.start(worker, instance)?;
