@@ -272,10 +272,7 @@ extern "C" fn new_instance<P: Plugin>(config: RStr<'_>) -> RResult<InstanceBox, 
         let config: P::Config = serde_json::from_str(config).map_err(|error| {
             let message = error.to_string();
             let message = message.split(" at line ").next().unwrap_or(&message);
-            PluginError::new(
-                ErrorKind::InvalidInput,
-                format!("bad configuration: {message}"),
-            )
+            PluginError::new(ErrorKind::InvalidInput, message.to_owned())
         })?;
         let plugin = P::new(config)
             .map_err(|error| PluginError::new(ErrorKind::Failed, error.to_string()))?;

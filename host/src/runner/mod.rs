@@ -224,7 +224,7 @@ pub struct Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The plugin refused to make an instance (usually its configuration).
-    #[error("the plugin refused its configuration: {0}; check --config and --set")]
+    #[error("the plugin refused its configuration: {}; check --config and --set", .0.message)]
     Instance(#[source] PluginError),
     /// A worker process could not load the plugin.
     #[error("worker {worker} could not start: {reason}")]

@@ -278,15 +278,15 @@ impl Run<'_> {
         })
     }
 
-    /// Waits until every first worker has said hello; a worker that cannot load the plugin or
-    /// make its instance ends the run with what it said.
+    /// Waits until the first worker has said hello (the others get tasks as they become ready);
+    /// a worker that cannot load the plugin or make its instance ends the run with what it said.
     fn await_handshakes(
         &mut self,
         receiver: &Receiver<WorkerEvent>,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), RunError> {
         let deadline = Instant::now() + HANDSHAKE_LIMIT;
-        while self.slots.iter().any(|slot| !slot.ready) {
+        while !self.slots.iter().any(|slot| slot.ready) {
             let event = receiver
                 .recv_deadline(deadline)
                 .map_err(|_| RunError::WorkerFailed {
@@ -449,10 +449,7 @@ impl Run<'_> {
             }
             Message::Output(line) => self.forward_output(index, line, on_event),
             Message::Hello { protocol } => self.greet(index, protocol)?,
-            Message::Fatal { error } => {
-                // A replacement that cannot start: its exit follows and is counted there.
-                self.forward_output(index, error, on_event);
-            }
+            Message::Fatal { error } => return Err(fatal(index, error)),
             Message::ProtocolError(reason) => {
                 self.forward_output(index, format!("protocol error: {reason}"), on_event);
                 self.slots[index].stop(StopReason::Broken);
