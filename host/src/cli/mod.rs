@@ -1,6 +1,7 @@
 //! The `host` command line: [`Cli`] and its subcommands, one file each, and [`main`], which maps
 //! every error to one sentence on stderr and its exit code.
 
+mod bench;
 mod inspect;
 mod list;
 mod run;
@@ -28,6 +29,7 @@ enum Command {
     Run(run::RunArgs),
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
+    Bench(bench::BenchArgs),
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
 }
@@ -52,6 +54,7 @@ impl Cli {
             Command::Run(args) => args.exec(),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
+            Command::Bench(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),
         }
     }
