@@ -4,13 +4,24 @@
 //! Under `cargo test`, `CARGO_BIN_EXE_host` exists only inside the host package and cdylibs land
 //! in `target/<profile>/deps/`, so the helpers build the host and every plugin once per test run
 //! with the same cargo and profile, then look in both places.
+//!
+//! [`LiveRun`] watches a `host` that is still running (its output as it arrives, whether it has
+//! exited) and turns a hang into a test failure instead of a stuck test run.
 
 use std::{
     env::consts::{DLL_PREFIX, DLL_SUFFIX},
+    io::Read,
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
-    sync::OnceLock,
+    process::{Child, Command, Output, Stdio},
+    sync::{
+        OnceLock,
+        mpsc::{self, Receiver, RecvTimeoutError},
+    },
+    thread,
+    time::{Duration, Instant},
 };
+
+use serde_json::Value;
 
 /// The packages the tests need built: the host, the shipped plugins and the fixtures.
 const PACKAGES: &[&str] = &[
@@ -182,4 +193,304 @@ pub fn report_schema() -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json");
     let text = std::fs::read_to_string(&path).expect("docs/report.schema.json exists");
     serde_json::from_str(&text).expect("the schema is JSON")
+}
+
+/// The seed's results in its list format, one line per number, e.g.
+/// `53541233 -> [1, 5501, 9733, 53541233]`.
+pub fn seed_lines() -> Vec<String> {
+    SEED.iter()
+        .map(|(n, divisors)| {
+            let list: Vec<String> = divisors.iter().map(u64::to_string).collect();
+            format!("{n} -> [{}]", list.join(", "))
+        })
+        .collect()
+}
+
+/// Asserts that `report` is valid against docs/report.schema.json, listing every violation.
+#[track_caller]
+pub fn assert_valid_report(report: &Value) {
+    let schema = report_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report breaks its schema: {errors:#?}\n{report:#}"
+    );
+}
+
+/// Runs `host` with `args` plus `--json PATH` (within [`HANG_GUARD`]) and returns the run and the
+/// report it wrote, checking that no temporary file was left next to it.
+pub fn run_with_report(args: &[&str]) -> (Run, Value) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("report.json");
+    let path_arg = path.to_str().expect("a UTF-8 temporary path").to_owned();
+    let mut full = args.to_vec();
+    full.extend(["--json", &path_arg]);
+    let result = run_within(&full, HANG_GUARD);
+    let report = read_report(&path, &result);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the temporary directory is readable")
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    (result, report)
+}
+
+/// The JSON report at `path`, written by `run` (shown if it is missing or not JSON).
+#[track_caller]
+pub fn read_report(path: &Path, run: &Run) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("no report at {}: {error}; {run:#?}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("the report is not JSON: {error}"))
+}
+
+/// The record of the task with id `id` in a report.
+#[track_caller]
+pub fn task_record(report: &Value, id: u64) -> &Value {
+    report["tasks"]
+        .as_array()
+        .expect("the report has a tasks array")
+        .iter()
+        .find(|task| task["id"] == id)
+        .unwrap_or_else(|| panic!("task {id} is not in the report: {report:#}"))
+}
+
+/// How long a run may take before a test calls it hung: far more than any healthy run here needs,
+/// even on a loaded machine. It is a guard against hangs, not a measure of speed.
+pub const HANG_GUARD: Duration = Duration::from_secs(20);
+
+/// Runs `host` with `args` to the end, killing it and failing if it takes longer than `guard`.
+pub fn run_within(args: &[&str], guard: Duration) -> Run {
+    LiveRun::start_with_guard(args, guard).finish()
+}
+
+/// One output stream of a running `host`, read on a thread of its own as it arrives.
+pub struct Stream {
+    chunks: Receiver<Vec<u8>>,
+    /// Everything received so far.
+    received: Vec<u8>,
+    /// How much of `received` [`LiveRun`] has handed out as lines.
+    consumed: usize,
+    closed: bool,
+}
+
+impl Stream {
+    fn read(mut source: impl Read + Send + 'static) -> Self {
+        let (sender, chunks) = mpsc::channel();
+        thread::spawn(move || {
+            let mut buffer = vec![0; 1 << 16];
+            loop {
+                match source.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if sender.send(buffer[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        Stream {
+            chunks,
+            received: Vec::new(),
+            consumed: 0,
+            closed: false,
+        }
+    }
+
+    /// Waits until `deadline` for more output. `Some(true)`: more arrived; `Some(false)`: the
+    /// stream ended; `None`: the deadline passed.
+    fn receive(&mut self, deadline: Instant) -> Option<bool> {
+        if self.closed {
+            return Some(false);
+        }
+        match self
+            .chunks
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(chunk) => {
+                self.received.extend(chunk);
+                Some(true)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                self.closed = true;
+                Some(false)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+        }
+    }
+
+    /// Takes in whatever output has already arrived, without waiting.
+    fn receive_available(&mut self) {
+        while let Ok(chunk) = self.chunks.try_recv() {
+            self.received.extend(chunk);
+        }
+    }
+
+    /// The next whole line not handed out yet, if one has arrived.
+    fn take_line(&mut self) -> Option<String> {
+        let rest = &self.received[self.consumed..];
+        let end = rest.iter().position(|&byte| byte == b'\n')?;
+        let line = String::from_utf8_lossy(&rest[..end]).into_owned();
+        self.consumed += end + 1;
+        Some(line)
+    }
+
+    /// Output that has arrived but was not handed out as a line yet.
+    pub fn unread(&self) -> String {
+        String::from_utf8_lossy(&self.received[self.consumed..]).into_owned()
+    }
+
+    /// Everything received so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.received).into_owned()
+    }
+}
+
+/// A `host` that is still running: its stdout and stderr as they arrive, its process id, and
+/// whether it has exited. Dropping it kills the host if it is still running.
+pub struct LiveRun {
+    child: Child,
+    deadline: Instant,
+    guard: Duration,
+    /// Standard output.
+    pub stdout: Stream,
+    /// Standard error.
+    pub stderr: Stream,
+}
+
+impl LiveRun {
+    /// Starts `host` with `args`, its stdin closed, within [`HANG_GUARD`].
+    pub fn start(args: &[&str]) -> Self {
+        Self::start_with_guard(args, HANG_GUARD)
+    }
+
+    /// Starts `host` with `args`; any wait on it past `guard` from now kills it and fails.
+    pub fn start_with_guard(args: &[&str], guard: Duration) -> Self {
+        let mut child = host(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the host binary starts");
+        let stdout = Stream::read(child.stdout.take().expect("stdout is piped"));
+        let stderr = Stream::read(child.stderr.take().expect("stderr is piped"));
+        LiveRun {
+            child,
+            deadline: Instant::now() + guard,
+            guard,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The host's process id, e.g. to send it a signal.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the host has exited (without waiting).
+    pub fn has_exited(&mut self) -> bool {
+        self.child
+            .try_wait()
+            .expect("the host's status can be read")
+            .is_some()
+    }
+
+    /// Waits for the next line on stdout; `None` if stdout closed first.
+    pub fn stdout_line(&mut self) -> Option<String> {
+        loop {
+            if let Some(line) = self.stdout.take_line() {
+                return Some(line);
+            }
+            match self.stdout.receive(self.deadline) {
+                Some(true) => {}
+                Some(false) => return None,
+                None => self.hung("a line on stdout"),
+            }
+        }
+    }
+
+    /// Waits for a line on stderr that contains `needle`, and returns it.
+    pub fn stderr_line_containing(&mut self, needle: &str) -> String {
+        loop {
+            while let Some(line) = self.stderr.take_line() {
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            match self.stderr.receive(self.deadline) {
+                Some(true) => {}
+                Some(false) => panic!(
+                    "stderr closed without a line containing {needle:?}: {}",
+                    self.stderr.text()
+                ),
+                None => self.hung(&format!("a line on stderr containing {needle:?}")),
+            }
+        }
+    }
+
+    /// Reads the rest of both streams, waits for the host to exit, and returns everything it
+    /// printed (including lines already handed out) and its exit code.
+    pub fn finish(mut self) -> Run {
+        loop {
+            match self.stdout.receive(self.deadline) {
+                Some(true) => {}
+                Some(false) => break,
+                None => self.hung("the end of stdout"),
+            }
+        }
+        loop {
+            match self.stderr.receive(self.deadline) {
+                Some(true) => {}
+                Some(false) => break,
+                None => self.hung("the end of stderr"),
+            }
+        }
+        let status = loop {
+            if let Some(status) = self
+                .child
+                .try_wait()
+                .expect("the host's status can be read")
+            {
+                break status;
+            }
+            if Instant::now() >= self.deadline {
+                self.hung("the host to exit");
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        Run {
+            code: status.code(),
+            stdout: self.stdout.text(),
+            stderr: self.stderr.text(),
+        }
+    }
+
+    /// Kills the host and fails, showing what it printed.
+    fn hung(&mut self, waiting_for: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stdout.receive_available();
+        self.stderr.receive_available();
+        panic!(
+            "the host hung: still waiting for {waiting_for} after {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.guard,
+            self.stdout.text(),
+            self.stderr.text()
+        );
+    }
+}
+
+impl Drop for LiveRun {
+    fn drop(&mut self) {
+        // A test that failed half-way must not leave a host behind.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }

@@ -5,8 +5,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod animals;
+mod auto_choice;
+mod faults;
 mod inputs;
 mod inspect_list;
+mod interrupt;
 mod loading;
 mod report;
+mod streaming;
+mod time_limits;
 mod workloads;

@@ -1,33 +1,6 @@
 //! The JSON report: written whole, valid against docs/report.schema.json, every task in it.
 
-use quack_tests::{SEED, plugin_arg, report_schema, run};
-use serde_json::Value;
-
-fn run_with_report(args: &[&str]) -> (quack_tests::Run, Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("report.json");
-    let mut full = args.to_vec();
-    let path_arg = path.to_str().unwrap().to_owned();
-    full.extend(["--json", &path_arg]);
-    let result = run(&full);
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
-    (result, report)
-}
-
-fn assert_valid(report: &Value) {
-    let schema = report_schema();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(report)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "the report breaks its schema: {errors:#?}\n{report:#}"
-    );
-}
+use quack_tests::{SEED, assert_valid_report, plugin_arg, run, run_with_report};
 
 #[test]
 fn the_report_holds_every_seed_task_and_matches_its_schema() {
@@ -40,7 +13,7 @@ fn the_report_holds_every_seed_task_and_matches_its_schema() {
         "2",
     ]);
     result.expect_code(0);
-    assert_valid(&report);
+    assert_valid_report(&report);
     let tasks = report["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 4);
     for (task, (n, divisors)) in tasks.iter().zip(SEED) {
@@ -71,7 +44,7 @@ fn failed_tasks_are_in_the_report_with_their_errors() {
         "0",
     ]);
     result.expect_code(1);
-    assert_valid(&report);
+    assert_valid_report(&report);
     let tasks = report["tasks"].as_array().unwrap();
     assert_eq!(tasks[0]["output"], serde_json::json!([1, 2, 3, 6]));
     assert_eq!(tasks[1]["status"], "error");
@@ -83,7 +56,7 @@ fn failed_tasks_are_in_the_report_with_their_errors() {
 fn an_animal_run_writes_a_report_too() {
     let (result, report) = run_with_report(&["run", &plugin_arg("duck"), "--set", "name=Donald"]);
     result.expect_code(0);
-    assert_valid(&report);
+    assert_valid_report(&report);
     assert_eq!(report["tasks"][0]["output"]["line"], "Donald said Quack!");
 }
 
@@ -96,4 +69,58 @@ fn a_report_that_cannot_be_written_is_an_error_of_its_own() {
         "/no/such/dir/report.json",
     ]);
     result.expect_code(11);
+}
+
+#[test]
+fn a_process_mode_report_with_every_failure_matches_its_schema() {
+    // Crashes, a timeout, retries (earlier attempts) and a panic, all from worker processes.
+    let (result, report) = run_with_report(&[
+        "run",
+        &plugin_arg("misbehave"),
+        "--mode",
+        "process",
+        "--workers",
+        "2",
+        "--timeout",
+        "300ms",
+        "--retries",
+        "1",
+        "--task",
+        "ok",
+        "--task",
+        "error",
+        "--task",
+        "panic",
+        "--task",
+        "segfault",
+        "--task",
+        "hang",
+        "--task",
+        "exit3",
+        "--task",
+        "ok",
+    ]);
+    result.expect_code(1);
+    assert_valid_report(&report);
+    assert_eq!(report["runner"]["mode"], "process");
+    let statuses: Vec<&str> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "ok", "error", "error", "crashed", "timeout", "crashed", "ok"
+        ],
+        "{report:#}"
+    );
+    for id in [3, 4, 5] {
+        assert_eq!(
+            report["tasks"][id]["attempts"].as_array().map(Vec::len),
+            Some(1),
+            "{report:#}"
+        );
+    }
 }

@@ -1,17 +1,7 @@
 //! Workloads: the seed's factorize results inline and on threads, bad inputs failing only their
 //! own task, and the I/O-bound plugin on threads.
 
-use quack_tests::{SEED, plugin_arg, run};
-
-/// The result lines in the seed's list format, e.g. `53541233 -> [1, 5501, 9733, 53541233]`.
-fn seed_lines() -> Vec<String> {
-    SEED.iter()
-        .map(|(n, divisors)| {
-            let list: Vec<String> = divisors.iter().map(u64::to_string).collect();
-            format!("{n} -> [{}]", list.join(", "))
-        })
-        .collect()
-}
+use quack_tests::{plugin_arg, run, seed_lines};
 
 fn assert_seed_output(args: &[&str], mode: &str) {
     let result = run(args);

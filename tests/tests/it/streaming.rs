@@ -1,0 +1,75 @@
+//! Output that streams: with `--format jsonl` each task's line is on stdout as soon as the task
+//! finishes, while the run goes on, and every line is one JSON object, the last the summary.
+
+use quack_tests::{LiveRun, plugin_arg};
+use serde_json::Value;
+
+/// Three slow-io tasks of very different lengths on three workers: the quick one's line must be
+/// out long before the long one ends.
+fn jsonl_streams_while_the_run_goes_on(mode: &str) {
+    let plugin = plugin_arg("slow_io");
+    let mut live = LiveRun::start(&[
+        "run",
+        &plugin,
+        "--mode",
+        mode,
+        "--workers",
+        "3",
+        "--format",
+        "jsonl",
+        "--task",
+        "1.0",
+        "--task",
+        "0.5",
+        "--task",
+        "0.05",
+    ]);
+    let first = live.stdout_line().expect("a first line");
+    assert!(
+        !live.has_exited(),
+        "the first line came only when the run was over: {first}"
+    );
+    // Output held back to the end arrives in one piece, the summary with the first line.
+    assert!(
+        !live.stdout.unread().contains("\"summary\""),
+        "the first line came with the summary: {first}\n{}",
+        live.stdout.unread()
+    );
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["type"], "task", "{first:#}");
+
+    let run = live.finish();
+    run.expect_code(0);
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    assert_eq!(lines.len(), 4, "{run:#?}");
+    let (summary, tasks) = lines.split_last().unwrap();
+    let mut ids: Vec<u64> = tasks
+        .iter()
+        .map(|task| {
+            assert_eq!(task["type"], "task", "{task:#}");
+            assert_eq!(task["status"], "ok", "{task:#}");
+            assert_eq!(task["output"], task["input"], "{task:#}");
+            task["id"].as_u64().unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [0, 1, 2]);
+    assert_eq!(summary["type"], "summary", "{summary:#}");
+    assert_eq!(summary["tasks"], 3, "{summary:#}");
+    assert_eq!(summary["ok"], 3, "{summary:#}");
+    assert_eq!(summary["runner"]["mode"], mode, "{summary:#}");
+}
+
+#[test]
+fn jsonl_streams_each_task_as_it_finishes_in_thread_mode() {
+    jsonl_streams_while_the_run_goes_on("thread");
+}
+
+#[test]
+fn jsonl_streams_each_task_as_it_finishes_in_process_mode() {
+    jsonl_streams_while_the_run_goes_on("process");
+}
