@@ -3,17 +3,22 @@
 //!
 //! The queue is kept full ahead of the workers so that a worker rarely sleeps waiting for work (a
 //! cross-thread wake-up costs tens of microseconds here), and it is bounded so that a run of
-//! millions of tasks holds only a few thousand in memory. Workers send results in batches while
-//! tasks are trivial and one by one as soon as a task takes measurable time, so results still
-//! stream.
+//! millions of tasks holds only a few thousand in memory.
+//!
+//! Each worker has a [`Slot`] shared with the main thread: the task it is running and the results
+//! it has not sent yet. Workers send results in batches while tasks are trivial and at once when a
+//! task takes measurable time; the main thread also sweeps the slots whenever it has waited a
+//! tick, so a quick result is never stuck behind a long task, and nothing a worker finished is
+//! lost when its thread is abandoned.
 //!
 //! A thread cannot be stopped from outside. A task past its time limit is reported `timeout`, its
-//! thread is abandoned (its eventual result is dropped) and a new thread with a new instance
-//! takes its place. An interrupted run reports the running tasks `cancelled` and does not wait.
+//! thread is abandoned (the main thread takes its task away, so it reports nothing more) and a new
+//! thread with a new instance takes its place. An interrupted run reports the running tasks
+//! `cancelled` and does not wait for them.
 
 use std::{
-    sync::{Arc, Mutex, PoisonError, atomic::Ordering},
-    thread,
+    sync::{Arc, Mutex, MutexGuard, PoisonError, atomic::Ordering},
+    thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
 
@@ -27,28 +32,45 @@ use super::{
 
 /// Tasks queued per worker ahead of time.
 const QUEUE_PER_WORKER: usize = 256;
-/// A result batch is sent when it holds this many records...
+/// A worker sends its results when it holds this many...
 const BATCH: usize = 64;
 /// ...or as soon as a task took at least this long (then one message per task costs nothing).
 const SLOW_TASK: Duration = Duration::from_micros(50);
-/// How often the main thread looks at the cancel flag and the time limits when nothing arrives.
-const TICK: Duration = Duration::from_millis(50);
+/// How long the main thread waits before it sweeps the slots and checks the cancel flag and the
+/// time limits.
+const TICK: Duration = Duration::from_millis(20);
 
-/// The task a worker is running, visible to the main thread for time limits and cancelling.
 #[derive(Default)]
-struct Current {
-    running: Mutex<Option<(Task, Instant)>>,
+struct SlotState {
+    /// The task being run and when it started.
+    running: Option<(Task, Instant)>,
+    /// Finished, not yet sent.
+    done: Vec<TaskRecord>,
 }
 
-impl Current {
-    fn set(&self, value: Option<(Task, Instant)>) -> Option<(Task, Instant)> {
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        std::mem::replace(&mut *running, value)
+/// What a worker shares with the main thread.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn started(&self) -> Option<Instant> {
-        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        running.as_ref().map(|(_, started)| *started)
+        self.lock().running.as_ref().map(|(_, started)| *started)
+    }
+
+    fn take_done(&self) -> Vec<TaskRecord> {
+        std::mem::take(&mut self.lock().done)
+    }
+
+    /// Takes the running task and the unsent results away from the worker.
+    fn abandon(&self) -> (Option<(Task, Instant)>, Vec<TaskRecord>) {
+        let mut state = self.lock();
+        (state.running.take(), std::mem::take(&mut state.done))
     }
 }
 
@@ -74,29 +96,34 @@ struct Pool {
     task_sender: Sender<Task>,
     task_receiver: Receiver<Task>,
     result_sender: Sender<Vec<TaskRecord>>,
-    workers: Vec<Arc<Current>>,
+    slots: Vec<Arc<Slot>>,
+    /// The threads still owned by the run (abandoned ones are dropped from here).
+    threads: Vec<Option<JoinHandle<()>>>,
     /// Tasks sent and not yet reported.
     outstanding: usize,
 }
 
 impl Pool {
     fn start(&mut self, worker: usize, instance: InstanceBox) -> Result<(), RunError> {
-        let current = Arc::new(Current::default());
-        if worker < self.workers.len() {
-            self.workers[worker] = Arc::clone(&current);
-        } else {
-            self.workers.push(Arc::clone(&current));
-        }
+        let slot = Arc::new(Slot::default());
         let (tasks, results, context) = (
             self.task_receiver.clone(),
             self.result_sender.clone(),
             self.context.clone(),
         );
-        thread::Builder::new()
+        let thread_slot = Arc::clone(&slot);
+        let handle = thread::Builder::new()
             .name(format!("quack-worker-{worker}"))
-            .spawn(move || work(worker, instance, &tasks, &results, &current, &context))
-            .map(drop)
-            .map_err(|source| RunError::Spawn { worker, source })
+            .spawn(move || work(worker, instance, &tasks, &results, &thread_slot, &context))
+            .map_err(|source| RunError::Spawn { worker, source })?;
+        if worker < self.slots.len() {
+            self.slots[worker] = slot;
+            self.threads[worker] = Some(handle);
+        } else {
+            self.slots.push(slot);
+            self.threads.push(Some(handle));
+        }
+        Ok(())
     }
 
     fn report(&mut self, records: Vec<TaskRecord>, on_event: &mut dyn FnMut(Event)) {
@@ -109,8 +136,16 @@ impl Pool {
         }
     }
 
-    /// Reports tasks past their time limit, runs them again if retries are left, and replaces
-    /// their threads.
+    /// Reports what every worker finished but has not sent.
+    fn sweep(&mut self, on_event: &mut dyn FnMut(Event)) {
+        for index in 0..self.slots.len() {
+            let done = self.slots[index].take_done();
+            self.report(done, on_event);
+        }
+    }
+
+    /// Reports tasks past their time limit (or runs them again if retries are left), and
+    /// replaces their threads.
     fn enforce_time_limit(
         &mut self,
         pending: &mut Pending<'_>,
@@ -120,19 +155,21 @@ impl Pool {
             return Ok(());
         };
         let origin = self.context.origin;
-        for worker in 0..self.workers.len() {
-            let late = self.workers[worker]
+        for worker in 0..self.slots.len() {
+            let late = self.slots[worker]
                 .started()
                 .is_some_and(|started| started.elapsed() >= limit);
-            // Taking the task is what abandons the thread: it finds nothing to report.
-            let Some((task, started)) = (if late {
-                self.workers[worker].set(None)
-            } else {
-                None
-            }) else {
+            if !late {
+                continue;
+            }
+            // Taking the task is what abandons the thread: it finds nothing left to report.
+            let (running, done) = self.slots[worker].abandon();
+            self.report(done, on_event);
+            let Some((task, started)) = running else {
                 continue;
             };
             self.outstanding -= 1;
+            self.threads[worker] = None;
             let error = format!(
                 "ran past the time limit of {}; its thread cannot be stopped and was abandoned",
                 super::process::human_duration(limit)
@@ -167,9 +204,9 @@ impl Pool {
 
     /// Reports every task not finished as `cancelled`, without waiting for running threads.
     ///
-    /// A worker may be between taking a task from the queue and publishing it as its current
-    /// task; such a worker sees the cancel flag and sends the task back as `cancelled`. So this
-    /// keeps collecting until every task handed out is accounted for (or a second has passed).
+    /// A worker may be between taking a task from the queue and publishing it as running; such a
+    /// worker sees the cancel flag and hands the task back as `cancelled`. So this keeps
+    /// collecting until every task handed out is accounted for (or a second has passed).
     fn cancel(
         &mut self,
         pending: &mut Pending<'_>,
@@ -179,34 +216,31 @@ impl Pool {
         let origin = self.context.origin;
         let deadline = Instant::now() + Duration::from_secs(1);
         let interrupted = |task: Task, worker, started: Instant| {
-            let now = Instant::now();
             TaskRecord::failed(
                 task,
                 Status::Cancelled,
                 "the run was interrupted".to_owned(),
                 worker,
                 started.saturating_duration_since(origin),
-                now.saturating_duration_since(started),
+                started.elapsed(),
             )
         };
-        let mut records: Vec<TaskRecord> = self
+        let queued: Vec<TaskRecord> = self
             .task_receiver
             .try_iter()
             .map(|task| interrupted(task, 0, Instant::now()))
             .collect();
-        self.outstanding -= records.len();
+        self.report(queued, on_event);
         loop {
-            for (worker, current) in self.workers.iter().enumerate() {
-                if let Some((task, started)) = current.set(None) {
+            for worker in 0..self.slots.len() {
+                let (running, mut records) = self.slots[worker].abandon();
+                if let Some((task, started)) = running {
                     records.push(interrupted(task, worker, started));
-                    self.outstanding -= 1;
                 }
+                self.report(records, on_event);
             }
-            for record in records.drain(..) {
-                on_event(Event {
-                    elapsed: origin.elapsed(),
-                    kind: EventKind::TaskFinished(record),
-                });
+            while let Ok(batch) = results.try_recv() {
+                self.report(batch, on_event);
             }
             if self.outstanding == 0 || Instant::now() >= deadline {
                 break;
@@ -239,7 +273,8 @@ impl Executor for ThreadExecutor {
             task_sender,
             task_receiver,
             result_sender,
-            workers: Vec::new(),
+            slots: Vec::new(),
+            threads: Vec::new(),
             outstanding: 0,
         };
         for (worker, instance) in std::mem::take(&mut self.instances).into_iter().enumerate() {
@@ -277,28 +312,27 @@ impl Executor for ThreadExecutor {
                 pool.report(batch, on_event);
             }
             if next.is_none() && pending.is_exhausted() && pool.outstanding == 0 {
-                return Ok(());
+                break;
             }
             on_event(Event {
                 elapsed: self.context.origin.elapsed(),
                 kind: EventKind::Idle,
             });
-            // Wait for room in the queue, a result, or the next time-limit check.
+            // Wait for room in the queue, a result, or the next tick.
             let mut select = Select::new();
             let send_index = next.as_ref().map(|_| select.send(&task_sender));
-            let receive_index = select.recv(&results);
+            select.recv(&results);
             let wait = pool
-                .workers
+                .slots
                 .iter()
-                .filter_map(|w| w.started())
+                .filter_map(|slot| slot.started())
                 .min()
                 .and_then(|oldest| {
-                    self.context
-                        .limits
-                        .timeout
-                        .map(|limit| (oldest + limit).saturating_duration_since(Instant::now()))
-                });
-            match select.select_timeout(wait.map_or(TICK, |w| w.min(TICK))) {
+                    let limit = self.context.limits.timeout?;
+                    Some((oldest + limit).saturating_duration_since(Instant::now()))
+                })
+                .map_or(TICK, |until_limit| until_limit.min(TICK));
+            match select.select_timeout(wait) {
                 Ok(operation) if Some(operation.index()) == send_index => {
                     if let Some(task) = next.take() {
                         match operation.send(&task_sender, task) {
@@ -308,15 +342,23 @@ impl Executor for ThreadExecutor {
                     }
                 }
                 Ok(operation) => {
-                    debug_assert_eq!(operation.index(), receive_index);
                     if let Ok(batch) = operation.recv(&results) {
                         pool.report(batch, on_event);
                     }
                 }
-                Err(_) => {}
+                // A quiet tick: collect results held behind long tasks.
+                Err(_) => pool.sweep(on_event),
             }
             pool.enforce_time_limit(&mut pending, on_event)?;
         }
+        // Every task is reported: close the queue and let the threads end.
+        drop(task_sender);
+        let threads = std::mem::take(&mut pool.threads);
+        drop(pool);
+        for thread in threads.into_iter().flatten() {
+            let _ = thread.join();
+        }
+        Ok(())
     }
 }
 
@@ -326,16 +368,19 @@ fn work(
     mut instance: InstanceBox,
     tasks: &Receiver<Task>,
     results: &Sender<Vec<TaskRecord>>,
-    current: &Current,
+    slot: &Slot,
     context: &RunContext,
 ) {
-    let mut batch = Vec::new();
+    let send = |slot: &Slot| {
+        let done = slot.take_done();
+        done.is_empty() || results.send(done).is_ok()
+    };
     loop {
         let task = match tasks.try_recv() {
             Ok(task) => task,
             Err(TryRecvError::Empty) => {
                 // About to wait for work: send what is done first.
-                if !batch.is_empty() && results.send(std::mem::take(&mut batch)).is_err() {
+                if !send(slot) {
                     return;
                 }
                 match tasks.recv() {
@@ -346,34 +391,37 @@ fn work(
             Err(TryRecvError::Disconnected) => break,
         };
         if context.cancel.load(Ordering::Relaxed) {
-            // Taken after the run was interrupted: give it back, reported as cancelled.
+            // Taken after the run was interrupted: hand it back, reported as cancelled.
             let now = context.origin.elapsed();
-            batch.push(TaskRecord::failed(
+            let record = TaskRecord::failed(
                 task,
                 Status::Cancelled,
                 "the run was interrupted".to_owned(),
                 worker,
                 now,
                 Duration::ZERO,
-            ));
-            if results.send(std::mem::take(&mut batch)).is_err() {
+            );
+            slot.lock().done.push(record);
+            if !send(slot) {
                 return;
             }
             continue;
         }
-        current.set(Some((task.clone(), Instant::now())));
+        slot.lock().running = Some((task.clone(), Instant::now()));
         let record = run_task(&mut instance, worker, task, context.origin);
-        if current.set(None).is_none() {
-            // The main thread took the task (time limit or cancel) and reported it.
-            return;
-        }
         let slow = record.duration_seconds >= SLOW_TASK.as_secs_f64();
-        batch.push(record);
-        if (slow || batch.len() >= BATCH) && results.send(std::mem::take(&mut batch)).is_err() {
+        let held = {
+            let mut state = slot.lock();
+            if state.running.take().is_none() {
+                // The main thread took the task (time limit or cancel) and reported it.
+                return;
+            }
+            state.done.push(record);
+            state.done.len()
+        };
+        if (slow || held >= BATCH) && !send(slot) {
             return;
         }
     }
-    if !batch.is_empty() {
-        let _ = results.send(batch);
-    }
+    send(slot);
 }

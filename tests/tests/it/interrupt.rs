@@ -115,8 +115,6 @@ fn ctrl_c_in_thread_mode_reports_finished_tasks_and_cancels_the_rest() {
 }
 
 #[test]
-#[ignore = "host bug: on Ctrl-C in thread mode, results a thread holds in its unsent batch (quick \
-            tasks before the one it is running) are lost: the report lacks those tasks"]
 fn ctrl_c_in_thread_mode_keeps_results_a_thread_had_not_sent_yet() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.json");

@@ -88,10 +88,6 @@ fn a_hanging_task_in_process_mode_times_out_and_its_worker_is_replaced() {
     );
 }
 
-// In thread mode the other tasks sleep 1 ms rather than return at once: a thread holds quick
-// results back in a batch, and the host loses them when that thread's next task times out (see
-// the ignored test at the end).
-
 #[test]
 fn a_hanging_task_in_thread_mode_times_out_and_the_run_goes_on() {
     let tasks = ["sleep:1", "hang", "sleep:1", "sleep:50", "sleep:1"];
@@ -183,12 +179,9 @@ fn a_retried_crash_keeps_its_first_attempt_with_the_signal() {
 }
 
 #[test]
-#[ignore = "host bug: in thread mode a quick task's result waits in its thread's batch; when \
-            that thread's next task times out the thread is abandoned with the result, which is \
-            never reported, and the run never ends"]
 fn a_quick_result_is_reported_even_when_its_threads_next_task_times_out() {
-    // Five quick tasks, then one that hangs, all on one thread: the thread takes the next task
-    // without sending its batch whenever the queue is not empty, which it almost never is here.
+    // Five quick tasks, then one that hangs, all on one thread: the thread holds the quick results
+    // in its unsent batch when it starts the hanging task, and they must still be reported.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.json");
     let plugin = plugin_arg("misbehave");
