@@ -168,7 +168,6 @@ impl LoadedPlugin {
                 reason: "it exports no abi_stable root module".to_owned(),
             });
         }
-        drop(library);
 
         let header = lib_header_from_path(&file).map_err(|error| match error {
             LibraryError::InvalidAbiHeader(header) => LoadError::NotAPlugin {
@@ -180,6 +179,9 @@ impl LoadedPlugin {
                 reason: one_line(&other.to_string()),
             },
         })?;
+        // Only now let go of the first handle: dropped before abi_stable's own dlopen, it would
+        // unload the library and make abi_stable map it all over again.
+        drop(library);
         let consts = header.root_mod_consts();
         if consts.name().as_str() != ROOT_MODULE_NAME {
             return Err(LoadError::NotAPlugin {

@@ -29,9 +29,6 @@ const SEED: [(u64, &[u64]); 4] = [
 ];
 /// Workers in thread and process mode.
 const WORKERS: usize = 2;
-/// `host run`'s rule (cli/run.rs): a Splittable plugin's tasks are cut into parts when there are
-/// more workers than one and fewer than this many tasks per worker.
-const SPLIT_BELOW_TASKS_PER_WORKER: usize = 16;
 /// The modes measured, in the order of the table.
 const MODES: [Mode; 3] = [Mode::Inline, Mode::Thread, Mode::Process];
 
@@ -100,9 +97,7 @@ fn run_seed(
 ) -> Result<(Duration, usize), BenchError> {
     let context = context(plugin, r#"{"method": "naive"}"#);
     let choice = choice(mode, WORKERS);
-    let split = splittable
-        && choice.workers > 1
-        && SEED.len() < choice.workers * SPLIT_BELOW_TASKS_PER_WORKER;
+    let split = runner::worth_splitting(splittable, choice.workers, Some(SEED.len()));
     let started = Instant::now();
     let mut executor = runner::executor(&choice, context.clone())?;
     let mut splitter = if split {

@@ -33,10 +33,6 @@ use crate::{
     },
 };
 
-/// Tasks are cut into parts only when there are fewer than this many per worker: with more,
-/// dynamic scheduling alone keeps the workers busy.
-const SPLIT_BELOW_TASKS_PER_WORKER: usize = 16;
-
 const RUN_EXAMPLES: &str = "\
 Examples:
   host run plugins/libfactorize.so
@@ -249,11 +245,11 @@ impl RunArgs {
         };
         let mut choice = runner::choose(request, plugin.description.hint, input.count, cores());
         let split = !self.no_split
-            && choice.workers > 1
-            && satisfied.contains(&Interface::Splittable)
-            && input
-                .count
-                .is_some_and(|count| count < choice.workers * SPLIT_BELOW_TASKS_PER_WORKER);
+            && runner::worth_splitting(
+                satisfied.contains(&Interface::Splittable),
+                choice.workers,
+                input.count,
+            );
         if split {
             choice
                 .reason

@@ -20,11 +20,18 @@ pub struct WorkerArgs {
     /// This worker's number, for messages.
     #[arg(long, default_value_t = 0)]
     worker: usize,
+
+    /// The host's process id: the worker ends when that process does.
+    #[arg(long)]
+    host_pid: Option<u32>,
 }
 
 impl WorkerArgs {
     pub(super) fn exec(self) -> Outcome {
         let _ = self.worker;
+        if let Some(host) = self.host_pid {
+            worker::die_with_host(host);
+        }
         Outcome::Exit(worker::serve(&self.plugin, &self.config))
     }
 }

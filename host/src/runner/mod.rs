@@ -26,7 +26,7 @@ pub use choose::{Choice, Mode, Request, choose};
 pub use events::{Event, EventKind};
 pub use inline::InlineExecutor;
 pub use process::ProcessExecutor;
-pub use split::Splitter;
+pub use split::{Splitter, worth_splitting};
 pub use thread::ThreadExecutor;
 
 use crate::loader::LoadedPlugin;
@@ -290,6 +290,73 @@ pub fn executor(choice: &Choice, context: RunContext) -> Result<Box<dyn Executor
     })
 }
 
+/// What one `run` call gave, before it is tied to its task.
+pub(crate) struct CallOutcome {
+    status: Status,
+    output: Option<Value>,
+    error: Option<String>,
+    started: Instant,
+    duration: Duration,
+}
+
+impl CallOutcome {
+    /// The outcome of a call that started at `started`, took `duration` and returned `result`
+    /// (the result's JSON, or the plugin's error).
+    pub(crate) fn new(result: Result<&str, String>, started: Instant, duration: Duration) -> Self {
+        let (status, output, error) = match result {
+            Ok(json) => match serde_json::from_str(json) {
+                Ok(value) => (Status::Ok, Some(value), None),
+                Err(error) => (
+                    Status::Error,
+                    None,
+                    Some(format!("the plugin returned invalid JSON: {error}")),
+                ),
+            },
+            Err(error) => (Status::Error, None, Some(error)),
+        };
+        CallOutcome {
+            status,
+            output,
+            error,
+            started,
+            duration,
+        }
+    }
+
+    /// How long the call took.
+    pub(crate) fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    /// The record of `task`, run by `worker`.
+    pub(crate) fn into_record(self, task: Task, worker: usize, origin: Instant) -> TaskRecord {
+        TaskRecord {
+            id: task.id,
+            input: task.input,
+            status: self.status,
+            output: self.output,
+            error: self.error,
+            worker,
+            start_seconds: seconds(self.started.saturating_duration_since(origin)),
+            duration_seconds: seconds(self.duration),
+            parts: None,
+            attempts: task.history,
+            part: task.part,
+        }
+    }
+}
+
+/// Calls `run` on `instance` with `input` (JSON).
+pub(crate) fn call_run(instance: &mut InstanceBox, input: &str) -> CallOutcome {
+    let started = Instant::now();
+    let result = instance.call("run".into(), input.into());
+    let duration = started.elapsed();
+    match &result {
+        RResult::ROk(json) => CallOutcome::new(Ok(json.as_str()), started, duration),
+        RResult::RErr(error) => CallOutcome::new(Err(error.to_string()), started, duration),
+    }
+}
+
 /// Calls `run` on `instance` with the task's input and records the outcome.
 pub(crate) fn run_task(
     instance: &mut InstanceBox,
@@ -297,34 +364,7 @@ pub(crate) fn run_task(
     task: Task,
     origin: Instant,
 ) -> TaskRecord {
-    let input = task.input.to_string();
-    let started = Instant::now();
-    let result = instance.call("run".into(), input.as_str().into());
-    let duration = started.elapsed();
-    let (status, output, error) = match result {
-        RResult::ROk(json) => match serde_json::from_str(json.as_str()) {
-            Ok(value) => (Status::Ok, Some(value), None),
-            Err(error) => (
-                Status::Error,
-                None,
-                Some(format!("the plugin returned invalid JSON: {error}")),
-            ),
-        },
-        RResult::RErr(error) => (Status::Error, None, Some(error.to_string())),
-    };
-    TaskRecord {
-        id: task.id,
-        input: task.input,
-        status,
-        output,
-        error,
-        worker,
-        start_seconds: seconds(started.saturating_duration_since(origin)),
-        duration_seconds: seconds(duration),
-        parts: None,
-        attempts: task.history,
-        part: task.part,
-    }
+    call_run(instance, &task.input.to_string()).into_record(task, worker, origin)
 }
 
 /// A duration as seconds, for reports.

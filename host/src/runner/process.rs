@@ -26,10 +26,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use serde_json::value::{RawValue, to_raw_value};
 
 use super::{
-    Event, EventKind, Executor, Retry, RunContext, RunError, Status, Task, TaskRecord,
+    CallOutcome, Event, EventKind, Executor, Retry, RunContext, RunError, Status, Task, TaskRecord,
     pending::Pending,
     protocol::{FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
-    seconds,
 };
 
 /// How long a stopped worker gets between SIGTERM and SIGKILL.
@@ -197,20 +196,14 @@ impl Run<'_> {
             .arg(&self.context.config)
             .arg("--worker")
             .arg(slot.to_string())
+            .arg("--host-pid")
+            .arg(std::process::id().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group: a Ctrl-C in the terminal reaches the host only, which then
             // stops the workers itself.
             .process_group(0);
-        #[cfg(target_os = "linux")]
-        // SAFETY: prctl is async-signal-safe; it makes the worker die with the host.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
         let mut child = command.spawn().map_err(|source| RunError::Spawn {
             worker: slot,
             source,
@@ -480,20 +473,9 @@ impl Run<'_> {
             .unwrap_or(slot.running_since)
             .max(slot.running_since);
         slot.running_since = now;
-        let (status, output, error) = match (done.ok, done.error) {
-            (Some(raw), _) => match serde_json::from_str(raw.get()) {
-                Ok(value) => (Status::Ok, Some(value), None),
-                Err(error) => (
-                    Status::Error,
-                    None,
-                    Some(format!("the plugin returned invalid JSON: {error}")),
-                ),
-            },
-            (None, error) => (
-                Status::Error,
-                None,
-                Some(error.unwrap_or_else(|| "no result".to_owned())),
-            ),
+        let result = match (&done.ok, done.error) {
+            (Some(raw), _) => Ok(raw.get()),
+            (None, error) => Err(error.unwrap_or_else(|| "no result".to_owned())),
         };
         // Weight recent tasks more: 1/8 of each new duration.
         self.average = if self.average.is_zero() {
@@ -501,19 +483,7 @@ impl Run<'_> {
         } else {
             (self.average * 7 + duration) / 8
         };
-        let record = TaskRecord {
-            id: task.id,
-            input: task.input,
-            status,
-            output,
-            error,
-            worker: index,
-            start_seconds: seconds(start.saturating_duration_since(origin)),
-            duration_seconds: seconds(duration),
-            parts: None,
-            attempts: task.history,
-            part: task.part,
-        };
+        let record = CallOutcome::new(result, start, duration).into_record(task, index, origin);
         on_event(Event {
             elapsed: origin.elapsed(),
             kind: EventKind::TaskFinished(record),

@@ -17,6 +17,17 @@ use serde_json::Value;
 
 use super::{Event, EventKind, Executor, Part, RunContext, RunError, Status, Task, TaskRecord};
 
+/// Tasks are cut into parts only when there are fewer than this many per worker: with more,
+/// dynamic scheduling alone keeps the workers busy and splitting would only add calls.
+pub const SPLIT_BELOW_TASKS_PER_WORKER: usize = 16;
+
+/// Whether a run of `tasks` tasks (if known) on `workers` workers gains from splitting them.
+pub fn worth_splitting(splittable: bool, workers: usize, tasks: Option<usize>) -> bool {
+    splittable
+        && workers > 1
+        && tasks.is_some_and(|count| count < workers * SPLIT_BELOW_TASKS_PER_WORKER)
+}
+
 /// Splits tasks into parts and merges the parts' results.
 pub struct Splitter {
     instance: InstanceBox,

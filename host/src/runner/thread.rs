@@ -18,16 +18,16 @@
 
 use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError, atomic::Ordering},
-    thread::{self, JoinHandle},
+    thread,
     time::{Duration, Instant},
 };
 
-use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, bounded};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 use quack_core::InstanceBox;
 
 use super::{
-    Event, EventKind, Executor, Retry, RunContext, RunError, Status, Task, TaskRecord,
-    pending::Pending, run_task,
+    Event, EventKind, Executor, Retry, RunContext, RunError, Status, Task, TaskRecord, call_run,
+    pending::Pending,
 };
 
 /// Tasks queued per worker ahead of time.
@@ -97,8 +97,6 @@ struct Pool {
     task_receiver: Receiver<Task>,
     result_sender: Sender<Vec<TaskRecord>>,
     slots: Vec<Arc<Slot>>,
-    /// The threads still owned by the run (abandoned ones are dropped from here).
-    threads: Vec<Option<JoinHandle<()>>>,
     /// Tasks sent and not yet reported.
     outstanding: usize,
 }
@@ -112,16 +110,14 @@ impl Pool {
             self.context.clone(),
         );
         let thread_slot = Arc::clone(&slot);
-        let handle = thread::Builder::new()
+        thread::Builder::new()
             .name(format!("quack-worker-{worker}"))
             .spawn(move || work(worker, instance, &tasks, &results, &thread_slot, &context))
             .map_err(|source| RunError::Spawn { worker, source })?;
         if worker < self.slots.len() {
             self.slots[worker] = slot;
-            self.threads[worker] = Some(handle);
         } else {
             self.slots.push(slot);
-            self.threads.push(Some(handle));
         }
         Ok(())
     }
@@ -169,7 +165,6 @@ impl Pool {
                 continue;
             };
             self.outstanding -= 1;
-            self.threads[worker] = None;
             let error = format!(
                 "ran past the time limit of {}; its thread cannot be stopped and was abandoned",
                 super::process::human_duration(limit)
@@ -274,7 +269,6 @@ impl Executor for ThreadExecutor {
             task_receiver,
             result_sender,
             slots: Vec::new(),
-            threads: Vec::new(),
             outstanding: 0,
         };
         for (worker, instance) in std::mem::take(&mut self.instances).into_iter().enumerate() {
@@ -282,8 +276,6 @@ impl Executor for ThreadExecutor {
         }
         let mut pending = Pending::new(tasks);
         let mut next = None;
-        // The loop's own handle on the queue, so waiting on it does not borrow the pool.
-        let task_sender = pool.task_sender.clone();
         loop {
             if self.context.cancel.load(Ordering::Relaxed) {
                 if let Some(task) = next.take() {
@@ -314,14 +306,19 @@ impl Executor for ThreadExecutor {
             if next.is_none() && pending.is_exhausted() && pool.outstanding == 0 {
                 break;
             }
+            if next.is_some() && !pool.task_sender.is_full() {
+                // The workers emptied the queue while the results were being reported: refill it
+                // now, or they would sit idle until the next tick.
+                continue;
+            }
             on_event(Event {
                 elapsed: self.context.origin.elapsed(),
                 kind: EventKind::Idle,
             });
-            // Wait for room in the queue, a result, or the next tick.
-            let mut select = Select::new();
-            let send_index = next.as_ref().map(|_| select.send(&task_sender));
-            select.recv(&results);
+            // The queue is full (or the input is done): wait for results, not for room in the
+            // queue. Workers send a batch every BATCH tasks and whenever the queue runs dry, so the
+            // main thread wakes once per batch instead of once per task taken. A quiet tick
+            // collects results held behind long tasks.
             let wait = pool
                 .slots
                 .iter()
@@ -332,32 +329,15 @@ impl Executor for ThreadExecutor {
                     Some((oldest + limit).saturating_duration_since(Instant::now()))
                 })
                 .map_or(TICK, |until_limit| until_limit.min(TICK));
-            match select.select_timeout(wait) {
-                Ok(operation) if Some(operation.index()) == send_index => {
-                    if let Some(task) = next.take() {
-                        match operation.send(&task_sender, task) {
-                            Ok(()) => pool.outstanding += 1,
-                            Err(error) => next = Some(error.into_inner()),
-                        }
-                    }
-                }
-                Ok(operation) => {
-                    if let Ok(batch) = operation.recv(&results) {
-                        pool.report(batch, on_event);
-                    }
-                }
-                // A quiet tick: collect results held behind long tasks.
+            match results.recv_timeout(wait) {
+                Ok(batch) => pool.report(batch, on_event),
                 Err(_) => pool.sweep(on_event),
             }
             pool.enforce_time_limit(&mut pending, on_event)?;
         }
-        // Every task is reported: close the queue and let the threads end.
-        drop(task_sender);
-        let threads = std::mem::take(&mut pool.threads);
-        drop(pool);
-        for thread in threads.into_iter().flatten() {
-            let _ = thread.join();
-        }
+        // Every task is reported. Dropping the queue's senders (here and with the pool) lets the
+        // threads end on their own; they are not joined, which for a thousand I/O threads would
+        // add tens of milliseconds to the run for nothing.
         Ok(())
     }
 }
@@ -407,16 +387,20 @@ fn work(
             }
             continue;
         }
-        slot.lock().running = Some((task.clone(), Instant::now()));
-        let record = run_task(&mut instance, worker, task, context.origin);
-        let slow = record.duration_seconds >= SLOW_TASK.as_secs_f64();
+        // The task waits in the slot while it runs, where the main thread can take it over.
+        let input = task.input.to_string();
+        slot.lock().running = Some((task, Instant::now()));
+        let outcome = call_run(&mut instance, &input);
+        let slow = outcome.duration() >= SLOW_TASK;
         let held = {
             let mut state = slot.lock();
-            if state.running.take().is_none() {
+            let Some((task, _)) = state.running.take() else {
                 // The main thread took the task (time limit or cancel) and reported it.
                 return;
-            }
-            state.done.push(record);
+            };
+            state
+                .done
+                .push(outcome.into_record(task, worker, context.origin));
             state.done.len()
         };
         if (slow || held >= BATCH) && !send(slot) {

@@ -23,6 +23,23 @@ use crate::loader::LoadedPlugin;
 /// The prefix of a Fatal message that means the plugin refused its configuration.
 pub const INSTANCE_REFUSED: &str = "the plugin refused its configuration: ";
 
+/// Makes this process end (SIGKILL) when the host that started it ends, even if the host is
+/// killed; a worker never outlives its host. Set here, after exec, rather than in a pre-exec hook,
+/// so that the host can spawn workers the fast way (posix_spawn).
+pub fn die_with_host(host_pid: u32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl and getppid have no memory effects.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // The host may have died before the line above: then this process has a new parent.
+        if libc::getppid() as u32 != host_pid {
+            std::process::exit(1);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = host_pid;
+}
+
 /// Serves tasks for the host until stdin closes. Returns the process exit code.
 pub fn serve(plugin_path: &Path, config: &str) -> u8 {
     let (mut protocol_out, stdin) = match take_protocol_pipes() {

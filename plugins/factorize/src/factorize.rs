@@ -8,8 +8,10 @@ use crate::task::Task;
 /// The naive method refuses a task with more trial divisions than this (about 10 s of work).
 pub const NAIVE_LIMIT: u64 = 10_000_000_000;
 
-/// `split` cuts a whole naive number into parts of at most this many trial divisions.
-pub const PART_SIZE: u64 = 4_000_000;
+/// `split` cuts a whole naive number into parts of at most this many trial divisions (about 2 ms
+/// each): small enough that two workers finish within a part of each other, large enough that a
+/// part's messages cost nothing against its work.
+pub const PART_SIZE: u64 = 1_000_000;
 
 /// How divisors are found.
 #[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -52,9 +52,9 @@ fn examples() -> Vec<Example> {
         Example::returns("split", json!(12), json!([12])),
         Example::returns(
             "split",
-            json!(8_000_000),
-            json!([{"n": 8_000_000, "from": 1, "to": 4_000_000},
-                   {"n": 8_000_000, "from": 4_000_001, "to": 8_000_000}]),
+            json!(2_000_000),
+            json!([{"n": 2_000_000, "from": 1, "to": 1_000_000},
+                   {"n": 2_000_000, "from": 1_000_001, "to": 2_000_000}]),
         ),
         Example::returns("split", json!(53541233), json!([53541233])).with_config(sqrt),
         Example::returns("merge", json!([[1, 2, 4], [4, 8]]), json!([1, 2, 4, 8])),
