@@ -35,9 +35,17 @@ pub enum InputError {
         /// serde_json's description, with the line and column.
         message: String,
     },
-    /// There is nothing to run.
+    /// No tasks were given and the plugin has no default input.
     #[error("no tasks to run: the plugin has no default input; give tasks with --task or --input")]
-    Empty,
+    NoDefaultInput,
+    /// The input holds no task.
+    #[error(
+        "the input {path} holds no task; give a JSON array of tasks or one JSON value per line"
+    )]
+    EmptyInput {
+        /// The path given (`-` for standard input).
+        path: PathBuf,
+    },
 }
 
 /// A source of task inputs.
@@ -49,10 +57,10 @@ pub struct TaskInput {
 }
 
 impl TaskInput {
-    /// Tasks already in memory.
+    /// Tasks already in memory (an empty list means the plugin has no default input).
     pub fn from_values(values: Vec<Value>) -> Result<Self, InputError> {
         if values.is_empty() {
-            return Err(InputError::Empty);
+            return Err(InputError::NoDefaultInput);
         }
         Ok(TaskInput {
             count: Some(values.len()),
@@ -76,7 +84,11 @@ impl TaskInput {
             let buffer = reader.fill_buf().map_err(read_error)?;
             match buffer.iter().position(|byte| !byte.is_ascii_whitespace()) {
                 Some(at) => break buffer[at] == b'[',
-                None if buffer.is_empty() => return Err(InputError::Empty),
+                None if buffer.is_empty() => {
+                    return Err(InputError::EmptyInput {
+                        path: path.to_path_buf(),
+                    });
+                }
                 None => {
                     let length = buffer.len();
                     reader.consume(length);
@@ -89,6 +101,11 @@ impl TaskInput {
         };
         if starts_with_array {
             let values: Vec<Value> = serde_json::from_reader(reader).map_err(json_error)?;
+            if values.is_empty() {
+                return Err(InputError::EmptyInput {
+                    path: path.to_path_buf(),
+                });
+            }
             return Self::from_values(values);
         }
         let path = path.to_path_buf();

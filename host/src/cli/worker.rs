@@ -17,7 +17,7 @@ pub struct WorkerArgs {
     #[arg(long, default_value = "{}")]
     config: String,
 
-    /// This worker's number, for messages.
+    /// This worker's number, for its messages and process listings.
     #[arg(long, default_value_t = 0)]
     worker: usize,
 
@@ -28,10 +28,9 @@ pub struct WorkerArgs {
 
 impl WorkerArgs {
     pub(super) fn exec(self) -> Outcome {
-        let _ = self.worker;
         if let Some(host) = self.host_pid {
             worker::die_with_host(host);
         }
-        Outcome::Exit(worker::serve(&self.plugin, &self.config))
+        Outcome::Exit(worker::serve(&self.plugin, &self.config, self.worker))
     }
 }

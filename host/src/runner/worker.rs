@@ -41,11 +41,11 @@ pub fn die_with_host(host_pid: u32) {
 }
 
 /// Serves tasks for the host until stdin closes. Returns the process exit code.
-pub fn serve(plugin_path: &Path, config: &str) -> u8 {
+pub fn serve(plugin_path: &Path, config: &str, worker: usize) -> u8 {
     let (mut protocol_out, stdin) = match take_protocol_pipes() {
         Ok(pipes) => pipes,
         Err(error) => {
-            eprintln!("worker: could not set up the protocol pipes: {error}");
+            eprintln!("worker {worker}: could not set up the protocol pipes: {error}");
             return 2;
         }
     };
@@ -79,14 +79,16 @@ pub fn serve(plugin_path: &Path, config: &str) -> u8 {
             Ok(true) => {}
             Ok(false) => return 0,
             Err(error) => {
-                eprintln!("worker: the host's message could not be read: {error}");
+                eprintln!("worker {worker}: the host's message could not be read: {error}");
                 return 2;
             }
         }
         let (id, input) = match serde_json::from_slice::<ToWorker>(&frame) {
             Ok(ToWorker::Task { id, input }) => (id, input),
             Err(error) => {
-                eprintln!("worker: the host sent a message that is not the protocol's: {error}");
+                eprintln!(
+                    "worker {worker}: the host sent a message that is not the protocol's: {error}"
+                );
                 return 2;
             }
         };

@@ -103,3 +103,22 @@ fn a_bad_command_line_exits_with_2() {
     run(&["run", &plugin_arg("factorize"), "--mode", "fast"]).expect_code(2);
     run(&["run", &plugin_arg("factorize"), "--workers", "0"]).expect_code(2);
 }
+
+#[test]
+fn an_empty_input_file_is_refused_as_empty() {
+    for content in ["", "  \n", "[]"] {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        write!(file, "{content}").unwrap();
+        let result = run(&[
+            "run",
+            &plugin_arg("factorize"),
+            "--input",
+            file.path().to_str().unwrap(),
+        ]);
+        result.expect_code(9);
+        assert!(
+            result.one_error_line().contains("holds no task"),
+            "{content:?}: {result:#?}"
+        );
+    }
+}
