@@ -103,13 +103,14 @@ fn a_hanging_task_in_thread_mode_times_out_and_the_run_goes_on() {
     assert!(run.stderr.contains("replaced: "), "{run:#?}");
 }
 
-#[test]
-fn a_retried_timeout_in_process_mode_keeps_its_first_attempt() {
+/// A hanging task with `--retries 1` in `mode`: it times out twice, the report keeps the first
+/// attempt, and the task counts once.
+fn assert_retried_timeout_keeps_its_first_attempt(mode: &str) {
     let tasks = ["ok", "hang", "ok"];
     let (run, report) = misbehave(
         &[
             "--mode",
-            "process",
+            mode,
             "--workers",
             "2",
             "--timeout",
@@ -129,28 +130,13 @@ fn a_retried_timeout_in_process_mode_keeps_its_first_attempt() {
 }
 
 #[test]
+fn a_retried_timeout_in_process_mode_keeps_its_first_attempt() {
+    assert_retried_timeout_keeps_its_first_attempt("process");
+}
+
+#[test]
 fn a_retried_timeout_in_thread_mode_keeps_its_first_attempt() {
-    let tasks = ["sleep:1", "hang", "sleep:1"];
-    let (run, report) = misbehave(
-        &[
-            "--mode",
-            "thread",
-            "--workers",
-            "2",
-            "--timeout",
-            "300ms",
-            "--retries",
-            "1",
-        ],
-        &tasks,
-    );
-    run.expect_code(1);
-    let record = task_record(&report, 1);
-    timed_out(record, 1);
-    assert_eq!(record["attempts"][0]["status"], "timeout", "{record:#}");
-    others_ok(&report, &tasks, 1);
-    assert_eq!(report["summary"]["tasks"], 3, "a retried task counts once");
-    assert_eq!(report["summary"]["timeout"], 1);
+    assert_retried_timeout_keeps_its_first_attempt("thread");
 }
 
 #[test]
