@@ -1,17 +1,22 @@
 //! [`TaskInput`]: where a run's tasks come from (`--task` values, an `--input` file or standard
-//! input, or the plugin's default input), read lazily where possible so that a stream of millions
-//! of tasks is never held in memory at once.
+//! input, or the plugin's default input), as the runner's [`TaskSource`].
 //!
-//! An input file is either one JSON array (each element a task) or a sequence of JSON values, one
-//! task each, usually one per line (JSON Lines).
+//! An input file is either one JSON array (each element a task), read whole, or a sequence of JSON
+//! values, one task each, usually one per line (JSON Lines). A sequence is streamed: a thread reads
+//! it into a short queue, so a stream of millions of tasks is never held in memory at once, and a
+//! pipe that pauses never holds back the reporting of the results that are in.
 
 use std::{
     fs::File,
     io::{self, BufRead, BufReader, Read},
     path::{Path, PathBuf},
+    thread,
 };
 
+use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use serde_json::Value;
+
+use crate::runner::{Polled, Task, TaskSource};
 
 /// Why the tasks could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -48,12 +53,23 @@ pub enum InputError {
     },
 }
 
-/// A source of task inputs.
+/// Values read ahead of the runner from a stream.
+const READ_AHEAD: usize = 1024;
+
+/// The tasks of a run.
 pub struct TaskInput {
     /// How many tasks there are, when known before running.
     pub count: Option<usize>,
-    /// The task inputs, in order; an `Err` ends the input.
-    pub values: Box<dyn Iterator<Item = Result<Value, InputError>> + Send>,
+    values: Values,
+    next_id: u64,
+    error: Option<InputError>,
+}
+
+enum Values {
+    /// In memory.
+    Listed(std::vec::IntoIter<Value>),
+    /// Parsed by a reader thread; an `Err` ends the input.
+    Streamed(Receiver<Result<Value, InputError>>),
 }
 
 impl TaskInput {
@@ -64,8 +80,15 @@ impl TaskInput {
         }
         Ok(TaskInput {
             count: Some(values.len()),
-            values: Box::new(values.into_iter().map(Ok)),
+            values: Values::Listed(values.into_iter()),
+            next_id: 0,
+            error: None,
         })
+    }
+
+    /// Why the input ended early, if it did (a stream that stopped being JSON).
+    pub fn take_error(&mut self) -> Option<InputError> {
+        self.error.take()
     }
 
     /// Tasks read from `path`, or from standard input when `path` is `-`.
@@ -109,18 +132,53 @@ impl TaskInput {
             return Self::from_values(values);
         }
         let path = path.to_path_buf();
-        let stream = serde_json::Deserializer::from_reader(reader)
-            .into_iter::<Value>()
-            .map(move |value| {
-                value.map_err(|error| InputError::Json {
-                    path: path.clone(),
-                    message: error.to_string(),
-                })
-            });
+        let (sender, receiver) = bounded(READ_AHEAD);
+        thread::Builder::new()
+            .name("quack-input".to_owned())
+            .spawn(move || {
+                let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
+                for value in stream {
+                    let value = value.map_err(|error| InputError::Json {
+                        path: path.clone(),
+                        message: error.to_string(),
+                    });
+                    let stop = value.is_err();
+                    // A closed queue means the run is over: stop reading.
+                    if sender.send(value).is_err() || stop {
+                        break;
+                    }
+                }
+            })
+            .map_err(read_error)?;
         Ok(TaskInput {
             count: None,
-            values: Box::new(stream),
+            values: Values::Streamed(receiver),
+            next_id: 0,
+            error: None,
         })
+    }
+}
+
+impl TaskSource for TaskInput {
+    fn poll_task(&mut self) -> Polled {
+        let value = match &mut self.values {
+            Values::Listed(values) => match values.next() {
+                Some(value) => value,
+                None => return Polled::Done,
+            },
+            Values::Streamed(receiver) => match receiver.try_recv() {
+                Ok(Ok(value)) => value,
+                Ok(Err(error)) => {
+                    self.error = Some(error);
+                    self.values = Values::Listed(Vec::new().into_iter());
+                    return Polled::Done;
+                }
+                Err(TryRecvError::Empty) => return Polled::NotYet,
+                Err(TryRecvError::Disconnected) => return Polled::Done,
+            },
+        };
+        self.next_id += 1;
+        Polled::Ready(Task::new(self.next_id - 1, value))
     }
 }
 
@@ -135,11 +193,20 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// Every task of the file (waiting for the reader thread), then the error that ended it.
     fn read_all(text: &str) -> (Option<usize>, Vec<Result<Value, String>>) {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(text.as_bytes()).unwrap();
-        let input = TaskInput::from_path(file.path()).unwrap();
-        let values = input.values.map(|v| v.map_err(|e| e.to_string())).collect();
+        let mut input = TaskInput::from_path(file.path()).unwrap();
+        let mut values = Vec::new();
+        loop {
+            match input.poll_task() {
+                Polled::Ready(task) => values.push(Ok(task.input)),
+                Polled::NotYet => std::thread::sleep(std::time::Duration::from_millis(1)),
+                Polled::Done => break,
+            }
+        }
+        values.extend(input.take_error().map(|e| Err(e.to_string())));
         (input.count, values)
     }
 

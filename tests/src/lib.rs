@@ -12,7 +12,7 @@ use std::{
     env::consts::{DLL_PREFIX, DLL_SUFFIX},
     io::Read,
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Child, ChildStdin, Command, Output, Stdio},
     sync::{
         OnceLock,
         mpsc::{self, Receiver, RecvTimeoutError},
@@ -355,6 +355,8 @@ impl Stream {
 /// whether it has exited. Dropping it kills the host if it is still running.
 pub struct LiveRun {
     child: Child,
+    /// The host's stdin, when it was started with [`LiveRun::start_with_input`].
+    pub stdin: Option<ChildStdin>,
     deadline: Instant,
     guard: Duration,
     /// Standard output.
@@ -369,9 +371,18 @@ impl LiveRun {
         Self::start_with_guard(args, HANG_GUARD)
     }
 
+    /// Starts `host` with `args` and a pipe to its stdin, within [`HANG_GUARD`].
+    pub fn start_with_input(args: &[&str]) -> Self {
+        Self::spawn(host(args).stdin(Stdio::piped()), HANG_GUARD)
+    }
+
     /// Starts `host` with `args`; any wait on it past `guard` from now kills it and fails.
     pub fn start_with_guard(args: &[&str], guard: Duration) -> Self {
-        let mut child = host(args)
+        Self::spawn(&mut host(args), guard)
+    }
+
+    fn spawn(command: &mut Command, guard: Duration) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -379,6 +390,7 @@ impl LiveRun {
         let stdout = Stream::read(child.stdout.take().expect("stdout is piped"));
         let stderr = Stream::read(child.stderr.take().expect("stderr is piped"));
         LiveRun {
+            stdin: child.stdin.take(),
             child,
             deadline: Instant::now() + guard,
             guard,

@@ -28,8 +28,8 @@ use crate::{
     loader::LoadedPlugin,
     report::{FORMAT_VERSION, Machine, PluginInfo, Report, Summary, cores, write_json_atomically},
     runner::{
-        self, Choice, Limits, Mode, Request, RunContext, Splitter, Status, Task, TaskRecord,
-        seconds,
+        self, Choice, Limits, Mode, Polled, Request, RunContext, Splitter, Status, Task,
+        TaskRecord, TaskSource, seconds,
     },
 };
 
@@ -278,18 +278,7 @@ impl RunArgs {
         let keep_records = self.json.is_some() || self.format == Format::Json;
         let mut sink = Sink::new(self.format, keep_records);
 
-        let mut input_error = None;
-        let mut next_id = 0;
-        let mut tasks = input.values.map_while(|value| match value {
-            Ok(input) => {
-                next_id += 1;
-                Some(Task::new(next_id - 1, input))
-            }
-            Err(error) => {
-                input_error = Some(error);
-                None
-            }
-        });
+        let mut tasks = input;
         let outcome = match splitter.as_mut() {
             Some(splitter) => splitter.execute(executor.as_mut(), &mut tasks, &mut |event| {
                 sink.event(event)
@@ -297,9 +286,9 @@ impl RunArgs {
             None => executor.execute(&mut tasks, &mut |event| sink.event(event)),
         };
         let interrupted = cancel.load(Ordering::Relaxed);
-        if interrupted && input.count.is_some() {
+        if interrupted && tasks.count.is_some() {
             // The input is in memory: every task that never started is reported cancelled.
-            for task in tasks.by_ref() {
+            while let Polled::Ready(task) = tasks.poll_task() {
                 let record = TaskRecord::failed(
                     task,
                     Status::Cancelled,
@@ -311,7 +300,7 @@ impl RunArgs {
                 sink.record(record);
             }
         }
-        drop(tasks);
+        let input_error = tasks.take_error();
         outcome?;
         let (mut summary, records) = sink.finish_tasks();
         summary.finish(origin.elapsed());

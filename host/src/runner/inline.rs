@@ -8,7 +8,10 @@ use std::{
 
 use quack_core::InstanceBox;
 
-use super::{Event, EventKind, Executor, RunContext, RunError, Status, Task, TaskRecord, run_task};
+use super::{
+    Event, EventKind, Executor, INPUT_POLL, Polled, RunContext, RunError, Status, TaskRecord,
+    TaskSource, run_task,
+};
 
 /// How often an inline run tells reporters to flush (and the task time above which it always does).
 const IDLE_EVERY: Duration = Duration::from_millis(1);
@@ -30,12 +33,29 @@ impl InlineExecutor {
 impl Executor for InlineExecutor {
     fn execute(
         &mut self,
-        tasks: &mut dyn Iterator<Item = Task>,
+        tasks: &mut dyn TaskSource,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), RunError> {
         let origin = self.context.origin;
         let mut last_idle = Instant::now();
-        for task in tasks {
+        loop {
+            let task = match tasks.poll_task() {
+                Polled::Ready(task) => task,
+                Polled::Done => break,
+                Polled::NotYet => {
+                    // The input pauses: show what is done, then look again shortly.
+                    on_event(Event {
+                        elapsed: origin.elapsed(),
+                        kind: EventKind::Idle,
+                    });
+                    last_idle = Instant::now();
+                    if self.context.cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(INPUT_POLL);
+                    continue;
+                }
+            };
             if self.context.cancel.load(Ordering::Relaxed) {
                 // The task was taken from the input: it is reported, not lost.
                 let record = TaskRecord::failed(

@@ -9,6 +9,7 @@ mod inline;
 mod pending;
 mod process;
 pub mod protocol;
+mod source;
 mod split;
 mod thread;
 pub mod worker;
@@ -26,6 +27,7 @@ pub use choose::{Choice, Mode, Request, choose};
 pub use events::{Event, EventKind};
 pub use inline::InlineExecutor;
 pub use process::ProcessExecutor;
+pub use source::{INPUT_POLL, Polled, TaskSource};
 pub use split::{Splitter, worth_splitting};
 pub use thread::ThreadExecutor;
 
@@ -252,7 +254,7 @@ pub trait Executor {
     /// task has been reported or the run was cancelled.
     fn execute(
         &mut self,
-        tasks: &mut dyn Iterator<Item = Task>,
+        tasks: &mut dyn TaskSource,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), RunError>;
 }

@@ -26,7 +26,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use serde_json::value::{RawValue, to_raw_value};
 
 use super::{
-    CallOutcome, Event, EventKind, Executor, Retry, RunContext, RunError, Status, Task, TaskRecord,
+    CallOutcome, Event, EventKind, Executor, INPUT_POLL, Retry, RunContext, RunError, Status, Task,
+    TaskRecord, TaskSource,
     pending::Pending,
     protocol::{FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
 };
@@ -156,7 +157,7 @@ struct Run<'a> {
 impl Executor for ProcessExecutor {
     fn execute(
         &mut self,
-        tasks: &mut dyn Iterator<Item = Task>,
+        tasks: &mut dyn TaskSource,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), RunError> {
         let (sender, receiver) = unbounded();
@@ -340,6 +341,12 @@ impl Run<'_> {
             let wait = self.next_deadline().map_or(TICK, |at| {
                 at.saturating_duration_since(Instant::now()).min(TICK)
             });
+            let wait = if pending.waiting_for_input() {
+                wait.min(INPUT_POLL)
+            } else {
+                wait
+            };
+
             on_event(Event {
                 elapsed: self.context.origin.elapsed(),
                 kind: EventKind::Idle,

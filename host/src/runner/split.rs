@@ -15,7 +15,10 @@ use std::{
 use quack_core::{InstanceBox, abi_stable::std_types::RResult};
 use serde_json::Value;
 
-use super::{Event, EventKind, Executor, Part, RunContext, RunError, Status, Task, TaskRecord};
+use super::{
+    Event, EventKind, Executor, Part, Polled, RunContext, RunError, Status, Task, TaskRecord,
+    TaskSource,
+};
 
 /// Tasks are cut into parts only when there are fewer than this many per worker: with more,
 /// dynamic scheduling alone keeps the workers busy and splitting would only add calls.
@@ -68,7 +71,7 @@ impl Splitter {
     pub fn execute(
         &mut self,
         executor: &mut dyn Executor,
-        tasks: &mut dyn Iterator<Item = Task>,
+        tasks: &mut dyn TaskSource,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), RunError> {
         let state = RefCell::new(State {
@@ -76,14 +79,10 @@ impl Splitter {
             queued: VecDeque::new(),
             parents: HashMap::new(),
         });
-        let mut parts = std::iter::from_fn(|| {
-            let mut state = state.borrow_mut();
-            if let Some(part) = state.queued.pop_front() {
-                return Some(part);
-            }
-            let task = tasks.next()?;
-            Some(state.split(task))
-        });
+        let mut parts = Parts {
+            state: &state,
+            tasks,
+        };
         let outcome = executor.execute(&mut parts, &mut |event| match event.kind {
             EventKind::TaskFinished(record) if record.part.is_some() => {
                 let merged = state.borrow_mut().collect(record);
@@ -119,6 +118,26 @@ impl Splitter {
             });
         }
         outcome
+    }
+}
+
+/// The executor's task source: the queued parts of the last task split, then the next task,
+/// split in turn.
+struct Parts<'s, 'a> {
+    state: &'s RefCell<State<'a>>,
+    tasks: &'s mut dyn TaskSource,
+}
+
+impl TaskSource for Parts<'_, '_> {
+    fn poll_task(&mut self) -> Polled {
+        let mut state = self.state.borrow_mut();
+        if let Some(part) = state.queued.pop_front() {
+            return Polled::Ready(part);
+        }
+        match self.tasks.poll_task() {
+            Polled::Ready(task) => Polled::Ready(state.split(task)),
+            other => other,
+        }
     }
 }
 

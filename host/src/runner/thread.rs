@@ -26,8 +26,8 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 use quack_core::InstanceBox;
 
 use super::{
-    Event, EventKind, Executor, Retry, RunContext, RunError, Status, Task, TaskRecord, call_run,
-    pending::Pending,
+    Event, EventKind, Executor, INPUT_POLL, Retry, RunContext, RunError, Status, Task, TaskRecord,
+    TaskSource, call_run, pending::Pending,
 };
 
 /// Tasks queued per worker ahead of time.
@@ -257,7 +257,7 @@ impl Pool {
 impl Executor for ThreadExecutor {
     fn execute(
         &mut self,
-        tasks: &mut dyn Iterator<Item = Task>,
+        tasks: &mut dyn TaskSource,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), RunError> {
         let workers = self.instances.len();
@@ -329,6 +329,11 @@ impl Executor for ThreadExecutor {
                     Some((oldest + limit).saturating_duration_since(Instant::now()))
                 })
                 .map_or(TICK, |until_limit| until_limit.min(TICK));
+            let wait = if pending.waiting_for_input() {
+                wait.min(INPUT_POLL)
+            } else {
+                wait
+            };
             match results.recv_timeout(wait) {
                 Ok(batch) => pool.report(batch, on_event),
                 Err(_) => pool.sweep(on_event),

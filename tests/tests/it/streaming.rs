@@ -73,3 +73,53 @@ fn jsonl_streams_each_task_as_it_finishes_in_thread_mode() {
 fn jsonl_streams_each_task_as_it_finishes_in_process_mode() {
     jsonl_streams_while_the_run_goes_on("process");
 }
+
+/// Tasks piped in one at a time: the first task's result must come out while the input pauses,
+/// before the next task is even written.
+fn results_stream_while_the_input_pauses(mode: &str) {
+    use std::io::Write;
+    let plugin = plugin_arg("factorize");
+    let mut live = LiveRun::start_with_input(&[
+        "run", &plugin, "--input", "-", "--format", "jsonl", "--mode", mode,
+    ]);
+    let mut stdin = live.stdin.take().unwrap();
+    stdin.write_all(b"6\n").unwrap();
+    stdin.flush().unwrap();
+    let first: Value = serde_json::from_str(&live.stdout_line().expect("a first line")).unwrap();
+    assert_eq!(first["type"], "task", "{first:#}");
+    assert_eq!(
+        first["output"],
+        serde_json::json!([1, 2, 3, 6]),
+        "{first:#}"
+    );
+    assert!(!live.has_exited(), "the host waits for more input");
+    stdin.write_all(b"28\n").unwrap();
+    drop(stdin);
+    let second: Value = serde_json::from_str(&live.stdout_line().expect("a second line")).unwrap();
+    assert_eq!(
+        second["output"],
+        serde_json::json!([1, 2, 4, 7, 14, 28]),
+        "{second:#}"
+    );
+    let summary: Value = serde_json::from_str(&live.stdout_line().expect("a summary")).unwrap();
+    assert_eq!(
+        (summary["type"].clone(), summary["ok"].clone()),
+        ("summary".into(), 2.into())
+    );
+    live.finish().expect_code(0);
+}
+
+#[test]
+fn results_stream_while_the_input_pauses_inline() {
+    results_stream_while_the_input_pauses("inline");
+}
+
+#[test]
+fn results_stream_while_the_input_pauses_on_threads() {
+    results_stream_while_the_input_pauses("thread");
+}
+
+#[test]
+fn results_stream_while_the_input_pauses_in_processes() {
+    results_stream_while_the_input_pauses("process");
+}
