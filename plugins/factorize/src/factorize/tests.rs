@@ -139,17 +139,3 @@ fn the_configuration_names_a_known_method() {
 
 /// Not a check but a measurement, for the benchmark notes:
 /// `cargo test --release -p quack-plugin-factorize -- --ignored --nocapture`.
-#[test]
-#[ignore = "a timing; run it in release with --ignored --nocapture"]
-fn time_the_naive_method_on_the_seed() {
-    for (n, expected) in SEED {
-        let start = std::time::Instant::now();
-        let divisors = naive_divisors(std::hint::black_box(n), 1, n);
-        let took = start.elapsed();
-        assert_eq!(divisors, expected);
-        println!(
-            "naive {n}: {took:?} ({:.2} ns per candidate)",
-            took.as_nanos() as f64 / n as f64
-        );
-    }
-}
