@@ -136,6 +136,3 @@ fn the_configuration_names_a_known_method() {
     assert!(error.to_string().contains("unknown variant `fast`"));
     assert!(serde_json::from_str::<Config>(r#"{"mehtod": "sqrt"}"#).is_err());
 }
-
-/// Not a check but a measurement, for the benchmark notes:
-/// `cargo test --release -p quack-plugin-factorize -- --ignored --nocapture`.
