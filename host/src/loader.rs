@@ -219,8 +219,8 @@ impl LoadedPlugin {
         Self::from_module(path, plugin_abi, module)
     }
 
-    /// Describes an already obtained root module (also used for in-process plugins).
-    pub fn from_module(
+    /// Asks a checked root module for its description and methods.
+    fn from_module(
         path: &Path,
         abi_version: String,
         module: PluginModRef,

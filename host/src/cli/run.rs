@@ -5,7 +5,7 @@
 use std::{
     io::{self, Write},
     num::NonZeroUsize,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -28,8 +28,8 @@ use crate::{
     loader::LoadedPlugin,
     report::{FORMAT_VERSION, Machine, PluginInfo, Report, Summary, cores, write_json_atomically},
     runner::{
-        self, Choice, Limits, Mode, Polled, Request, RunContext, Splitter, Status, Task,
-        TaskRecord, TaskSource, seconds,
+        self, Choice, Limits, Mode, Polled, Request, RunContext, Splitter, Status, TaskRecord,
+        TaskSource, seconds,
     },
 };
 
@@ -319,11 +319,7 @@ impl RunArgs {
                 records.sort_by_key(|record: &TaskRecord| record.id);
                 let report = report(records);
                 if let Some(path) = &self.json {
-                    write_json_atomically(path, &report).map_err(|source| HostError::Report {
-                        path: path.clone(),
-                        source,
-                    })?;
-                    eprintln!("report written to {}", path.display());
+                    write_report(path, &report)?;
                 }
                 sink.summary(&summary, &choice, Some(&report))
             }
@@ -360,31 +356,37 @@ impl RunArgs {
             RResult::RErr(error) => Err(format!("{method}() failed: {error}")),
         };
         let spoken = ask("name").and_then(|name| Ok((name, ask("sound")?)));
-        let mut record = TaskRecord::failed(
-            Task::new(0, Value::Null),
-            Status::Ok,
-            String::new(),
-            0,
-            Duration::ZERO,
-            origin.elapsed(),
-        );
-        record.error = None;
-        match spoken {
+        let (status, output, error) = match spoken {
             Ok((name, sound)) => {
                 let line = format!("{name} said {sound}");
                 let mut stdout = io::stdout().lock();
                 writeln!(stdout, "{line}")
                     .and_then(|()| stdout.flush())
                     .map_err(HostError::Output)?;
-                record.output = Some(json!({"name": name, "sound": sound, "line": line}));
+                (
+                    Status::Ok,
+                    Some(json!({"name": name, "sound": sound, "line": line})),
+                    None,
+                )
             }
             Err(error) => {
                 eprintln!("{}: {error}", plugin.description.name);
-                record.status = Status::Error;
-                record.error = Some(error);
+                (Status::Error, None, Some(error))
             }
-        }
-        record.duration_seconds = seconds(origin.elapsed());
+        };
+        let record = TaskRecord {
+            id: 0,
+            input: Value::Null,
+            status,
+            output,
+            error,
+            worker: 0,
+            start_seconds: 0.0,
+            duration_seconds: seconds(origin.elapsed()),
+            parts: None,
+            attempts: Vec::new(),
+            part: None,
+        };
         let mut summary = Summary::default();
         summary.count(record.status);
         summary.finish(origin.elapsed());
@@ -402,11 +404,7 @@ impl RunArgs {
                 vec![record],
                 summary.clone(),
             );
-            write_json_atomically(path, &report).map_err(|source| HostError::Report {
-                path: path.clone(),
-                source,
-            })?;
-            eprintln!("report written to {}", path.display());
+            write_report(path, &report)?;
         }
         Ok(if summary.failed() == 0 {
             Outcome::Success
@@ -445,6 +443,16 @@ fn report(
         tasks,
         summary,
     }
+}
+
+/// Writes `report` to `path` (whole or not at all) and says so on stderr.
+fn write_report(path: &Path, report: &Report) -> Result<(), HostError> {
+    write_json_atomically(path, report).map_err(|source| HostError::Report {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    eprintln!("report written to {}", path.display());
+    Ok(())
 }
 
 fn article(interface: Interface) -> &'static str {

@@ -4,7 +4,19 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use quack_tests::{host, plugin_arg, run};
+use quack_tests::{Run, host, plugin_arg, run};
+
+/// `host run` of factorize on an input file holding `content`.
+fn run_factorize_on_file(content: &str) -> Run {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    write!(file, "{content}").unwrap();
+    run(&[
+        "run",
+        &plugin_arg("factorize"),
+        "--input",
+        file.path().to_str().unwrap(),
+    ])
+}
 
 #[test]
 fn tasks_stream_from_standard_input_as_json_lines() {
@@ -22,7 +34,7 @@ fn tasks_stream_from_standard_input_as_json_lines() {
     .spawn()
     .unwrap();
     child.stdin.take().unwrap().write_all(b"6\n28\n").unwrap();
-    let result: quack_tests::Run = child.wait_with_output().unwrap().into();
+    let result: Run = child.wait_with_output().unwrap().into();
     result.expect_code(0);
     assert!(result.stdout.contains("6 -> [1, 2, 3, 6]"), "{result:#?}");
     assert!(
@@ -33,28 +45,14 @@ fn tasks_stream_from_standard_input_as_json_lines() {
 
 #[test]
 fn an_input_file_holds_a_json_array_of_tasks() {
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    write!(file, "[10, 15]").unwrap();
-    let result = run(&[
-        "run",
-        &plugin_arg("factorize"),
-        "--input",
-        file.path().to_str().unwrap(),
-    ]);
+    let result = run_factorize_on_file("[10, 15]");
     result.expect_code(0);
     assert!(result.stdout.contains("15 -> [1, 3, 5, 15]"), "{result:#?}");
 }
 
 #[test]
 fn invalid_json_input_is_refused_with_its_line() {
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    write!(file, "[10, oops]").unwrap();
-    let result = run(&[
-        "run",
-        &plugin_arg("factorize"),
-        "--input",
-        file.path().to_str().unwrap(),
-    ]);
+    let result = run_factorize_on_file("[10, oops]");
     result.expect_code(9);
     assert!(
         result.one_error_line().contains("is not valid JSON"),
@@ -107,14 +105,7 @@ fn a_bad_command_line_exits_with_2() {
 #[test]
 fn an_empty_input_file_is_refused_as_empty() {
     for content in ["", "  \n", "[]"] {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        write!(file, "{content}").unwrap();
-        let result = run(&[
-            "run",
-            &plugin_arg("factorize"),
-            "--input",
-            file.path().to_str().unwrap(),
-        ]);
+        let result = run_factorize_on_file(content);
         result.expect_code(9);
         assert!(
             result.one_error_line().contains("holds no task"),
