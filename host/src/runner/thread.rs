@@ -319,16 +319,12 @@ impl Executor for ThreadExecutor {
             // queue. Workers send a batch every BATCH tasks and whenever the queue runs dry, so the
             // main thread wakes once per batch instead of once per task taken. A quiet tick
             // collects results held behind long tasks.
-            let wait = pool
-                .slots
-                .iter()
-                .filter_map(|slot| slot.started())
-                .min()
-                .and_then(|oldest| {
-                    let limit = self.context.limits.timeout?;
-                    Some((oldest + limit).saturating_duration_since(Instant::now()))
-                })
-                .map_or(TICK, |until_limit| until_limit.min(TICK));
+            // The slots are looked at only when there is a time limit to keep.
+            let until_limit = self.context.limits.timeout.and_then(|limit| {
+                let oldest = pool.slots.iter().filter_map(|slot| slot.started()).min()?;
+                Some((oldest + limit).saturating_duration_since(Instant::now()))
+            });
+            let wait = until_limit.map_or(TICK, |until_limit| until_limit.min(TICK));
             let wait = if pending.waiting_for_input() {
                 wait.min(INPUT_POLL)
             } else {
