@@ -3,7 +3,9 @@
 
 use std::{io, path::PathBuf};
 
-use crate::{input::InputError, loader::LoadError, runner::RunError};
+use crate::{
+    input::InputError, loader::LoadError, report::file::ReportFileError, runner::RunError,
+};
 
 /// Exit code when every task ran and at least one did not end `ok`.
 pub const EXIT_TASKS_FAILED: u8 = 1;
@@ -26,7 +28,8 @@ Exit codes:
   9  the tasks or the configuration given on the command line are invalid
  10  the plugin refused its configuration
  11  the report or the output could not be written
- 12  the host could not start its workers
+ 12  the host could not start its workers, or could not keep them going (the tasks left are
+     reported not-run, and the report is still written)
 130  interrupted with Ctrl-C (finished tasks are reported, the rest cancelled)";
 
 /// A failed `host` command.
@@ -60,17 +63,14 @@ pub enum HostError {
     /// The run could not start.
     #[error(transparent)]
     Run(#[from] RunError),
-    /// The JSON report could not be written.
+    /// The JSON report cannot be (or could not be) written.
+    #[error(transparent)]
+    Report(#[from] ReportFileError),
+    /// The path of the host binary, which workers run, is unknown.
     #[error(
-        "could not write the report to {path}: {source}; check that its directory exists and is writable"
+        "cannot find the host binary to start workers with ({0}); give it with --worker-program"
     )]
-    Report {
-        /// Where it was to go.
-        path: PathBuf,
-        /// What the system said.
-        #[source]
-        source: io::Error,
-    },
+    WorkerProgram(#[source] io::Error),
     /// Standard output could not be written.
     #[error("could not write to standard output: {0}")]
     Output(#[source] io::Error),
@@ -93,10 +93,10 @@ impl HostError {
             HostError::NotRunnable { .. } => 8,
             HostError::Usage(_) => 2,
             HostError::Input(_) | HostError::Config(_) => 9,
-            HostError::Signal(_) => 12,
+            HostError::Signal(_) | HostError::WorkerProgram(_) => 12,
             HostError::Run(RunError::Instance(_)) => 10,
-            HostError::Run(RunError::Spawn { .. } | RunError::WorkerFailed { .. }) => 12,
-            HostError::Report { .. } | HostError::Output(_) => 11,
+            HostError::Run(_) => 12,
+            HostError::Report(_) | HostError::Output(_) => 11,
             HostError::ListDirectory { .. } => 3,
         }
     }

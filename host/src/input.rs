@@ -1,10 +1,12 @@
 //! [`TaskInput`]: where a run's tasks come from (`--task` values, an `--input` file or standard
 //! input, or the plugin's default input), as the runner's [`TaskSource`].
 //!
-//! An input file is either one JSON array (each element a task), read whole, or a sequence of JSON
-//! values, one task each, usually one per line (JSON Lines). A sequence is streamed: a thread reads
-//! it into a short queue, so a stream of millions of tasks is never held in memory at once, and a
-//! pipe that pauses never holds back the reporting of the results that are in.
+//! An input file is either one JSON array (each element a task), read whole, or JSON Lines: one
+//! JSON value per line, one task each (blank lines are skipped). JSON Lines are streamed: a thread
+//! reads them into a short queue, so a stream of millions of tasks is never held in memory at
+//! once, and a pipe that pauses never holds back the reporting of the results that are in. A line
+//! that is not JSON is a failed task of its own ("line 501 is not JSON: ..."); the lines before and
+//! after it run.
 
 use std::{
     fs::File,
@@ -16,7 +18,7 @@ use std::{
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use serde_json::Value;
 
-use crate::runner::{Polled, Task, TaskSource};
+use crate::runner::{Incoming, Polled, Task, TaskSource};
 
 /// Why the tasks could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -63,13 +65,15 @@ pub struct TaskInput {
     values: Values,
     next_id: u64,
     error: Option<InputError>,
+    /// The path given (`-` for standard input), for messages.
+    path: PathBuf,
 }
 
 enum Values {
     /// In memory.
     Listed(std::vec::IntoIter<Value>),
-    /// Parsed by a reader thread; an `Err` ends the input.
-    Streamed(Receiver<Result<Value, InputError>>),
+    /// Parsed by a reader thread.
+    Streamed(Receiver<Incoming>),
 }
 
 impl TaskInput {
@@ -83,6 +87,7 @@ impl TaskInput {
             values: Values::Listed(values.into_iter()),
             next_id: 0,
             error: None,
+            path: PathBuf::from("the command line"),
         })
     }
 
@@ -129,33 +134,68 @@ impl TaskInput {
                     path: path.to_path_buf(),
                 });
             }
-            return Self::from_values(values);
+            let mut input = Self::from_values(values)?;
+            input.path = path.to_path_buf();
+            return Ok(input);
         }
-        let path = path.to_path_buf();
         let (sender, receiver) = bounded(READ_AHEAD);
         thread::Builder::new()
             .name("quack-input".to_owned())
-            .spawn(move || {
-                let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
-                for value in stream {
-                    let value = value.map_err(|error| InputError::Json {
-                        path: path.clone(),
-                        message: error.to_string(),
-                    });
-                    let stop = value.is_err();
-                    // A closed queue means the run is over: stop reading.
-                    if sender.send(value).is_err() || stop {
-                        break;
-                    }
-                }
-            })
+            .spawn(move || read_lines(reader, &sender))
             .map_err(read_error)?;
         Ok(TaskInput {
             count: None,
             values: Values::Streamed(receiver),
             next_id: 0,
             error: None,
+            path: path.to_path_buf(),
         })
+    }
+}
+
+/// The longest stretch of an invalid line kept as its task's input.
+const SHOWN_OF_INVALID: usize = 200;
+
+/// Reads JSON Lines from `reader` into `sender` until the input ends (or the run stops taking
+/// them): each non-blank line a task, or an invalid entry that says which line is not JSON.
+fn read_lines(mut reader: impl BufRead, sender: &crossbeam_channel::Sender<Incoming>) {
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(error) => {
+                let _ = sender.send(Incoming::Broken(error.to_string()));
+                return;
+            }
+        }
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let incoming = match serde_json::from_slice::<Value>(&line) {
+            Ok(value) => Incoming::Task(value),
+            Err(error) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end();
+                let shown: String = text.chars().take(SHOWN_OF_INVALID).collect();
+                let message = error.to_string();
+                let message = message.split(" at line ").next().unwrap_or(&message);
+                Incoming::Invalid {
+                    error: format!(
+                        "line {number} is not JSON ({message} at column {}); each line must be one JSON value",
+                        error.column()
+                    ),
+                    text: shown,
+                }
+            }
+        };
+        // A closed queue means the run is over: stop reading.
+        if sender.send(incoming).is_err() {
+            return;
+        }
     }
 }
 
@@ -167,9 +207,19 @@ impl TaskSource for TaskInput {
                 None => return Polled::Done,
             },
             Values::Streamed(receiver) => match receiver.try_recv() {
-                Ok(Ok(value)) => value,
-                Ok(Err(error)) => {
-                    self.error = Some(error);
+                Ok(Incoming::Task(value)) => value,
+                Ok(Incoming::Invalid { text, error }) => {
+                    self.next_id += 1;
+                    return Polled::Invalid(
+                        Task::new(self.next_id - 1, Value::String(text)),
+                        error,
+                    );
+                }
+                Ok(Incoming::Broken(error)) => {
+                    self.error = Some(InputError::Read {
+                        path: self.path.clone(),
+                        source: io::Error::other(error),
+                    });
                     self.values = Values::Listed(Vec::new().into_iter());
                     return Polled::Done;
                 }
@@ -179,6 +229,17 @@ impl TaskSource for TaskInput {
         };
         self.next_id += 1;
         Polled::Ready(Task::new(self.next_id - 1, value))
+    }
+
+    fn len_hint(&self) -> Option<usize> {
+        self.count
+    }
+
+    fn readiness(&self) -> Option<&Receiver<Incoming>> {
+        match &self.values {
+            Values::Streamed(receiver) => Some(receiver),
+            Values::Listed(_) => None,
+        }
     }
 }
 
@@ -202,6 +263,7 @@ mod tests {
         loop {
             match input.poll_task() {
                 Polled::Ready(task) => values.push(Ok(task.input)),
+                Polled::Invalid(_, error) => values.push(Err(error)),
                 Polled::NotYet => std::thread::sleep(std::time::Duration::from_millis(1)),
                 Polled::Done => break,
             }
@@ -218,15 +280,19 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_are_streamed_and_a_bad_line_is_reported() {
-        let (count, values) = read_all("1\n{\"a\": 2}\nnope\n");
+    fn json_lines_are_streamed_and_a_bad_line_is_a_task_of_its_own() {
+        let (count, values) = read_all("1\n{\"a\": 2}\nnope\n\n4\n");
         assert_eq!(count, None);
-        assert_eq!(values.len(), 3);
+        assert_eq!(values.len(), 4, "{values:?}");
         assert_eq!(values[1], Ok(serde_json::json!({"a": 2})));
         assert!(
-            values[2].as_ref().unwrap_err().contains("line 3"),
+            values[2]
+                .as_ref()
+                .unwrap_err()
+                .starts_with("line 3 is not JSON"),
             "{values:?}"
         );
+        assert_eq!(values[3], Ok(4.into()), "the line after the bad one runs");
     }
 
     #[test]

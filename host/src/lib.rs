@@ -1,8 +1,7 @@
 //! The Quack host as a library: the plugin [`loader`], structural [`interfaces`], the
-//! [`runner`] with its executors, task [`input`], the [`report`]s, the [`cli`] on top,
-//! and [`bench`], which measures them against the project's performance targets.
+//! [`runner`] (one [`runner::Run`] per run, over its executors), task [`input`], the
+//! [`report`]ers, and the [`cli`] on top.
 
-pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod input;

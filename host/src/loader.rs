@@ -7,7 +7,10 @@
 //! (`lib_header_from_path` + `init_root_module`, never `RootModule::load_from_file`, which caches
 //! one module per type); does `describe` answer. Libraries are never unloaded.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
+};
 
 use quack_core::{
     ABI_VERSION, Description, InstanceBox, PluginError, PluginModRef, ROOT_MODULE_NAME,
@@ -124,6 +127,17 @@ pub struct LoadedPlugin {
     /// Its methods.
     pub methods: Vec<Signature>,
     module: PluginModRef,
+    /// The file's size and SHA-256, read once when first asked for.
+    content: Arc<OnceLock<Content>>,
+}
+
+/// What the plugin file holds, to tell it apart from another file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256, in lowercase hex.
+    pub sha256: String,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -251,7 +265,24 @@ impl LoadedPlugin {
             description,
             methods,
             module,
+            content: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// The plugin file's size and SHA-256 (read from the file the first time; a file that can no
+    /// longer be read gives size 0 and a hash naming the error).
+    pub fn content(&self) -> &Content {
+        self.content
+            .get_or_init(|| match std::fs::read(&self.path) {
+                Ok(bytes) => Content {
+                    size: bytes.len() as u64,
+                    sha256: sha256_hex(&bytes),
+                },
+                Err(error) => Content {
+                    size: 0,
+                    sha256: format!("unreadable: {error}"),
+                },
+            })
     }
 
     /// Makes a new instance with `config` (a JSON object as text).
@@ -263,6 +294,15 @@ impl LoadedPlugin {
     pub fn method(&self, name: &str) -> Option<&Signature> {
         self.methods.iter().find(|method| method.name == name)
     }
+}
+
+/// The SHA-256 of `bytes`, in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// The dynamic loader's message without the path it repeats, on one line.

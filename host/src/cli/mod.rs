@@ -1,11 +1,9 @@
 //! The `host` command line: [`Cli`] and its subcommands, one file each, and [`main`], which maps
 //! every error to one sentence on stderr and its exit code.
 
-mod bench;
 mod inspect;
 mod list;
 mod run;
-mod sink;
 mod worker;
 
 use std::process::ExitCode;
@@ -15,7 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::error::{EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_TASKS_FAILED, HostError};
 
 /// Quack: loads plugins through a stable ABI, finds out what they can do from the methods they
-/// have, and runs their tasks inline or on threads.
+/// have, and runs their tasks inline, on threads or in worker processes.
 #[derive(Debug, Parser)]
 #[command(name = "host", version, after_help = EXIT_CODES_HELP)]
 #[command(about = "Load Quack plugins, see what they can do, and run their tasks")]
@@ -29,7 +27,6 @@ enum Command {
     Run(run::RunArgs),
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
-    Bench(bench::BenchArgs),
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
 }
@@ -54,7 +51,6 @@ impl Cli {
             Command::Run(args) => args.exec(),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
-            Command::Bench(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),
         }
     }

@@ -3,13 +3,12 @@
 //! interface lacks.
 
 use std::{
-    io::{self, Write},
+    ffi::OsString,
+    fs::File,
+    io::{self, BufWriter, Stdout, Write},
     num::NonZeroUsize,
-    path::{Path, PathBuf},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    path::PathBuf,
+    sync::{Arc, atomic::AtomicBool},
     time::{Duration, Instant},
 };
 
@@ -17,19 +16,22 @@ use clap::{Args, ValueEnum};
 use quack_core::abi_stable::std_types::RResult;
 use serde_json::{Map, Value, json};
 
-use super::{
-    Outcome,
-    sink::{Format, Sink},
-};
+use super::{Outcome, worker::worker_command};
 use crate::{
     error::HostError,
     input::{TaskInput, lenient_json},
     interfaces::{self, Interface},
     loader::LoadedPlugin,
-    report::{FORMAT_VERSION, Machine, PluginInfo, Report, Summary, cores, write_json_atomically},
+    report::{
+        ReportHead, ReportWriter,
+        diagnostics::{self, Diagnostics},
+        file::{ReportFile, ReportFileError},
+        human::HumanReporter,
+        jsonl::JsonlReporter,
+    },
     runner::{
-        self, Choice, Limits, Mode, Polled, Request, RunContext, Splitter, Status, TaskRecord,
-        TaskSource, seconds,
+        Choice, Event, EventKind, Limits, Mode, Reporter, Run, RunEnd, RunError, SplitPolicy,
+        Status, Summary, TaskRecord, seconds,
     },
 };
 
@@ -40,6 +42,7 @@ Examples:
   host run plugins/libfactorize.so --mode process --workers 2 --json report.json
   host run plugins/libslow_io.so --input tasks.jsonl --format jsonl
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
+  host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
   host run plugins/libduck.so --set name=Donald
 
 Ctrl-C stops handing out tasks, stops the workers, reports what finished and marks the rest
@@ -103,9 +106,20 @@ pub struct RunArgs {
     #[arg(long)]
     no_split: bool,
 
-    /// Also write the full JSON report to PATH (written whole or not at all).
+    /// Also write the full JSON report to PATH (written whole or not at all, renamed into place
+    /// at the end; a symbolic link is written through; '-' means standard output).
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
+
+    /// Start every worker process through this launcher: its words (split as a shell splits
+    /// them, quotes and all) go before the worker command, e.g. 'ssh node1'. Implies process mode.
+    #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
+    launcher: Option<String>,
+
+    /// The program workers run (default: this host binary); it must be a Quack host of the same
+    /// version. Useful with --launcher when the host lives elsewhere on the other machine.
+    #[arg(long, value_name = "PATH")]
+    worker_program: Option<PathBuf>,
 }
 
 /// The values of `--mode`.
@@ -119,6 +133,17 @@ enum ModeArg {
     Thread,
     /// Worker processes (the host re-run), one plugin instance each; crashes stay contained.
     Process,
+}
+
+/// The values of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A line per task as it finishes, then a summary line.
+    Human,
+    /// The JSON report (written as the run goes, whole at the end).
+    Json,
+    /// One JSON object per task as it finishes, then a summary object (JSON Lines).
+    Jsonl,
 }
 
 impl ModeArg {
@@ -156,6 +181,13 @@ impl RunArgs {
         if self.timeout.is_some() && self.mode == ModeArg::Inline {
             return Err(HostError::Usage("--timeout cannot be kept in inline mode, which cannot stop a running task; use --mode thread or --mode process".to_owned()));
         }
+        let launcher = self.launcher_words()?;
+        if launcher.is_some() && !matches!(self.mode, ModeArg::Auto | ModeArg::Process) {
+            return Err(HostError::Usage(
+                "--launcher starts worker processes, so it goes with --mode process (or no --mode)"
+                    .to_owned(),
+            ));
+        }
         let plugin = LoadedPlugin::load(&self.plugin)?;
         let checks = interfaces::check(&plugin.methods);
         let has = |interface| {
@@ -170,7 +202,7 @@ impl RunArgs {
                 .filter(|c| c.satisfied())
                 .map(|c| c.interface)
                 .collect();
-            self.run_workload(plugin, satisfied, config)
+            self.run_workload(plugin, satisfied, config, launcher)
         } else if has(Interface::Animal) {
             self.speak(plugin, config)
         } else {
@@ -193,6 +225,24 @@ impl RunArgs {
                 details,
             })
         }
+    }
+
+    /// The words of `--launcher`, split as a shell would.
+    fn launcher_words(&self) -> Result<Option<Vec<OsString>>, HostError> {
+        let Some(text) = &self.launcher else {
+            return Ok(None);
+        };
+        let words = shell_words::split(text).map_err(|error| {
+            HostError::Usage(format!(
+                "--launcher {text:?} cannot be split into words ({error}); close every quote"
+            ))
+        })?;
+        if words.is_empty() {
+            return Err(HostError::Usage(
+                "--launcher is empty; give a command such as 'ssh node1'".to_owned(),
+            ));
+        }
+        Ok(Some(words.into_iter().map(OsString::from).collect()))
     }
 
     /// `--config` merged with every `--set`, as a JSON object.
@@ -229,127 +279,73 @@ impl RunArgs {
         })
     }
 
+    /// Where the report goes, checked before anything runs.
+    fn report_target(&self) -> Result<Option<ReportTarget>, HostError> {
+        Ok(match &self.json {
+            None => None,
+            Some(path) if path.as_os_str() == "-" => Some(ReportTarget::Stdout),
+            Some(path) => Some(ReportTarget::File(ReportFile::create(path)?)),
+        })
+    }
+
     fn run_workload(
         self,
         plugin: LoadedPlugin,
         satisfied: Vec<Interface>,
         config: Map<String, Value>,
+        launcher: Option<Vec<OsString>>,
     ) -> Result<Outcome, HostError> {
-        let input = self.task_input(&plugin)?;
-        let request = Request {
-            mode: self.mode.requested(),
-            workers: self.workers.map(NonZeroUsize::get),
-            isolate: self.isolate,
-            plugin_isolates: plugin.description.isolate,
-            timeout: self.timeout.is_some(),
+        let mut input = self.task_input(&plugin)?;
+        let target = self.report_target()?;
+        let program = match &self.worker_program {
+            Some(program) => program.clone(),
+            None => std::env::current_exe().map_err(HostError::WorkerProgram)?,
         };
-        let mut choice = runner::choose(request, plugin.description.hint, input.count, cores());
-        let split = !self.no_split
-            && runner::worth_splitting(
-                satisfied.contains(&Interface::Splittable),
-                choice.workers,
-                input.count,
-            );
-        if split {
-            choice
-                .reason
-                .push_str("; tasks are cut into parts for balance (the plugin is Splittable)");
-        }
-        eprintln!("runner: {}", choice.reason);
-
-        let cancel = interrupt_flag()?;
-        let origin = Instant::now();
-        let context = RunContext {
-            plugin: plugin.clone(),
-            config: Value::Object(config.clone()).to_string(),
-            origin,
-            cancel: Arc::clone(&cancel),
-            limits: Limits {
+        let mode = if launcher.is_some() {
+            Some(Mode::Process)
+        } else {
+            self.mode.requested()
+        };
+        let run = Run::new(plugin.clone())
+            .config(config.clone())
+            .mode(mode)
+            .workers(self.workers.map(NonZeroUsize::get))
+            .isolate(self.isolate)
+            .limits(Limits {
                 timeout: self.timeout,
                 retries: self.retries,
-            },
-        };
-        let mut executor = runner::executor(&choice, context.clone())?;
-        let mut splitter = if split {
-            Some(Splitter::new(&context)?)
-        } else {
-            None
-        };
-        let keep_records = self.json.is_some() || self.format == Format::Json;
-        let mut sink = Sink::new(self.format, keep_records);
-
-        let mut tasks = input;
-        let outcome = match splitter.as_mut() {
-            Some(splitter) => splitter.execute(executor.as_mut(), &mut tasks, &mut |event| {
-                sink.event(event)
-            }),
-            None => executor.execute(&mut tasks, &mut |event| sink.event(event)),
-        };
-        let interrupted = cancel.load(Ordering::Relaxed);
-        if interrupted && tasks.count.is_some() {
-            // The input is in memory: every task that never started is reported cancelled.
-            while let Polled::Ready(task) = tasks.poll_task() {
-                let record = TaskRecord::failed(
-                    task,
-                    Status::Cancelled,
-                    "the run was interrupted before it started".to_owned(),
-                    0,
-                    origin.elapsed(),
-                    Duration::ZERO,
-                );
-                sink.record(record);
-            }
-        }
-        let input_error = tasks.take_error();
-        outcome?;
-        let (mut summary, records) = sink.finish_tasks();
-        summary.finish(origin.elapsed());
-        let report = |records| {
-            report(
-                &plugin,
-                satisfied.clone(),
-                config.clone(),
-                choice.clone(),
-                records,
-                summary.clone(),
-            )
-        };
-        let written = match records {
-            Some(mut records) => {
-                records.sort_by_key(|record: &TaskRecord| record.id);
-                let report = report(records);
-                if let Some(path) = &self.json {
-                    write_report(path, &report)?;
-                }
-                sink.summary(&summary, &choice, Some(&report))
-            }
-            None => sink.summary(&summary, &choice, None),
-        };
-        written?;
-        if interrupted {
-            eprintln!(
-                "interrupted: {} tasks finished, {} cancelled",
-                summary.tasks - summary.cancelled,
-                summary.cancelled
-            );
-            return Ok(Outcome::Interrupted);
-        }
-        if let Some(error) = input_error {
+            })
+            .split(if self.no_split {
+                SplitPolicy::Never
+            } else {
+                SplitPolicy::Auto
+            })
+            .worker_command(worker_command(program, launcher.unwrap_or_default()))
+            .cancel_flag(interrupt_flag()?);
+        let head = ReportHead::new(&plugin, satisfied, config);
+        let mut outputs = Outputs::new(self.format, target, head)?;
+        let outcome = run.execute(&mut input, &mut outputs);
+        outputs.finish()?;
+        if let Some(error) = outcome.error {
             return Err(error.into());
         }
-        Ok(if summary.failed() == 0 {
-            Outcome::Success
-        } else {
-            Outcome::TasksFailed
+        if let Some(error) = input.take_error() {
+            return Err(error.into());
+        }
+        Ok(match outcome.end {
+            RunEnd::Interrupted => Outcome::Interrupted,
+            _ if outcome.summary.failed() == 0 => Outcome::Success,
+            _ => Outcome::TasksFailed,
         })
     }
 
     /// An Animal speaks once: "Donald said Quack!".
     fn speak(self, plugin: LoadedPlugin, config: Map<String, Value>) -> Result<Outcome, HostError> {
         let origin = Instant::now();
+        let target = self.report_target()?;
         let mut instance = plugin
             .instantiate(&Value::Object(config.clone()).to_string())
-            .map_err(runner::RunError::Instance)?;
+            .map_err(RunError::Instance)?;
         let mut ask = |method: &str| match instance.call(method.into(), "null".into()) {
             RResult::ROk(json) => serde_json::from_str::<String>(json.as_str())
                 .map_err(|error| format!("{method}() did not return a string: {error}")),
@@ -360,9 +356,12 @@ impl RunArgs {
             Ok((name, sound)) => {
                 let line = format!("{name} said {sound}");
                 let mut stdout = io::stdout().lock();
-                writeln!(stdout, "{line}")
-                    .and_then(|()| stdout.flush())
-                    .map_err(HostError::Output)?;
+                match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+                    Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+                        return Err(HostError::Output(error));
+                    }
+                    _ => {}
+                }
                 (
                     Status::Ok,
                     Some(json!({"name": name, "sound": sound, "line": line})),
@@ -370,7 +369,7 @@ impl RunArgs {
                 )
             }
             Err(error) => {
-                eprintln!("{}: {error}", plugin.description.name);
+                let _ = writeln!(io::stderr(), "{}: {error}", plugin.description.name);
                 (Status::Error, None, Some(error))
             }
         };
@@ -390,27 +389,179 @@ impl RunArgs {
         let mut summary = Summary::default();
         summary.count(record.status);
         summary.finish(origin.elapsed());
-        if let Some(path) = &self.json {
+        if let Some(target) = target {
             let choice = Choice {
                 mode: Mode::Inline,
                 workers: 1,
                 reason: "inline: an Animal speaks once".to_owned(),
             };
-            let report = report(
-                &plugin,
-                vec![Interface::Animal],
-                config,
-                choice,
-                vec![record],
-                summary.clone(),
-            );
-            write_report(path, &report)?;
+            let head = ReportHead::new(&plugin, vec![Interface::Animal], config);
+            let mut writer = ReportOutput::new(target, head)?;
+            let events = [
+                EventKind::RunStarted {
+                    choice,
+                    tasks: Some(1),
+                    split: false,
+                },
+                EventKind::TaskFinished(record),
+                EventKind::RunFinished {
+                    summary: summary.clone(),
+                    end: RunEnd::Completed,
+                },
+            ];
+            for kind in events {
+                writer.report(&Event {
+                    elapsed: origin.elapsed(),
+                    kind,
+                });
+            }
+            writer.finish()?;
         }
         Ok(if summary.failed() == 0 {
             Outcome::Success
         } else {
             Outcome::TasksFailed
         })
+    }
+}
+
+/// Where `--json` writes the report.
+enum ReportTarget {
+    /// `--json -`.
+    Stdout,
+    /// A file, renamed into place at the end.
+    File(ReportFile),
+}
+
+/// The JSON report being written to its target.
+enum ReportOutput {
+    Stdout(ReportWriter<BufWriter<Stdout>>),
+    File(ReportFile, ReportWriter<BufWriter<File>>),
+}
+
+impl ReportOutput {
+    fn new(target: ReportTarget, head: ReportHead) -> Result<Self, HostError> {
+        Ok(match target {
+            ReportTarget::Stdout => ReportOutput::Stdout(ReportWriter::new(stdout(), head)),
+            ReportTarget::File(file) => {
+                let writer = file.writer()?;
+                ReportOutput::File(file, ReportWriter::new(writer, head))
+            }
+        })
+    }
+
+    /// Ends the report: renames the file into place and says so, or reports what failed.
+    fn finish(self) -> Result<(), HostError> {
+        match self {
+            ReportOutput::Stdout(writer) => match writer.finish() {
+                Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(HostError::Output(error))
+                }
+                _ => Ok(()),
+            },
+            ReportOutput::File(file, writer) => {
+                let path = file.path().to_path_buf();
+                let written = writer.finish().map_err(|source| ReportFileError::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+                file.persist(written)?;
+                let _ = writeln!(io::stderr(), "report written to {}", path.display());
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Reporter for ReportOutput {
+    fn report(&mut self, event: &Event) {
+        match self {
+            ReportOutput::Stdout(writer) => writer.report(event),
+            ReportOutput::File(_, writer) => writer.report(event),
+        }
+    }
+}
+
+/// What `--format` prints on stdout.
+enum StdoutReporter {
+    Human(HumanReporter<BufWriter<Stdout>>),
+    Jsonl(JsonlReporter<BufWriter<Stdout>>),
+    /// `--format json`: the report itself.
+    Report(Box<ReportOutput>),
+    /// `--json -` already prints the report on stdout.
+    Nothing,
+}
+
+/// Every reporter of a `host run`: notes on stderr, the chosen format on stdout, the report.
+struct Outputs {
+    stderr: Diagnostics<io::Stderr>,
+    stdout: StdoutReporter,
+    report: Option<ReportOutput>,
+}
+
+fn stdout() -> BufWriter<Stdout> {
+    BufWriter::with_capacity(1 << 16, io::stdout())
+}
+
+impl Outputs {
+    fn new(
+        format: Format,
+        target: Option<ReportTarget>,
+        head: ReportHead,
+    ) -> Result<Self, HostError> {
+        let report_on_stdout = matches!(target, Some(ReportTarget::Stdout));
+        let stdout = match format {
+            _ if report_on_stdout => StdoutReporter::Nothing,
+            Format::Human => StdoutReporter::Human(HumanReporter::new(stdout())),
+            Format::Jsonl => StdoutReporter::Jsonl(JsonlReporter::new(stdout())),
+            Format::Json => StdoutReporter::Report(Box::new(ReportOutput::new(
+                ReportTarget::Stdout,
+                head.clone(),
+            )?)),
+        };
+        let report = target
+            .map(|target| ReportOutput::new(target, head))
+            .transpose()?;
+        Ok(Outputs {
+            stderr: diagnostics::stderr(),
+            stdout,
+            report,
+        })
+    }
+
+    /// Ends every output; the report's failure first (a lost report is the worst), then
+    /// stdout's. A closed pipe on stdout (`host run ... | head`) is not an error.
+    fn finish(self) -> Result<(), HostError> {
+        if let Some(report) = self.report {
+            report.finish()?;
+        }
+        let failure = match self.stdout {
+            StdoutReporter::Human(human) => human.failure(),
+            StdoutReporter::Jsonl(jsonl) => jsonl.failure(),
+            StdoutReporter::Report(report) => return report.finish(),
+            StdoutReporter::Nothing => None,
+        };
+        match failure {
+            Some(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+                Err(HostError::Output(error))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Reporter for Outputs {
+    fn report(&mut self, event: &Event) {
+        self.stderr.report(event);
+        match &mut self.stdout {
+            StdoutReporter::Human(human) => human.report(event),
+            StdoutReporter::Jsonl(jsonl) => jsonl.report(event),
+            StdoutReporter::Report(report) => report.report(event),
+            StdoutReporter::Nothing => {}
+        }
+        if let Some(report) = &mut self.report {
+            report.report(event);
+        }
     }
 }
 
@@ -423,36 +574,6 @@ fn interrupt_flag() -> Result<Arc<AtomicBool>, HostError> {
         .map_err(HostError::Signal)?;
     flag::register(SIGINT, Arc::clone(&cancel)).map_err(HostError::Signal)?;
     Ok(cancel)
-}
-
-fn report(
-    plugin: &LoadedPlugin,
-    interfaces: Vec<Interface>,
-    config: Map<String, Value>,
-    runner: Choice,
-    tasks: Vec<TaskRecord>,
-    summary: Summary,
-) -> Report {
-    Report {
-        format_version: FORMAT_VERSION,
-        quack_version: env!("CARGO_PKG_VERSION"),
-        plugin: PluginInfo::new(plugin, interfaces),
-        config: Value::Object(config),
-        runner,
-        machine: Machine::this(),
-        tasks,
-        summary,
-    }
-}
-
-/// Writes `report` to `path` (whole or not at all) and says so on stderr.
-fn write_report(path: &Path, report: &Report) -> Result<(), HostError> {
-    write_json_atomically(path, report).map_err(|source| HostError::Report {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    eprintln!("report written to {}", path.display());
-    Ok(())
 }
 
 fn article(interface: Interface) -> &'static str {

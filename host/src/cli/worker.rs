@@ -1,36 +1,31 @@
 //! `host worker` (hidden): the worker process of process mode. The host starts it; people don't.
+//! This file also builds the [`WorkerCommand`] that starts it, so the subcommand's spelling lives
+//! in one place.
 
-use std::path::PathBuf;
+use std::{ffi::OsString, path::PathBuf};
 
 use clap::Args;
 
 use super::Outcome;
-use crate::runner::worker;
+use crate::runner::{WorkerCommand, worker};
 
-/// Serve tasks for a host over stdin and stdout (started by `host run --mode process`).
+/// The hidden subcommand's name.
+const SUBCOMMAND: &str = "worker";
+
+/// Serve tasks for a host over stdin and stdout (started by `host run --mode process`); what to
+/// load and how comes from the host's first message.
 #[derive(Debug, Args)]
-pub struct WorkerArgs {
-    /// The plugin library.
-    plugin: PathBuf,
-
-    /// The plugin's configuration as a JSON object.
-    #[arg(long, default_value = "{}")]
-    config: String,
-
-    /// This worker's number, for its messages and process listings.
-    #[arg(long, default_value_t = 0)]
-    worker: usize,
-
-    /// The host's process id: the worker ends when that process does.
-    #[arg(long)]
-    host_pid: Option<u32>,
-}
+pub struct WorkerArgs {}
 
 impl WorkerArgs {
     pub(super) fn exec(self) -> Outcome {
-        if let Some(host) = self.host_pid {
-            worker::die_with_host(host);
-        }
-        Outcome::Exit(worker::serve(&self.plugin, &self.config, self.worker))
+        worker::die_with_parent();
+        Outcome::Exit(worker::serve())
     }
+}
+
+/// The command that starts a worker: `program worker` (the `host` binary itself unless another
+/// is given), behind `launcher` if there is one.
+pub fn worker_command(program: PathBuf, launcher: Vec<OsString>) -> WorkerCommand {
+    WorkerCommand::new(program, [SUBCOMMAND]).with_launcher(launcher)
 }

@@ -5,13 +5,42 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use super::Summary;
-use crate::runner::{Choice, Status, TaskRecord};
+use crate::runner::{Choice, Event, EventKind, Reporter, Status, Summary, TaskRecord};
 
 /// Writes task lines and the summary to a writer (standard output in the CLI).
 pub struct HumanReporter<W: Write> {
     out: W,
     header_written: bool,
+    choice: Option<Choice>,
+    /// The first write error; writing stops there.
+    failure: Option<io::Error>,
+}
+
+impl<W: Write> Reporter for HumanReporter<W> {
+    fn report(&mut self, event: &Event) {
+        if self.failure.is_some() {
+            return;
+        }
+        let written = match &event.kind {
+            EventKind::RunStarted { choice, .. } => {
+                self.choice = Some(choice.clone());
+                Ok(())
+            }
+            EventKind::TaskFinished(record) => self.task(record),
+            EventKind::Idle => self.out.flush(),
+            EventKind::RunFinished { summary, .. } => {
+                let choice = self.choice.clone();
+                match choice {
+                    Some(choice) => self.summary(summary, &choice),
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        };
+        if let Err(error) = written {
+            self.failure = Some(error);
+        }
+    }
 }
 
 impl<W: Write> HumanReporter<W> {
@@ -20,11 +49,18 @@ impl<W: Write> HumanReporter<W> {
         HumanReporter {
             out,
             header_written: false,
+            choice: None,
+            failure: None,
         }
     }
 
-    /// Writes one finished task (shown at the next [`flush`](Self::flush)).
-    pub fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
+    /// The first error writing the output, if there was one.
+    pub fn failure(self) -> Option<io::Error> {
+        self.failure
+    }
+
+    /// Writes one finished task (shown at the next flush).
+    fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
         if !self.header_written {
             writeln!(
                 self.out,
@@ -49,13 +85,8 @@ impl<W: Write> HumanReporter<W> {
         )
     }
 
-    /// Sends what was written to the terminal or pipe.
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
     /// Writes the summary line.
-    pub fn summary(&mut self, summary: &Summary, choice: &Choice) -> io::Result<()> {
+    fn summary(&mut self, summary: &Summary, choice: &Choice) -> io::Result<()> {
         let mut counts = vec![format!("{} ok", summary.ok)];
         counts.extend(
             Status::ALL[1..]
@@ -68,9 +99,10 @@ impl<W: Write> HumanReporter<W> {
         } else {
             "workers"
         };
+        let tasks = if summary.tasks == 1 { "task" } else { "tasks" };
         writeln!(
             self.out,
-            "{} tasks ({}), {} failed | mode {}, {} {workers} | wall {}, cpu {}",
+            "{} {tasks} ({}), {} failed | mode {}, {} {workers} | wall {}, cpu {}",
             summary.tasks,
             counts.join(", "),
             summary.failed(),

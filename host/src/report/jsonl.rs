@@ -7,12 +7,38 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::Summary;
-use crate::runner::{Choice, TaskRecord};
+use crate::runner::{Choice, Event, EventKind, Reporter, Summary, TaskRecord};
 
 /// Writes one line per task and a summary line.
 pub struct JsonlReporter<W: Write> {
     out: W,
+    choice: Option<Choice>,
+    /// The first write error; writing stops there.
+    failure: Option<io::Error>,
+}
+
+impl<W: Write> Reporter for JsonlReporter<W> {
+    fn report(&mut self, event: &Event) {
+        if self.failure.is_some() {
+            return;
+        }
+        let written = match &event.kind {
+            EventKind::RunStarted { choice, .. } => {
+                self.choice = Some(choice.clone());
+                Ok(())
+            }
+            EventKind::TaskFinished(record) => self.task(record),
+            EventKind::Idle => self.out.flush(),
+            EventKind::RunFinished { summary, .. } => match self.choice.clone() {
+                Some(choice) => self.summary(summary, &choice),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        };
+        if let Err(error) = written {
+            self.failure = Some(error);
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -33,7 +59,16 @@ struct SummaryLine<'a> {
 impl<W: Write> JsonlReporter<W> {
     /// A reporter writing to `out`.
     pub fn new(out: W) -> Self {
-        JsonlReporter { out }
+        JsonlReporter {
+            out,
+            choice: None,
+            failure: None,
+        }
+    }
+
+    /// The first error writing the output, if there was one.
+    pub fn failure(self) -> Option<io::Error> {
+        self.failure
     }
 
     fn line(&mut self, kind: &'static str, body: &impl Serialize) -> io::Result<()> {
@@ -41,18 +76,13 @@ impl<W: Write> JsonlReporter<W> {
         self.out.write_all(b"\n")
     }
 
-    /// Sends what was written to the terminal or pipe.
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
     /// Writes one finished task: `{"type": "task", "id": 0, ...}`.
-    pub fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
+    fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
         self.line("task", record)
     }
 
     /// Writes the summary: `{"type": "summary", "tasks": 4, ..., "runner": {...}}`.
-    pub fn summary(&mut self, summary: &Summary, choice: &Choice) -> io::Result<()> {
+    fn summary(&mut self, summary: &Summary, choice: &Choice) -> io::Result<()> {
         self.line(
             "summary",
             &SummaryLine {
@@ -60,6 +90,6 @@ impl<W: Write> JsonlReporter<W> {
                 runner: choice,
             },
         )?;
-        self.flush()
+        self.out.flush()
     }
 }

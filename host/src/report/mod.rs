@@ -1,32 +1,36 @@
-//! The JSON report ([`Report`]) and the run's [`Summary`], and how a report reaches the disk:
-//! written to a temporary file beside the target and renamed into place, so that a reader never
-//! sees half a report.
+//! The reporters that turn a run's events into output, each a [`Reporter`]: the human table
+//! ([`human`]), JSON Lines ([`jsonl`]), the JSON report ([`ReportWriter`], streamed as tasks
+//! finish, to stdout or through [`file::ReportFile`] to a file renamed into place), and the lines
+//! on stderr ([`diagnostics`]).
 
+pub mod diagnostics;
+pub mod file;
 pub mod human;
 pub mod jsonl;
 
 use std::{
-    io::{self, BufWriter, Write},
-    path::{Path, PathBuf},
-    time::Duration,
+    collections::BTreeMap,
+    io::{self, Write},
+    path::PathBuf,
 };
 
 use quack_core::Hint;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::{
     interfaces::Interface,
     loader::{LoadedPlugin, Signature},
-    runner::{Choice, Status, TaskRecord, seconds},
+    runner::{Choice, Event, EventKind, Reporter, Summary, TaskRecord},
 };
 
 /// The version of the report's format; it changes when a field changes meaning or goes away.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Everything a run produced, as written by `--json`.
-#[derive(Debug, Serialize)]
-pub struct Report {
+/// What a report says before its tasks: everything known when the run starts. The report
+/// written by `--json` is this, then `tasks` (every task, in id order), then `summary`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportHead {
     /// See [`FORMAT_VERSION`].
     pub format_version: u32,
     /// The version of the host that wrote it.
@@ -35,18 +39,33 @@ pub struct Report {
     pub plugin: PluginInfo,
     /// The configuration its instances were made with.
     pub config: Value,
-    /// How the tasks were run and why.
-    pub runner: Choice,
+    /// How the tasks were run and why (known once the run starts).
+    pub runner: Option<Choice>,
     /// Where they ran.
     pub machine: Machine,
-    /// Every task, in id order.
-    pub tasks: Vec<TaskRecord>,
-    /// Counts and times.
-    pub summary: Summary,
+}
+
+impl ReportHead {
+    /// The head of a report on `plugin` (which satisfies `interfaces`) run with `config`; the
+    /// runner part is filled in when the run starts.
+    pub fn new(
+        plugin: &LoadedPlugin,
+        interfaces: Vec<Interface>,
+        config: Map<String, Value>,
+    ) -> Self {
+        ReportHead {
+            format_version: FORMAT_VERSION,
+            quack_version: env!("CARGO_PKG_VERSION"),
+            plugin: PluginInfo::new(plugin, interfaces),
+            config: Value::Object(config),
+            runner: None,
+            machine: Machine::this(),
+        }
+    }
 }
 
 /// The plugin part of a report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PluginInfo {
     /// The path it was loaded from.
     pub path: PathBuf,
@@ -80,7 +99,7 @@ impl PluginInfo {
 }
 
 /// The machine part of a report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Machine {
     /// Logical cores available to this process.
     pub cores: usize,
@@ -106,103 +125,119 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |count| count.get())
 }
 
-/// Counts and times of a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Summary {
-    /// Tasks reported.
-    pub tasks: u64,
-    /// Tasks with status `ok`.
-    pub ok: u64,
-    /// Tasks with status `error`.
-    pub error: u64,
-    /// Tasks with status `crashed`.
-    pub crashed: u64,
-    /// Tasks with status `timeout`.
-    pub timeout: u64,
-    /// Tasks with status `cancelled`.
-    pub cancelled: u64,
-    /// Wall-clock time of the run, in seconds.
-    pub wall_seconds: f64,
-    /// CPU time (user and system) of the host and its worker processes, in seconds.
-    pub cpu_seconds: f64,
-    /// Tasks per second of wall time.
-    pub tasks_per_second: f64,
+/// Writes the JSON report as the run goes: the head when the run starts, each task as soon as
+/// every task before it is written (so the tasks are in id order, and only those finished ahead
+/// of an earlier one wait in memory), the summary at the end. Memory stays flat however many
+/// tasks run.
+pub struct ReportWriter<W: Write> {
+    out: W,
+    head: ReportHead,
+    /// Tasks finished before an earlier one, by id.
+    waiting: BTreeMap<u64, TaskRecord>,
+    /// The id of the next task to write.
+    next_id: u64,
+    /// Whether a task has been written (for the commas).
+    wrote_task: bool,
+    /// The first write error; writing stops there.
+    failure: Option<io::Error>,
+    finished: bool,
 }
 
-impl Summary {
-    /// Counts one finished task.
-    pub fn count(&mut self, status: Status) {
-        self.tasks += 1;
-        *match status {
-            Status::Ok => &mut self.ok,
-            Status::Error => &mut self.error,
-            Status::Crashed => &mut self.crashed,
-            Status::Timeout => &mut self.timeout,
-            Status::Cancelled => &mut self.cancelled,
-        } += 1;
-    }
-
-    /// How many tasks did not end `ok`.
-    pub fn failed(&self) -> u64 {
-        self.tasks - self.ok
-    }
-
-    /// The count for one status.
-    pub fn of(&self, status: Status) -> u64 {
-        match status {
-            Status::Ok => self.ok,
-            Status::Error => self.error,
-            Status::Crashed => self.crashed,
-            Status::Timeout => self.timeout,
-            Status::Cancelled => self.cancelled,
+impl<W: Write> ReportWriter<W> {
+    /// A writer of the report with `head` to `out`.
+    pub fn new(out: W, head: ReportHead) -> Self {
+        ReportWriter {
+            out,
+            head,
+            waiting: BTreeMap::new(),
+            next_id: 0,
+            wrote_task: false,
+            failure: None,
+            finished: false,
         }
     }
 
-    /// Fills in the times once the run is over.
-    pub fn finish(&mut self, wall: Duration) {
-        self.wall_seconds = seconds(wall);
-        self.cpu_seconds = cpu_time().map_or(0.0, seconds);
-        self.tasks_per_second = if self.wall_seconds > 0.0 {
-            self.tasks as f64 / self.wall_seconds
+    /// Whether the report was written to its end, and the writer with the first error if not.
+    pub fn finish(mut self) -> Result<W, io::Error> {
+        if !self.finished && self.failure.is_none() {
+            self.failure = Some(io::Error::other("the run ended without its summary"));
+        }
+        match self.failure.take() {
+            Some(error) => Err(error),
+            None => Ok(self.out),
+        }
+    }
+
+    fn write(&mut self, write: impl FnOnce(&mut Self) -> io::Result<()>) {
+        if self.failure.is_none() {
+            if let Err(error) = write(self) {
+                self.failure = Some(error);
+            }
+        }
+    }
+
+    fn write_head(&mut self) -> io::Result<()> {
+        let head = serde_json::to_value(&self.head)?;
+        self.out.write_all(b"{\n")?;
+        if let Value::Object(fields) = head {
+            for (key, value) in fields {
+                let pretty = serde_json::to_string_pretty(&value)?.replace('\n', "\n  ");
+                writeln!(self.out, "  {}: {pretty},", Value::String(key))?;
+            }
+        }
+        self.out.write_all(b"  \"tasks\": [")
+    }
+
+    fn write_task(&mut self, record: &TaskRecord) -> io::Result<()> {
+        self.out.write_all(if self.wrote_task {
+            b",\n    "
         } else {
-            0.0
-        };
+            b"\n    "
+        })?;
+        self.wrote_task = true;
+        serde_json::to_writer(&mut self.out, record)?;
+        Ok(())
+    }
+
+    fn file_task(&mut self, record: &TaskRecord) -> io::Result<()> {
+        if record.id != self.next_id {
+            self.waiting.insert(record.id, record.clone());
+            return Ok(());
+        }
+        self.write_task(record)?;
+        self.next_id += 1;
+        while let Some(record) = self.waiting.remove(&self.next_id) {
+            self.write_task(&record)?;
+            self.next_id += 1;
+        }
+        Ok(())
+    }
+
+    fn write_end(&mut self, summary: &Summary) -> io::Result<()> {
+        // Whatever still waits (a task whose predecessor never came) goes out in order.
+        for record in std::mem::take(&mut self.waiting).into_values() {
+            self.write_task(&record)?;
+        }
+        let summary = serde_json::to_string_pretty(summary)?.replace('\n', "\n  ");
+        let close = if self.wrote_task { "\n  ]" } else { "]" };
+        writeln!(self.out, "{close},\n  \"summary\": {summary}\n}}")?;
+        self.out.flush()
     }
 }
 
-/// User and system CPU time of this process and its waited-for children.
-fn cpu_time() -> Option<Duration> {
-    let used = |who| {
-        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-        // SAFETY: getrusage writes a whole rusage into the pointer it is given.
-        let status = unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
-        if status != 0 {
-            return None;
+impl<W: Write> Reporter for ReportWriter<W> {
+    fn report(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::RunStarted { choice, .. } => {
+                self.head.runner = Some(choice.clone());
+                self.write(Self::write_head);
+            }
+            EventKind::TaskFinished(record) => self.write(|writer| writer.file_task(record)),
+            EventKind::RunFinished { summary, .. } => {
+                self.write(|writer| writer.write_end(summary));
+                self.finished = true;
+            }
+            _ => {}
         }
-        // SAFETY: getrusage succeeded, so the struct is initialised.
-        let usage = unsafe { usage.assume_init() };
-        let time = |tv: libc::timeval| {
-            Duration::from_secs(tv.tv_sec.max(0) as u64)
-                + Duration::from_micros(tv.tv_usec.max(0) as u64)
-        };
-        Some(time(usage.ru_utime) + time(usage.ru_stime))
-    };
-    Some(used(libc::RUSAGE_SELF)? + used(libc::RUSAGE_CHILDREN)?)
-}
-
-/// Writes `value` as pretty JSON to `path` through a temporary file in the same directory and a
-/// rename, so the file at `path` is always either the old one or the whole new one.
-pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> io::Result<()> {
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let file = tempfile::NamedTempFile::new_in(directory)?;
-    let mut writer = BufWriter::new(file);
-    serde_json::to_writer_pretty(&mut writer, value)?;
-    writer.write_all(b"\n")?;
-    let file = writer.into_inner().map_err(|error| error.into_error())?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(())
+    }
 }

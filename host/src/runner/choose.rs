@@ -17,7 +17,7 @@ pub const IO_STREAM_THREADS: usize = 256;
 pub const IO_PROCESS_CAP: usize = 32;
 
 /// How tasks are executed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// On the calling thread, one after another.

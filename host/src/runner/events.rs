@@ -1,9 +1,10 @@
-//! [`Event`]: what executors report while they run. They never print; one reporter turns events
-//! into the table, the JSON report or the JSON Lines stream.
+//! [`Event`]: everything a [`Run`](super::Run) reports while it goes, from [`EventKind::RunStarted`]
+//! to [`EventKind::RunFinished`]. Executors never print; the reporters (`report::Reporter`) turn
+//! events into the table, the JSON report, the JSON Lines stream and the lines on stderr.
 
 use std::time::Duration;
 
-use super::TaskRecord;
+use super::{Attempt, Choice, Part, Summary, TaskRecord};
 
 /// Something that happened during a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,26 +15,85 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// The kinds of [`Event`].
+/// The kinds of [`Event`], in the order a run goes through them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
-    /// A task finished, whatever its status.
+    /// The run chose its mode and workers and is about to start them. Always the first event.
+    RunStarted {
+        /// Mode, workers and the reason for them.
+        choice: Choice,
+        /// How many tasks there are, when known (a stream: unknown).
+        tasks: Option<usize>,
+        /// Whether tasks are cut into parts (the plugin is Splittable).
+        split: bool,
+    },
+    /// A worker process is up and has loaded the plugin (process mode).
+    WorkerStarted {
+        /// Which worker.
+        worker: usize,
+        /// Its process id (on its own node).
+        pid: u32,
+        /// The host name of the node it runs on.
+        node: String,
+    },
+    /// A task was handed to a worker (for a split task: its first part was).
+    TaskStarted {
+        /// The task's id.
+        id: u64,
+        /// The worker it went to, when the executor knows at hand-out (process and inline mode;
+        /// thread mode shares one queue between its threads).
+        worker: Option<usize>,
+        /// Which attempt this is, from 1.
+        attempt: u32,
+    },
+    /// An attempt at a task crashed or timed out.
+    AttemptFailed {
+        /// The task's id.
+        id: u64,
+        /// Which part of a split task failed, if it was a part.
+        part: Option<Part>,
+        /// The failed attempt.
+        attempt: Attempt,
+        /// Whether the task runs again (`--retries`); if not, its `TaskFinished` follows.
+        will_retry: bool,
+    },
+    /// A task is over, whatever its status: its one final record.
     TaskFinished(TaskRecord),
-    /// A worker process wrote a line to its stderr (the plugin's stdout ends up there too).
+    /// A worker wrote a line on its stderr (in process mode the plugin's stdout ends up there too).
     WorkerOutput {
         /// Which worker.
         worker: usize,
-        /// The line, without its newline.
+        /// The line, without its newline (bytes that are not UTF-8 shown as U+FFFD).
         line: String,
     },
-    /// The executor is about to wait for workers (or, inline, some time has passed): a good
-    /// moment for reporters to flush, so output streams without a write per task.
-    Idle,
-    /// A worker died or was stopped, and a new one took its place.
+    /// A worker died or was stopped, and a new one takes its place.
     WorkerReplaced {
         /// Which worker.
         worker: usize,
         /// Why the old one went away.
         reason: String,
     },
+    /// The executor is about to wait: a good moment for reporters to flush, so output streams
+    /// without a write per task.
+    Idle,
+    /// The run is over and every task has its final record. Always the last event.
+    RunFinished {
+        /// Counts and times, counted by the run.
+        summary: Summary,
+        /// How the run ended.
+        end: RunEnd,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every task ran.
+    Completed,
+    /// The run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP); tasks not finished are
+    /// `cancelled`.
+    Interrupted,
+    /// The run could not go on (e.g. workers could not be restarted); tasks not finished are
+    /// `not-run` with this reason.
+    Failed(String),
 }

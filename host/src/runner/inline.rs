@@ -9,22 +9,24 @@ use std::{
 use quack_core::InstanceBox;
 
 use super::{
-    Event, EventKind, Executor, INPUT_POLL, Polled, RunContext, RunError, Status, TaskRecord,
-    TaskSource, run_task,
+    Executor, RunContext, RunError,
+    outbox::{Outbox, Stop, TICK},
+    record::run_task,
+    source::{Fed, TaskFeed, wait_ready},
 };
 
 /// How often an inline run tells reporters to flush (and the task time above which it always does).
 const IDLE_EVERY: Duration = Duration::from_millis(1);
 
 /// Runs tasks on the calling thread with a single plugin instance.
-pub struct InlineExecutor {
+pub(crate) struct InlineExecutor {
     context: RunContext,
     instance: InstanceBox,
 }
 
 impl InlineExecutor {
     /// Makes the one instance the run uses.
-    pub fn new(context: RunContext) -> Result<Self, RunError> {
+    pub(crate) fn new(context: RunContext) -> Result<Self, RunError> {
         let instance = context.instance()?;
         Ok(InlineExecutor { context, instance })
     }
@@ -33,57 +35,39 @@ impl InlineExecutor {
 impl Executor for InlineExecutor {
     fn execute(
         &mut self,
-        tasks: &mut dyn TaskSource,
-        on_event: &mut dyn FnMut(Event),
+        tasks: &mut dyn TaskFeed,
+        outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
-        let origin = self.context.origin;
+        let origin = outbox.origin();
         let mut last_idle = Instant::now();
         loop {
-            let task = match tasks.poll_task() {
-                Polled::Ready(task) => task,
-                Polled::Done => break,
-                Polled::NotYet => {
-                    // The input pauses: show what is done, then look again shortly.
-                    on_event(Event {
-                        elapsed: origin.elapsed(),
-                        kind: EventKind::Idle,
-                    });
+            let task = match tasks.next_task() {
+                Fed::Ready(task) => task,
+                Fed::Done => break,
+                Fed::NotYet => {
+                    // The input pauses: show what is done, then sleep until a task arrives (or a
+                    // tick passes, to look at the cancel flag).
+                    outbox.idle();
                     last_idle = Instant::now();
                     if self.context.cancel.load(Ordering::Relaxed) {
                         break;
                     }
-                    std::thread::sleep(INPUT_POLL);
+                    wait_ready::<()>(&[], tasks.readiness(), TICK);
                     continue;
                 }
             };
             if self.context.cancel.load(Ordering::Relaxed) {
                 // The task was taken from the input: it is reported, not lost.
-                let record = TaskRecord::failed(
-                    task,
-                    Status::Cancelled,
-                    "the run was interrupted".to_owned(),
-                    0,
-                    origin.elapsed(),
-                    Duration::ZERO,
-                );
-                on_event(Event {
-                    elapsed: origin.elapsed(),
-                    kind: EventKind::TaskFinished(record),
-                });
+                outbox.stopped(&Stop::Interrupted, task, 0, None);
                 break;
             }
+            outbox.started(&task, Some(0));
             let record = run_task(&mut self.instance, 0, task, origin);
             let slow = record.duration_seconds >= IDLE_EVERY.as_secs_f64();
-            on_event(Event {
-                elapsed: origin.elapsed(),
-                kind: EventKind::TaskFinished(record),
-            });
+            outbox.finished(record);
             // Nothing waits here, so say "idle" now and then for the reporters to flush.
             if slow || last_idle.elapsed() >= IDLE_EVERY {
-                on_event(Event {
-                    elapsed: origin.elapsed(),
-                    kind: EventKind::Idle,
-                });
+                outbox.idle();
                 last_idle = Instant::now();
             }
         }

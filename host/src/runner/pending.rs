@@ -1,18 +1,20 @@
 //! [`Pending`]: the tasks not yet handed to a worker: tasks to run again (after a crash or a
 //! timeout, or because their worker died before reaching them) come first, then the input, asked
-//! without blocking (see [`TaskSource`]).
+//! without blocking (see [`TaskFeed`]).
 
 use std::collections::VecDeque;
 
+use crossbeam_channel::Receiver;
+
 use super::{
     Task,
-    source::{Polled, TaskSource},
+    source::{Fed, Incoming, TaskFeed},
 };
 
 /// The tasks waiting for a worker.
 pub struct Pending<'a> {
     again: VecDeque<Task>,
-    source: &'a mut dyn TaskSource,
+    source: &'a mut dyn TaskFeed,
     source_done: bool,
     /// Whether the source had no task the last time it was asked.
     waiting_for_input: bool,
@@ -20,7 +22,7 @@ pub struct Pending<'a> {
 
 impl<'a> Pending<'a> {
     /// Waiting tasks drawn from `source`.
-    pub fn new(source: &'a mut dyn TaskSource) -> Self {
+    pub fn new(source: &'a mut dyn TaskFeed) -> Self {
         Pending {
             again: VecDeque::new(),
             source,
@@ -38,23 +40,27 @@ impl<'a> Pending<'a> {
             return None;
         }
         self.waiting_for_input = false;
-        match self.source.poll_task() {
-            Polled::Ready(task) => Some(task),
-            Polled::NotYet => {
+        match self.source.next_task() {
+            Fed::Ready(task) => Some(task),
+            Fed::NotYet => {
                 self.waiting_for_input = true;
                 None
             }
-            Polled::Done => {
+            Fed::Done => {
                 self.source_done = true;
                 None
             }
         }
     }
 
-    /// Whether the input had no task ready the last time it was asked (so the executor should
-    /// ask again soon, see [`INPUT_POLL`](super::source::INPUT_POLL)).
-    pub fn waiting_for_input(&self) -> bool {
-        self.waiting_for_input
+    /// The input's readiness channel, when the input had no task ready the last time it was
+    /// asked: an executor waits on it beside its workers, so a new task wakes it at once.
+    pub fn input_readiness(&self) -> Option<&Receiver<Incoming>> {
+        if self.waiting_for_input {
+            self.source.readiness()
+        } else {
+            None
+        }
     }
 
     /// Puts tasks back at the front, to be handed out next, in the order given.

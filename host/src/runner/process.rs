@@ -1,5 +1,6 @@
-//! [`ProcessExecutor`]: worker processes, each the `host` binary re-run with the hidden `worker`
-//! subcommand, speaking the framed protocol of `protocol.rs` over its stdin and stdout.
+//! [`ProcessExecutor`]: worker processes, each started by the run's [`WorkerCommand`] (the `host`
+//! binary's hidden `worker` subcommand, maybe behind a launcher), speaking the framed protocol of
+//! `protocol.rs` over its stdin and stdout.
 //!
 //! The main thread hands out tasks and keeps several in flight per worker (a cross-process
 //! wake-up costs tens of microseconds; a queued message about one). The window adapts to how long
@@ -14,58 +15,72 @@
 use std::{
     collections::VecDeque,
     io::{BufRead, BufReader, BufWriter, Write},
-    os::unix::process::{CommandExt, ExitStatusExt},
+    os::unix::process::ExitStatusExt,
     path::PathBuf,
-    process::{ChildStdin, Command, ExitStatus, Stdio},
+    process::{ChildStdin, ExitStatus},
     sync::atomic::Ordering,
     thread,
     time::{Duration, Instant},
 };
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use crossbeam_channel::{Receiver, Sender, unbounded};
 use serde_json::value::{RawValue, to_raw_value};
 
 use super::{
-    CallOutcome, Event, EventKind, Executor, INPUT_POLL, Retry, RunContext, RunError, Status, Task,
-    TaskRecord, TaskSource,
+    EventKind, Executor, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
+    outbox::{Outbox, Stop, wait_time},
     pending::Pending,
-    protocol::{FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
+    protocol::{FatalStage, FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
+    record::CallOutcome,
+    source::{TaskFeed, wait_ready},
 };
 
 /// How long a stopped worker gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_millis(500);
 /// How long a new worker may take to say hello.
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
-/// How often the main loop looks at the cancel flag when nothing else wakes it.
-const TICK: Duration = Duration::from_millis(50);
 /// The work queued ahead on each worker, measured in time; the window follows from it.
 const QUEUED_WORK: Duration = Duration::from_millis(2);
-/// Bounds on the number of tasks in flight per worker.
-const MIN_WINDOW: usize = 2;
+/// Bounds on the number of tasks in flight per worker. One, while tasks are long (or their length
+/// is not known yet): a second task queued behind a long one would wait there while another
+/// worker may sit idle.
+const MIN_WINDOW: usize = 1;
 const MAX_WINDOW: usize = 256;
 /// Workers that die before saying hello this many times in a row end the run.
 const MAX_FAILED_STARTS: usize = 3;
 
 /// Runs tasks in worker processes.
-pub struct ProcessExecutor {
+pub(crate) struct ProcessExecutor {
     context: RunContext,
     workers: usize,
+    command: WorkerCommand,
 }
 
 impl ProcessExecutor {
-    /// An executor with `workers` processes; they start when the run does.
-    pub fn new(context: RunContext, workers: usize) -> Self {
+    /// An executor with `workers` processes started by `command`; they start when the run does.
+    pub(crate) fn new(context: RunContext, workers: usize, command: WorkerCommand) -> Self {
         ProcessExecutor {
             context,
             workers: workers.max(1),
+            command,
         }
     }
 }
 
+/// What a worker said about itself in its hello.
+struct Hello {
+    protocol: u32,
+    pid: u32,
+    node: String,
+    name: String,
+    version: String,
+    sha256: String,
+}
+
 /// What a worker's reader threads tell the main thread.
 enum Message {
-    Hello { protocol: u32 },
-    Fatal { error: String },
+    Hello(Hello),
+    Fatal { stage: FatalStage, error: String },
     Done(Vec<Done>),
     Output(String),
     ProtocolError(String),
@@ -121,11 +136,14 @@ struct Slot {
 }
 
 impl Slot {
+    /// Sends `signal` to the worker's whole process group (it leads one of its own), so that
+    /// the processes a task started go with it.
     fn signal(&self, signal: i32) {
         if self.alive {
             // SAFETY: kill has no memory effects; the pid is our own child, not yet reaped
-            // (`alive` turns false when its reader thread reports the exit).
-            unsafe { libc::kill(self.pid as libc::pid_t, signal) };
+            // (`alive` turns false when its reader thread reports the exit), and the leader of
+            // its own process group.
+            unsafe { libc::kill(-(self.pid as libc::pid_t), signal) };
         }
     }
 
@@ -142,10 +160,12 @@ impl Slot {
 }
 
 /// The state of one run in process mode.
-struct Run<'a> {
+struct Pool<'a> {
     context: &'a RunContext,
-    exe: PathBuf,
+    command: &'a WorkerCommand,
     plugin_path: PathBuf,
+    /// The plugin file's SHA-256, which every worker must have loaded.
+    sha256: String,
     slots: Vec<Slot>,
     events: Sender<WorkerEvent>,
     next_dispatch: u64,
@@ -157,58 +177,62 @@ struct Run<'a> {
 impl Executor for ProcessExecutor {
     fn execute(
         &mut self,
-        tasks: &mut dyn TaskSource,
-        on_event: &mut dyn FnMut(Event),
+        tasks: &mut dyn TaskFeed,
+        outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let (sender, receiver) = unbounded();
-        let exe =
-            std::env::current_exe().map_err(|source| RunError::Spawn { worker: 0, source })?;
         let plugin_path = std::path::absolute(&self.context.plugin.path)
             .unwrap_or_else(|_| self.context.plugin.path.clone());
-        let mut run = Run {
+        let mut pool = Pool {
             context: &self.context,
-            exe,
+            command: &self.command,
             plugin_path,
+            sha256: String::new(),
             slots: Vec::with_capacity(self.workers),
             events: sender,
             next_dispatch: 0,
             average: Duration::ZERO,
             failed_starts: 0,
         };
-        for slot in 0..self.workers {
-            let fresh = run.spawn(slot, 0)?;
-            run.slots.push(fresh);
-        }
-        run.await_handshakes(&receiver, on_event)?;
         let mut pending = Pending::new(tasks);
-        let outcome = run.main_loop(&mut pending, &receiver, on_event);
-        run.shut_down(&receiver, &mut pending, on_event);
-        outcome
+        let outcome = pool.run(self.workers, &mut pending, &receiver, outbox);
+        let stop = match &outcome {
+            Ok(stop) => stop.clone(),
+            Err(error) => Some(Stop::Failed(error.to_string())),
+        };
+        pool.shut_down(stop.as_ref(), &receiver, &mut pending, outbox);
+        outcome.map(|_| ())
     }
 }
 
-impl Run<'_> {
+impl Pool<'_> {
+    /// Starts the workers and runs the tasks; `Some(stop)` when the run was interrupted.
+    fn run(
+        &mut self,
+        workers: usize,
+        pending: &mut Pending<'_>,
+        receiver: &Receiver<WorkerEvent>,
+        outbox: &mut Outbox<'_>,
+    ) -> Result<Option<Stop>, RunError> {
+        self.sha256 = self.context.plugin.content().sha256.clone();
+        for slot in 0..workers {
+            let fresh = self.spawn(slot, 0)?;
+            self.slots.push(fresh);
+        }
+        self.await_handshakes(receiver, outbox)?;
+        self.main_loop(pending, receiver, outbox)
+    }
+
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
-        let mut command = Command::new(&self.exe);
-        command
-            .arg("worker")
-            .arg(&self.plugin_path)
-            .arg("--config")
-            .arg(&self.context.config)
-            .arg("--worker")
-            .arg(slot.to_string())
-            .arg("--host-pid")
-            .arg(std::process::id().to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group: a Ctrl-C in the terminal reaches the host only, which then
-            // stops the workers itself.
-            .process_group(0);
-        let mut child = command.spawn().map_err(|source| RunError::Spawn {
-            worker: slot,
-            source,
-        })?;
+        let mut child = self
+            .command
+            .command()
+            .spawn()
+            .map_err(|source| RunError::Spawn {
+                worker: slot,
+                program: self.command.display(),
+                source,
+            })?;
         let pid = child.id();
         let (stdin, stdout, stderr) =
             match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
@@ -231,20 +255,29 @@ impl Run<'_> {
             }
         };
         let send_output = send.clone();
+        let spawn_failed = |source| RunError::Spawn {
+            worker: slot,
+            program: "a reader thread".to_owned(),
+            source,
+        };
         let stderr_thread = thread::Builder::new()
             .name(format!("quack-stderr-{slot}"))
             .spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    match line {
-                        Ok(line) => send_output(Message::Output(line)),
-                        Err(_) => break,
+                let mut reader = BufReader::new(stderr);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    match reader.read_until(b'\n', &mut line) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {
+                            let text = String::from_utf8_lossy(&line);
+                            let text = text.strip_suffix('\n').unwrap_or(&text);
+                            send_output(Message::Output(text.to_owned()));
+                        }
                     }
                 }
             })
-            .map_err(|source| RunError::Spawn {
-                worker: slot,
-                source,
-            })?;
+            .map_err(spawn_failed)?;
         thread::Builder::new()
             .name(format!("quack-results-{slot}"))
             .spawn(move || {
@@ -255,14 +288,21 @@ impl Run<'_> {
                     send(Message::Exited(status));
                 }
             })
-            .map_err(|source| RunError::Spawn {
-                worker: slot,
-                source,
-            })?;
+            .map_err(spawn_failed)?;
+        let mut stdin = BufWriter::with_capacity(1 << 16, stdin);
+        let start = ToWorker::Start {
+            protocol: PROTOCOL_VERSION,
+            worker: slot,
+            plugin: self.plugin_path.clone(),
+            sha256: self.sha256.clone(),
+            config: self.context.config.clone(),
+        };
+        // A worker that died at once shows as its exit; the frame is lost with it.
+        let _ = write_frame(&mut stdin, &start).and_then(|()| stdin.flush());
         Ok(Slot {
             generation,
             pid,
-            stdin: Some(BufWriter::with_capacity(1 << 16, stdin)),
+            stdin: Some(stdin),
             ready: false,
             alive: true,
             in_flight: VecDeque::new(),
@@ -277,7 +317,7 @@ impl Run<'_> {
     fn await_handshakes(
         &mut self,
         receiver: &Receiver<WorkerEvent>,
-        on_event: &mut dyn FnMut(Event),
+        outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let deadline = Instant::now() + HANDSHAKE_LIMIT;
         while !self.slots.iter().any(|slot| slot.ready) {
@@ -289,9 +329,9 @@ impl Run<'_> {
                 })?;
             let slot = event.slot;
             match event.message {
-                Message::Hello { protocol } => self.greet(slot, protocol)?,
-                Message::Fatal { error } => return Err(fatal(slot, error)),
-                Message::Output(line) => self.forward_output(slot, line, on_event),
+                Message::Hello(hello) => self.greet(slot, hello, outbox)?,
+                Message::Fatal { stage, error } => return Err(fatal(slot, stage, error)),
+                Message::Output(line) => outbox.output(slot, line),
                 Message::ProtocolError(reason) => {
                     return Err(RunError::WorkerFailed {
                         worker: slot,
@@ -299,6 +339,7 @@ impl Run<'_> {
                     });
                 }
                 Message::Exited(status) => {
+                    self.slots[slot].alive = false;
                     return Err(RunError::WorkerFailed {
                         worker: slot,
                         reason: format!("it died before the handshake ({})", describe_exit(status)),
@@ -310,56 +351,69 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn greet(&mut self, slot: usize, protocol: u32) -> Result<(), RunError> {
-        if protocol != PROTOCOL_VERSION {
+    /// Takes a worker's hello: it must speak this protocol and have loaded the very plugin the
+    /// host loaded (name, version and the file's content).
+    fn greet(
+        &mut self,
+        slot: usize,
+        hello: Hello,
+        outbox: &mut Outbox<'_>,
+    ) -> Result<(), RunError> {
+        if hello.protocol != PROTOCOL_VERSION {
             return Err(RunError::WorkerFailed {
                 worker: slot,
                 reason: format!(
-                    "it speaks worker protocol {protocol}, this host {PROTOCOL_VERSION}"
+                    "it speaks worker protocol {}, this host {PROTOCOL_VERSION}",
+                    hello.protocol
                 ),
+            });
+        }
+        let description = &self.context.plugin.description;
+        let theirs = format!("{} {} (sha256 {})", hello.name, hello.version, hello.sha256);
+        let ours = format!(
+            "{} {} (sha256 {})",
+            description.name, description.version, self.sha256
+        );
+        if theirs != ours {
+            return Err(RunError::WrongPlugin {
+                worker: slot,
+                node: hello.node,
+                theirs,
+                ours,
             });
         }
         self.slots[slot].ready = true;
         self.failed_starts = 0;
+        outbox.emit(EventKind::WorkerStarted {
+            worker: slot,
+            pid: hello.pid,
+            node: hello.node,
+        });
         Ok(())
     }
 
+    /// Hands out tasks and handles what workers say until every task is done (`None`) or the
+    /// run is interrupted (`Some`).
     fn main_loop(
         &mut self,
         pending: &mut Pending<'_>,
         receiver: &Receiver<WorkerEvent>,
-        on_event: &mut dyn FnMut(Event),
-    ) -> Result<(), RunError> {
+        outbox: &mut Outbox<'_>,
+    ) -> Result<Option<Stop>, RunError> {
         loop {
             if self.context.cancel.load(Ordering::Relaxed) {
-                return Ok(());
+                return Ok(Some(Stop::Interrupted));
             }
-            self.dispatch(pending);
+            self.dispatch(pending, outbox);
             if pending.is_exhausted() && self.slots.iter().all(|slot| slot.in_flight.is_empty()) {
-                return Ok(());
+                return Ok(None);
             }
-            let wait = self.next_deadline().map_or(TICK, |at| {
-                at.saturating_duration_since(Instant::now()).min(TICK)
-            });
-            let wait = if pending.waiting_for_input() {
-                wait.min(INPUT_POLL)
-            } else {
-                wait
-            };
-
-            on_event(Event {
-                elapsed: self.context.origin.elapsed(),
-                kind: EventKind::Idle,
-            });
-            match receiver.recv_timeout(wait) {
-                Ok(event) => {
-                    self.handle(event, pending, on_event)?;
-                    while let Ok(event) = receiver.try_recv() {
-                        self.handle(event, pending, on_event)?;
-                    }
+            outbox.idle();
+            let wait = wait_time(self.next_deadline());
+            if wait_ready(&[receiver], pending.input_readiness(), wait).is_some() {
+                while let Ok(event) = receiver.try_recv() {
+                    self.handle(event, pending, outbox)?;
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
             self.enforce_deadlines();
         }
@@ -367,6 +421,9 @@ impl Run<'_> {
 
     /// The number of tasks to keep in flight per worker: enough to cover about QUEUED_WORK.
     fn window(&self) -> usize {
+        if self.average.is_zero() {
+            return MIN_WINDOW;
+        }
         let average = self.average.as_nanos().max(1);
         let window = QUEUED_WORK.as_nanos() / average + 1;
         usize::try_from(window)
@@ -375,12 +432,8 @@ impl Run<'_> {
     }
 
     /// Fills every ready worker's window and flushes what was written.
-    fn dispatch(&mut self, pending: &mut Pending<'_>) {
-        let window = if self.average.is_zero() {
-            MIN_WINDOW
-        } else {
-            self.window()
-        };
+    fn dispatch(&mut self, pending: &mut Pending<'_>, outbox: &mut Outbox<'_>) {
+        let window = self.window();
         for index in 0..self.slots.len() {
             let slot = &mut self.slots[index];
             if !slot.ready || slot.stopping.is_some() {
@@ -408,6 +461,7 @@ impl Run<'_> {
                     .is_ok(),
                     None => false,
                 };
+                outbox.started(&task, Some(index));
                 slot.in_flight.push_back(InFlight { dispatch, task });
                 if !written {
                     // The pipe is gone: the worker is dying; its exit puts the tasks back.
@@ -431,37 +485,37 @@ impl Run<'_> {
         &mut self,
         event: WorkerEvent,
         pending: &mut Pending<'_>,
-        on_event: &mut dyn FnMut(Event),
+        outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let index = event.slot;
         if self.slots[index].generation != event.generation {
             // A late word from a worker that was already replaced.
             if let Message::Output(line) = event.message {
-                self.forward_output(index, line, on_event);
+                outbox.output(index, line);
             }
             return Ok(());
         }
         match event.message {
             Message::Done(batch) => {
                 for done in batch {
-                    self.finish(index, done, on_event);
+                    self.finish(index, done, outbox);
                 }
             }
-            Message::Output(line) => self.forward_output(index, line, on_event),
-            Message::Hello { protocol } => self.greet(index, protocol)?,
-            Message::Fatal { error } => return Err(fatal(index, error)),
+            Message::Output(line) => outbox.output(index, line),
+            Message::Hello(hello) => self.greet(index, hello, outbox)?,
+            Message::Fatal { stage, error } => return Err(fatal(index, stage, error)),
             Message::ProtocolError(reason) => {
-                self.forward_output(index, format!("protocol error: {reason}"), on_event);
+                outbox.output(index, format!("protocol error: {reason}"));
                 self.slots[index].stop(StopReason::Broken);
             }
-            Message::Exited(status) => self.bury(index, status, pending, on_event)?,
+            Message::Exited(status) => self.bury(index, status, pending, outbox)?,
         }
         Ok(())
     }
 
     /// Records one answered task.
-    fn finish(&mut self, index: usize, done: Done, on_event: &mut dyn FnMut(Event)) {
-        let origin = self.context.origin;
+    fn finish(&mut self, index: usize, done: Done, outbox: &mut Outbox<'_>) {
+        let origin = outbox.origin();
         let slot = &mut self.slots[index];
         let Some(front) = slot.in_flight.front() else {
             return;
@@ -486,15 +540,12 @@ impl Run<'_> {
         };
         // Weight recent tasks more: 1/8 of each new duration.
         self.average = if self.average.is_zero() {
-            duration
+            duration.max(Duration::from_nanos(1))
         } else {
             (self.average * 7 + duration) / 8
         };
         let record = CallOutcome::new(result, start, duration).into_record(task, index, origin);
-        on_event(Event {
-            elapsed: origin.elapsed(),
-            kind: EventKind::TaskFinished(record),
-        });
+        outbox.finished(record);
     }
 
     /// A worker exited: its running task fails (or runs again), the tasks queued behind it go
@@ -504,9 +555,9 @@ impl Run<'_> {
         index: usize,
         status: ExitStatus,
         pending: &mut Pending<'_>,
-        on_event: &mut dyn FnMut(Event),
+        outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
-        let origin = self.context.origin;
+        let origin = outbox.origin();
         let limits = self.context.limits;
         let slot = &mut self.slots[index];
         slot.alive = false;
@@ -532,22 +583,15 @@ impl Run<'_> {
             }
         };
         if let Some(InFlight { task, .. }) = in_flight.pop_front() {
-            let now = Instant::now();
             let record = TaskRecord::failed(
                 task,
                 task_status,
                 error.clone(),
                 index,
                 running_since.saturating_duration_since(origin),
-                now.saturating_duration_since(running_since),
+                Instant::now().saturating_duration_since(running_since),
             );
-            match record.retry(limits.retries) {
-                Retry::RunAgain(again) => pending.put_back(std::iter::once(again)),
-                Retry::Report(record) => on_event(Event {
-                    elapsed: origin.elapsed(),
-                    kind: EventKind::TaskFinished(record),
-                }),
-            }
+            outbox.attempt_failed(record, limits.retries, pending);
         }
         // The tasks behind the running one never started: another worker takes them.
         pending.put_back(in_flight.into_iter().map(|flight| flight.task));
@@ -558,7 +602,7 @@ impl Run<'_> {
         if !was_ready {
             self.failed_starts += 1;
             if self.failed_starts >= MAX_FAILED_STARTS {
-                return Err(RunError::WorkerFailed {
+                return Err(RunError::Replacement {
                     worker: index,
                     reason: format!(
                         "{MAX_FAILED_STARTS} new workers in a row died before their handshake (the last: {how})"
@@ -570,22 +614,14 @@ impl Run<'_> {
             return Ok(());
         }
         let generation = self.slots[index].generation + 1;
-        self.slots[index] = self.spawn(index, generation)?;
-        on_event(Event {
-            elapsed: origin.elapsed(),
-            kind: EventKind::WorkerReplaced {
-                worker: index,
-                reason: error,
-            },
-        });
+        self.slots[index] =
+            self.spawn(index, generation)
+                .map_err(|error| RunError::Replacement {
+                    worker: index,
+                    reason: error.to_string(),
+                })?;
+        outbox.replaced(index, error);
         Ok(())
-    }
-
-    fn forward_output(&self, worker: usize, line: String, on_event: &mut dyn FnMut(Event)) {
-        on_event(Event {
-            elapsed: self.context.origin.elapsed(),
-            kind: EventKind::WorkerOutput { worker, line },
-        });
     }
 
     /// The earliest moment something must be checked: a task's time limit or a kill's grace.
@@ -624,60 +660,32 @@ impl Run<'_> {
         }
     }
 
-    /// Ends the run: on cancel, stops every worker and reports what they had as `cancelled`;
-    /// otherwise closes their stdin so they exit, and waits for them.
+    /// Ends the run. Stopped early (`stop`): stops every worker and reports what they had and
+    /// what waited to run again as stopped; otherwise closes their stdin so they exit. Then waits
+    /// for them (killing what is left after a grace).
     fn shut_down(
         &mut self,
+        stop: Option<&Stop>,
         receiver: &Receiver<WorkerEvent>,
         pending: &mut Pending<'_>,
-        on_event: &mut dyn FnMut(Event),
+        outbox: &mut Outbox<'_>,
     ) {
-        let cancelled = self.context.cancel.load(Ordering::Relaxed);
         for slot in &mut self.slots {
             slot.stdin = None;
-            if cancelled {
+            if stop.is_some() {
                 slot.stop(StopReason::Cancel);
             }
         }
-        let origin = self.context.origin;
-        if cancelled {
-            let now = Instant::now();
+        if let Some(stop) = stop {
             for (index, slot) in self.slots.iter_mut().enumerate() {
+                let running_since = slot.running_since;
                 for (position, flight) in slot.in_flight.drain(..).enumerate() {
                     // Only the oldest task was running; the ones behind it never started.
-                    let started = if position == 0 {
-                        slot.running_since
-                    } else {
-                        now
-                    };
-                    let record = TaskRecord::failed(
-                        flight.task,
-                        Status::Cancelled,
-                        "the run was interrupted".to_owned(),
-                        index,
-                        started.saturating_duration_since(origin),
-                        now.saturating_duration_since(started),
-                    );
-                    on_event(Event {
-                        elapsed: origin.elapsed(),
-                        kind: EventKind::TaskFinished(record),
-                    });
+                    let started = (position == 0).then_some(running_since);
+                    outbox.stopped(stop, flight.task, index, started);
                 }
             }
-            for task in pending.take_again() {
-                let record = TaskRecord::failed(
-                    task,
-                    Status::Cancelled,
-                    "the run was interrupted".to_owned(),
-                    0,
-                    now.saturating_duration_since(origin),
-                    Duration::ZERO,
-                );
-                on_event(Event {
-                    elapsed: origin.elapsed(),
-                    kind: EventKind::TaskFinished(record),
-                });
-            }
+            outbox.drain_pending(stop, pending);
         }
         let deadline = Instant::now() + GRACE * 2;
         while self.slots.iter().any(|slot| slot.alive) {
@@ -693,7 +701,7 @@ impl Run<'_> {
             }
             match event.message {
                 Message::Exited(_) => self.slots[slot].alive = false,
-                Message::Output(line) => self.forward_output(slot, line, on_event),
+                Message::Output(line) => outbox.output(slot, line),
                 _ => {}
             }
         }
@@ -727,8 +735,22 @@ fn read_results(stdout: impl std::io::Read, send: &impl Fn(Message)) {
                 error,
                 nanos,
             }),
-            Ok(FromWorker::Hello { protocol, .. }) => send(Message::Hello { protocol }),
-            Ok(FromWorker::Fatal { error }) => send(Message::Fatal { error }),
+            Ok(FromWorker::Hello {
+                protocol,
+                pid,
+                node,
+                name,
+                version,
+                sha256,
+            }) => send(Message::Hello(Hello {
+                protocol,
+                pid,
+                node,
+                name,
+                version,
+                sha256,
+            })),
+            Ok(FromWorker::Fatal { stage, error }) => send(Message::Fatal { stage, error }),
             Err(error) => {
                 send(Message::ProtocolError(format!(
                     "a message that is not the protocol's: {error}"
@@ -745,13 +767,13 @@ fn read_results(stdout: impl std::io::Read, send: &impl Fn(Message)) {
     }
 }
 
-fn fatal(worker: usize, error: String) -> RunError {
-    match error.strip_prefix(super::worker::INSTANCE_REFUSED) {
-        Some(reason) => RunError::Instance(quack_core::PluginError::new(
+fn fatal(worker: usize, stage: FatalStage, error: String) -> RunError {
+    match stage {
+        FatalStage::Instance => RunError::Instance(quack_core::PluginError::new(
             quack_core::ErrorKind::Failed,
-            reason.to_owned(),
+            error,
         )),
-        None => RunError::WorkerFailed {
+        FatalStage::Start | FatalStage::Load => RunError::WorkerFailed {
             worker,
             reason: error,
         },

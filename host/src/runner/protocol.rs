@@ -2,21 +2,21 @@
 //! stdin and stdout, and how it is framed.
 //!
 //! Every message is one frame: a 4-byte little-endian length, then that many bytes of JSON. The
-//! worker speaks first ([`FromWorker::Hello`] with the protocol version and the plugin's identity
-//! and methods, or [`FromWorker::Fatal`]); then the host sends [`ToWorker::Task`]s, several in
-//! flight, and the worker answers each with [`FromWorker::Done`] in the order received. Closing
-//! the worker's stdin tells it to exit. Task inputs and outputs travel as raw JSON, never parsed
-//! by the worker.
+//! host speaks first: [`ToWorker::Start`] says which plugin to load (path and content hash), with
+//! which configuration, as which worker. The worker answers [`FromWorker::Hello`] with the identity
+//! of what it loaded (name, version, content hash; the host refuses a worker that loaded something
+//! else) or [`FromWorker::Fatal`]; then the host sends [`ToWorker::Task`]s, several in flight, and
+//! the worker answers each with [`FromWorker::Done`] in the order received. Closing the worker's
+//! stdin tells it to exit. Task inputs and outputs travel as raw JSON, never parsed by the worker.
+//! Nothing but these pipes is shared: the worker may run on another machine.
 
 use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::loader::Signature;
-
-/// The protocol version; a host refuses a worker that speaks another.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version; a host refuses a worker that speaks another, and the other way round.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest frame either side accepts (a guard against reading garbage as a length).
 pub const MAX_FRAME: usize = 1 << 30;
@@ -28,6 +28,19 @@ pub const MAX_FRAME: usize = 1 << 30;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToWorker {
+    /// The first message: what to load and how.
+    Start {
+        /// [`PROTOCOL_VERSION`] of the host.
+        protocol: u32,
+        /// The worker's number in the run, for its messages.
+        worker: usize,
+        /// The plugin's path on the host.
+        plugin: std::path::PathBuf,
+        /// The SHA-256 of the plugin file the host loaded, in hex.
+        sha256: String,
+        /// The plugin's configuration, a JSON object as text.
+        config: String,
+    },
     /// Run `run(input)` and answer with the same `id`.
     Task {
         /// The dispatch id (unique per attempt).
@@ -47,15 +60,19 @@ pub enum FromWorker {
         protocol: u32,
         /// The worker's process id.
         pid: u32,
-        /// The plugin's name.
+        /// The host name of the machine it runs on.
+        node: String,
+        /// The name of the plugin it loaded.
         name: String,
-        /// The plugin's version.
+        /// The version of the plugin it loaded.
         version: String,
-        /// The plugin's methods.
-        methods: Vec<Signature>,
+        /// The SHA-256 of the file it loaded, in hex.
+        sha256: String,
     },
-    /// The worker could not load the plugin or make its instance, and exits.
+    /// The worker could not start, and exits.
     Fatal {
+        /// Which step failed.
+        stage: FatalStage,
         /// One sentence.
         error: String,
     },
@@ -72,6 +89,18 @@ pub enum FromWorker {
         /// How long `run` took in the worker, in nanoseconds.
         nanos: u64,
     },
+}
+
+/// The step a worker could not get past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FatalStage {
+    /// The start message was missing or of another protocol.
+    Start,
+    /// The plugin did not load.
+    Load,
+    /// The plugin's constructor refused or failed.
+    Instance,
 }
 
 /// Writes `message` as one frame (not flushed).
@@ -114,7 +143,9 @@ mod tests {
         let mut reader = wire.as_slice();
         let mut buffer = Vec::new();
         assert!(read_frame(&mut reader, &mut buffer).unwrap());
-        let ToWorker::Task { id, input } = serde_json::from_slice(&buffer).unwrap();
+        let ToWorker::Task { id, input } = serde_json::from_slice(&buffer).unwrap() else {
+            panic!("not a task frame");
+        };
         assert_eq!((id, input.get()), (7, "[1,2]"));
         assert!(!read_frame(&mut reader, &mut buffer).unwrap());
     }

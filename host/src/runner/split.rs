@@ -3,21 +3,26 @@
 //! workers stay busy when one task dwarfs the rest (the seed's 53541233 is 58% of all the work:
 //! per-number scheduling on 2 workers can never beat 1.71x).
 //!
-//! It wraps any executor: the task source it hands the executor yields parts, and the event sink
-//! it hands the executor collects them. `split` and `merge` run on the host's main thread, in the
-//! host process, on an instance of their own (they are cheap; the parts are the work).
+//! It wraps any executor: the task feed it hands the executor yields parts ([`Parts`]), and the
+//! events of parts are collected ([`SplitState::pass`]) before the run's reporters see them: one
+//! `TaskStarted` for a task's first part, one `TaskFinished` for the whole task. `split` and
+//! `merge` run on the host's main thread, in the host process, on an instance of their own (they
+//! are cheap; the parts are the work).
 
 use std::{
     cell::RefCell,
     collections::{HashMap, VecDeque},
+    time::Instant,
 };
 
+use crossbeam_channel::Receiver;
 use quack_core::{InstanceBox, abi_stable::std_types::RResult};
 use serde_json::Value;
 
 use super::{
-    Event, EventKind, Executor, Part, Polled, RunContext, RunError, Status, Task, TaskRecord,
-    TaskSource,
+    Event, EventKind, Part, RunContext, RunError, Status, Task, TaskRecord,
+    outbox::Stop,
+    source::{Fed, Incoming, TaskFeed},
 };
 
 /// Tasks are cut into parts only when there are fewer than this many per worker: with more,
@@ -31,8 +36,8 @@ pub fn worth_splitting(splittable: bool, workers: usize, tasks: Option<usize>) -
         && tasks.is_some_and(|count| count < workers * SPLIT_BELOW_TASKS_PER_WORKER)
 }
 
-/// Splits tasks into parts and merges the parts' results.
-pub struct Splitter {
+/// Splits tasks into parts and merges the parts' results, on an instance of its own.
+pub(crate) struct Splitter {
     instance: InstanceBox,
 }
 
@@ -41,17 +46,19 @@ struct Parent {
     input: Value,
     parts: Vec<Option<TaskRecord>>,
     remaining: usize,
+    started: bool,
 }
 
-struct State<'a> {
-    splitter: &'a mut Splitter,
+/// The split tasks of a run: parts waiting to be handed out, and tasks whose parts are out.
+#[derive(Default)]
+pub(crate) struct SplitState {
     queued: VecDeque<Task>,
     parents: HashMap<u64, Parent>,
 }
 
 impl Splitter {
     /// A splitter with its own plugin instance.
-    pub fn new(context: &RunContext) -> Result<Self, RunError> {
+    pub(crate) fn new(context: &RunContext) -> Result<Self, RunError> {
         Ok(Splitter {
             instance: context.instance()?,
         })
@@ -66,85 +73,50 @@ impl Splitter {
         }
     }
 
-    /// Runs `tasks` on `executor`, splitting each into parts and merging the parts' results
-    /// before `on_event` sees them.
-    pub fn execute(
-        &mut self,
-        executor: &mut dyn Executor,
-        tasks: &mut dyn TaskSource,
-        on_event: &mut dyn FnMut(Event),
-    ) -> Result<(), RunError> {
-        let state = RefCell::new(State {
-            splitter: self,
-            queued: VecDeque::new(),
-            parents: HashMap::new(),
-        });
-        let mut parts = Parts {
-            state: &state,
+    /// The feed of parts made from `tasks`.
+    pub(crate) fn parts<'a>(
+        &self,
+        tasks: &'a mut dyn TaskFeed,
+        state: &'a RefCell<SplitState>,
+        splitter: &'a RefCell<Splitter>,
+    ) -> Parts<'a> {
+        Parts {
             tasks,
-        };
-        let outcome = executor.execute(&mut parts, &mut |event| match event.kind {
-            EventKind::TaskFinished(record) if record.part.is_some() => {
-                let merged = state.borrow_mut().collect(record);
-                if let Some(record) = merged {
-                    on_event(Event {
-                        elapsed: event.elapsed,
-                        kind: EventKind::TaskFinished(record),
-                    });
-                }
-            }
-            kind => on_event(Event {
-                elapsed: event.elapsed,
-                kind,
-            }),
-        });
-        // Parts that never ran (the run was cancelled or failed) leave their task cancelled.
-        let mut state = state.into_inner();
-        let mut unfinished: Vec<(u64, Parent)> = state.parents.drain().collect();
-        unfinished.sort_by_key(|(id, _)| *id);
-        for (id, parent) in unfinished {
-            let task = Task::new(id, parent.input);
-            let record = TaskRecord::failed(
-                task,
-                Status::Cancelled,
-                "the run was interrupted before every part ran".to_owned(),
-                0,
-                Default::default(),
-                Default::default(),
-            );
-            on_event(Event {
-                elapsed: Default::default(),
-                kind: EventKind::TaskFinished(record),
-            });
+            state,
+            splitter,
         }
-        outcome
     }
 }
 
-/// The executor's task source: the queued parts of the last task split, then the next task,
+/// The executor's task feed: the queued parts of the last task split, then the next task,
 /// split in turn.
-struct Parts<'s, 'a> {
-    state: &'s RefCell<State<'a>>,
-    tasks: &'s mut dyn TaskSource,
+pub(crate) struct Parts<'a> {
+    tasks: &'a mut dyn TaskFeed,
+    state: &'a RefCell<SplitState>,
+    splitter: &'a RefCell<Splitter>,
 }
 
-impl TaskSource for Parts<'_, '_> {
-    fn poll_task(&mut self) -> Polled {
+impl TaskFeed for Parts<'_> {
+    fn next_task(&mut self) -> Fed {
         let mut state = self.state.borrow_mut();
         if let Some(part) = state.queued.pop_front() {
-            return Polled::Ready(part);
+            return Fed::Ready(part);
         }
-        match self.tasks.poll_task() {
-            Polled::Ready(task) => Polled::Ready(state.split(task)),
+        match self.tasks.next_task() {
+            Fed::Ready(task) => Fed::Ready(state.split(task, &mut self.splitter.borrow_mut())),
             other => other,
         }
     }
+
+    fn readiness(&self) -> Option<&Receiver<Incoming>> {
+        self.tasks.readiness()
+    }
 }
 
-impl State<'_> {
+impl SplitState {
     /// The first part of `task` (queueing the others), or `task` itself if it does not split.
-    fn split(&mut self, task: Task) -> Task {
-        let parts = match self.splitter.call("split", &task.input) {
+    fn split(&mut self, task: Task, splitter: &mut Splitter) -> Task {
+        let parts = match splitter.call("split", &task.input) {
             Ok(Value::Array(parts)) if parts.len() > 1 => parts,
             // One part, or a task split cannot handle: run it whole (run reports any error).
             _ => return task,
@@ -156,6 +128,7 @@ impl State<'_> {
                 input: task.input,
                 parts: vec![None; of],
                 remaining: of,
+                started: false,
             },
         );
         let mut parts = parts.into_iter().enumerate().map(|(index, input)| Task {
@@ -169,8 +142,68 @@ impl State<'_> {
         first.unwrap_or_else(|| Task::new(task.id, Value::Null))
     }
 
+    /// The event the run's reporters see for an executor's `event`, if any: a part's start is
+    /// its task's start (the first time), a part's end is nothing until the last part is in, and
+    /// then the merged task's end.
+    pub(crate) fn pass(&mut self, event: Event, splitter: &RefCell<Splitter>) -> Option<Event> {
+        let Event { elapsed, kind } = event;
+        let kind = match kind {
+            EventKind::TaskStarted {
+                id,
+                worker,
+                attempt,
+            } => match self.parents.get_mut(&id) {
+                Some(parent) if parent.started => return None,
+                Some(parent) => {
+                    parent.started = true;
+                    EventKind::TaskStarted {
+                        id,
+                        worker,
+                        attempt,
+                    }
+                }
+                None => EventKind::TaskStarted {
+                    id,
+                    worker,
+                    attempt,
+                },
+            },
+            EventKind::TaskFinished(record) if record.part.is_some() => {
+                let merged = self.collect(record, &mut splitter.borrow_mut())?;
+                EventKind::TaskFinished(merged)
+            }
+            kind => kind,
+        };
+        Some(Event { elapsed, kind })
+    }
+
+    /// The records of split tasks whose parts did not all come back, stopped by `stop`.
+    pub(crate) fn unfinished(&mut self, stop: &Stop, origin: Instant) -> Vec<TaskRecord> {
+        self.queued.clear();
+        let mut unfinished: Vec<(u64, Parent)> = self.parents.drain().collect();
+        unfinished.sort_by_key(|(id, _)| *id);
+        unfinished
+            .into_iter()
+            .map(|(id, parent)| {
+                let done = parent.parts.iter().flatten().count();
+                let of = parent.parts.len();
+                let mut record = stop.record(
+                    Task::new(id, parent.input),
+                    0,
+                    parent.started.then(Instant::now),
+                    origin,
+                );
+                record.parts = Some(of);
+                if let Some(error) = &mut record.error {
+                    error.push_str(&format!(" ({done} of {of} parts had finished)"));
+                }
+                record
+            })
+            .collect()
+    }
+
     /// Files a finished part; returns the whole task's record once its last part is in.
-    fn collect(&mut self, record: TaskRecord) -> Option<TaskRecord> {
+    fn collect(&mut self, record: TaskRecord, splitter: &mut Splitter) -> Option<TaskRecord> {
         let (id, part) = (record.id, record.part?);
         let parent = self.parents.get_mut(&id)?;
         if parent.parts[part.index].replace(record).is_none() {
@@ -216,7 +249,7 @@ impl State<'_> {
             return Some(whole);
         }
         let outputs = Value::Array(parts.into_iter().filter_map(|p| p.output).collect());
-        match self.splitter.call("merge", &outputs) {
+        match splitter.call("merge", &outputs) {
             Ok(merged) => whole.output = Some(merged),
             Err(error) => {
                 whole.status = Status::Error;

@@ -26,8 +26,11 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 use quack_core::InstanceBox;
 
 use super::{
-    Event, EventKind, Executor, INPUT_POLL, Retry, RunContext, RunError, Status, Task, TaskRecord,
-    TaskSource, call_run, pending::Pending,
+    Executor, RunContext, RunError, Status, Task, TaskRecord,
+    outbox::{Outbox, Stop, wait_time},
+    pending::Pending,
+    record::call_run,
+    source::{TaskFeed, wait_ready},
 };
 
 /// Tasks queued per worker ahead of time.
@@ -36,9 +39,6 @@ const QUEUE_PER_WORKER: usize = 256;
 const BATCH: usize = 64;
 /// ...or as soon as a task took at least this long (then one message per task costs nothing).
 const SLOW_TASK: Duration = Duration::from_micros(50);
-/// How long the main thread waits before it sweeps the slots and checks the cancel flag and the
-/// time limits.
-const TICK: Duration = Duration::from_millis(20);
 
 #[derive(Default)]
 struct SlotState {
@@ -46,6 +46,8 @@ struct SlotState {
     running: Option<(Task, Instant)>,
     /// Finished, not yet sent.
     done: Vec<TaskRecord>,
+    /// The run stopped, and why: the worker hands back the tasks it takes.
+    closed: Option<Stop>,
 }
 
 /// What a worker shares with the main thread.
@@ -75,7 +77,7 @@ impl Slot {
 }
 
 /// Runs tasks on a pool of threads.
-pub struct ThreadExecutor {
+pub(crate) struct ThreadExecutor {
     context: RunContext,
     instances: Vec<InstanceBox>,
 }
@@ -83,7 +85,7 @@ pub struct ThreadExecutor {
 impl ThreadExecutor {
     /// Makes one plugin instance per worker, so that a configuration error shows before any task
     /// runs.
-    pub fn new(context: RunContext, workers: usize) -> Result<Self, RunError> {
+    pub(crate) fn new(context: RunContext, workers: usize) -> Result<Self, RunError> {
         let instances = (0..workers.max(1))
             .map(|_| context.instance())
             .collect::<Result<_, _>>()?;
@@ -113,7 +115,11 @@ impl Pool {
         thread::Builder::new()
             .name(format!("quack-worker-{worker}"))
             .spawn(move || work(worker, instance, &tasks, &results, &thread_slot, &context))
-            .map_err(|source| RunError::Spawn { worker, source })?;
+            .map_err(|source| RunError::Spawn {
+                worker,
+                program: "a worker thread".to_owned(),
+                source,
+            })?;
         if worker < self.slots.len() {
             self.slots[worker] = slot;
         } else {
@@ -122,21 +128,18 @@ impl Pool {
         Ok(())
     }
 
-    fn report(&mut self, records: Vec<TaskRecord>, on_event: &mut dyn FnMut(Event)) {
+    fn report(&mut self, records: Vec<TaskRecord>, outbox: &mut Outbox<'_>) {
         self.outstanding -= records.len();
         for record in records {
-            on_event(Event {
-                elapsed: self.context.origin.elapsed(),
-                kind: EventKind::TaskFinished(record),
-            });
+            outbox.finished(record);
         }
     }
 
     /// Reports what every worker finished but has not sent.
-    fn sweep(&mut self, on_event: &mut dyn FnMut(Event)) {
+    fn sweep(&mut self, outbox: &mut Outbox<'_>) {
         for index in 0..self.slots.len() {
             let done = self.slots[index].take_done();
-            self.report(done, on_event);
+            self.report(done, outbox);
         }
     }
 
@@ -145,12 +148,12 @@ impl Pool {
     fn enforce_time_limit(
         &mut self,
         pending: &mut Pending<'_>,
-        on_event: &mut dyn FnMut(Event),
+        outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let Some(limit) = self.context.limits.timeout else {
             return Ok(());
         };
-        let origin = self.context.origin;
+        let origin = outbox.origin();
         for worker in 0..self.slots.len() {
             let late = self.slots[worker]
                 .started()
@@ -160,7 +163,7 @@ impl Pool {
             }
             // Taking the task is what abandons the thread: it finds nothing left to report.
             let (running, done) = self.slots[worker].abandon();
-            self.report(done, on_event);
+            self.report(done, outbox);
             let Some((task, started)) = running else {
                 continue;
             };
@@ -177,88 +180,70 @@ impl Pool {
                 started.saturating_duration_since(origin),
                 started.elapsed(),
             );
-            match record.retry(self.context.limits.retries) {
-                Retry::RunAgain(again) => pending.put_back(std::iter::once(again)),
-                Retry::Report(record) => on_event(Event {
-                    elapsed: origin.elapsed(),
-                    kind: EventKind::TaskFinished(record),
-                }),
-            }
-            let instance = self.context.instance()?;
-            self.start(worker, instance)?;
-            on_event(Event {
-                elapsed: origin.elapsed(),
-                kind: EventKind::WorkerReplaced {
+            outbox.attempt_failed(record, self.context.limits.retries, pending);
+            let instance = self
+                .context
+                .instance()
+                .map_err(|error| RunError::Replacement {
                     worker,
-                    reason: "its task ran past the time limit".to_owned(),
-                },
-            });
+                    reason: error.to_string(),
+                })?;
+            self.start(worker, instance)?;
+            outbox.replaced(worker, "its task ran past the time limit".to_owned());
         }
         Ok(())
     }
 
-    /// Reports every task not finished as `cancelled`, without waiting for running threads.
+    /// Reports every task not finished as stopped by `stop`, without waiting for running threads.
     ///
     /// A worker may be between taking a task from the queue and publishing it as running; such a
-    /// worker sees the cancel flag and hands the task back as `cancelled`. So this keeps
-    /// collecting until every task handed out is accounted for (or a second has passed).
-    fn cancel(
+    /// worker sees the cancel flag (or the closed slot) and hands the task back as `cancelled`. So
+    /// this keeps collecting until every task handed out is accounted for (or a second has passed).
+    fn stop(
         &mut self,
+        stop: &Stop,
         pending: &mut Pending<'_>,
         results: &Receiver<Vec<TaskRecord>>,
-        on_event: &mut dyn FnMut(Event),
+        outbox: &mut Outbox<'_>,
     ) {
-        let origin = self.context.origin;
+        let origin = outbox.origin();
         let deadline = Instant::now() + Duration::from_secs(1);
-        let interrupted = |task: Task, worker, started: Instant| {
-            TaskRecord::failed(
-                task,
-                Status::Cancelled,
-                "the run was interrupted".to_owned(),
-                worker,
-                started.saturating_duration_since(origin),
-                started.elapsed(),
-            )
-        };
+        for slot in &self.slots {
+            slot.lock().closed = Some(stop.clone());
+        }
         let queued: Vec<TaskRecord> = self
             .task_receiver
             .try_iter()
-            .map(|task| interrupted(task, 0, Instant::now()))
+            .map(|task| stop.record(task, 0, None, origin))
             .collect();
-        self.report(queued, on_event);
+        self.report(queued, outbox);
         loop {
             for worker in 0..self.slots.len() {
                 let (running, mut records) = self.slots[worker].abandon();
                 if let Some((task, started)) = running {
-                    records.push(interrupted(task, worker, started));
+                    records.push(stop.record(task, worker, Some(started), origin));
                 }
-                self.report(records, on_event);
+                self.report(records, outbox);
             }
             while let Ok(batch) = results.try_recv() {
-                self.report(batch, on_event);
+                self.report(batch, outbox);
             }
             if self.outstanding == 0 || Instant::now() >= deadline {
                 break;
             }
             if let Ok(batch) = results.recv_timeout(Duration::from_millis(5)) {
-                self.report(batch, on_event);
+                self.report(batch, outbox);
             }
         }
-        for task in pending.take_again() {
-            let record = interrupted(task, 0, Instant::now());
-            on_event(Event {
-                elapsed: origin.elapsed(),
-                kind: EventKind::TaskFinished(record),
-            });
-        }
+        outbox.drain_pending(stop, pending);
     }
 }
 
 impl Executor for ThreadExecutor {
     fn execute(
         &mut self,
-        tasks: &mut dyn TaskSource,
-        on_event: &mut dyn FnMut(Event),
+        tasks: &mut dyn TaskFeed,
+        outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let workers = self.instances.len();
         let (task_sender, task_receiver) = bounded::<Task>(workers * QUEUE_PER_WORKER);
@@ -271,75 +256,109 @@ impl Executor for ThreadExecutor {
             slots: Vec::new(),
             outstanding: 0,
         };
-        for (worker, instance) in std::mem::take(&mut self.instances).into_iter().enumerate() {
-            pool.start(worker, instance)?;
-        }
         let mut pending = Pending::new(tasks);
-        let mut next = None;
-        loop {
-            if self.context.cancel.load(Ordering::Relaxed) {
-                if let Some(task) = next.take() {
-                    pending.put_back(std::iter::once(task));
-                }
-                pool.cancel(&mut pending, &results, on_event);
-                return Ok(());
+        for (worker, instance) in std::mem::take(&mut self.instances).into_iter().enumerate() {
+            if let Err(error) = pool.start(worker, instance) {
+                pool.stop(
+                    &Stop::Failed(error.to_string()),
+                    &mut pending,
+                    &results,
+                    outbox,
+                );
+                return Err(error);
             }
-            if next.is_none() {
-                next = pending.next_task();
-            }
-            // Fill the queue without blocking; then report whatever results are in.
-            while let Some(task) = next.take() {
-                match pool.task_sender.try_send(task) {
-                    Ok(()) => {
-                        pool.outstanding += 1;
-                        next = pending.next_task();
-                    }
-                    Err(error) => {
-                        next = Some(error.into_inner());
-                        break;
-                    }
-                }
-            }
-            while let Ok(batch) = results.try_recv() {
-                pool.report(batch, on_event);
-            }
-            if next.is_none() && pending.is_exhausted() && pool.outstanding == 0 {
-                break;
-            }
-            if next.is_some() && !pool.task_sender.is_full() {
-                // The workers emptied the queue while the results were being reported: refill it
-                // now, or they would sit idle until the next tick.
-                continue;
-            }
-            on_event(Event {
-                elapsed: self.context.origin.elapsed(),
-                kind: EventKind::Idle,
-            });
-            // The queue is full (or the input is done): wait for results, not for room in the
-            // queue. Workers send a batch every BATCH tasks and whenever the queue runs dry, so the
-            // main thread wakes once per batch instead of once per task taken. A quiet tick
-            // collects results held behind long tasks.
-            // The slots are looked at only when there is a time limit to keep.
-            let until_limit = self.context.limits.timeout.and_then(|limit| {
-                let oldest = pool.slots.iter().filter_map(|slot| slot.started()).min()?;
-                Some((oldest + limit).saturating_duration_since(Instant::now()))
-            });
-            let wait = until_limit.map_or(TICK, |until_limit| until_limit.min(TICK));
-            let wait = if pending.waiting_for_input() {
-                wait.min(INPUT_POLL)
-            } else {
-                wait
-            };
-            match results.recv_timeout(wait) {
-                Ok(batch) => pool.report(batch, on_event),
-                Err(_) => pool.sweep(on_event),
-            }
-            pool.enforce_time_limit(&mut pending, on_event)?;
+        }
+        let outcome = main_loop(&mut pool, &mut pending, &results, outbox);
+        match &outcome {
+            Ok(Some(stop)) => pool.stop(stop, &mut pending, &results, outbox),
+            Ok(None) => {}
+            Err(error) => pool.stop(
+                &Stop::Failed(error.to_string()),
+                &mut pending,
+                &results,
+                outbox,
+            ),
         }
         // Every task is reported. Dropping the queue's senders (here and with the pool) lets the
         // threads end on their own; they are not joined, which for a thousand I/O threads would
         // add tens of milliseconds to the run for nothing.
-        Ok(())
+        outcome.map(|_| ())
+    }
+}
+
+/// Hands out tasks and reports results until every task is done (`None`) or the run is
+/// interrupted (`Some(Stop)`); an error when a thread cannot be replaced.
+fn main_loop(
+    pool: &mut Pool,
+    pending: &mut Pending<'_>,
+    results: &Receiver<Vec<TaskRecord>>,
+    outbox: &mut Outbox<'_>,
+) -> Result<Option<Stop>, RunError> {
+    let mut next = None;
+    loop {
+        if pool.context.cancel.load(Ordering::Relaxed) {
+            if let Some(task) = next.take() {
+                pending.put_back(std::iter::once(task));
+            }
+            return Ok(Some(Stop::Interrupted));
+        }
+        if next.is_none() {
+            next = pending.next_task();
+        }
+        // Fill the queue without blocking; then report whatever results are in.
+        while let Some(task) = next.take() {
+            let id = (task.id, task.history.len());
+            match pool.task_sender.try_send(task) {
+                Ok(()) => {
+                    pool.outstanding += 1;
+                    outbox.emit(super::EventKind::TaskStarted {
+                        id: id.0,
+                        worker: None,
+                        attempt: id.1 as u32 + 1,
+                    });
+                    next = pending.next_task();
+                }
+                Err(error) => {
+                    next = Some(error.into_inner());
+                    break;
+                }
+            }
+        }
+        while let Ok(batch) = results.try_recv() {
+            pool.report(batch, outbox);
+        }
+        if next.is_none() && pending.is_exhausted() && pool.outstanding == 0 {
+            return Ok(None);
+        }
+        if next.is_some() && !pool.task_sender.is_full() {
+            // The workers emptied the queue while the results were being reported: refill it
+            // now, or they would sit idle until the next tick.
+            continue;
+        }
+        outbox.idle();
+        // The queue is full (or the input is done): wait for results, not for room in the
+        // queue. Workers send a batch every BATCH tasks and whenever the queue runs dry, so the
+        // main thread wakes once per batch instead of once per task taken. A quiet tick
+        // collects results held behind long tasks; a task arriving on the input wakes it too.
+        // The slots are looked at only when there is a time limit to keep.
+        let until_limit = pool.context.limits.timeout.and_then(|limit| {
+            let oldest = pool.slots.iter().filter_map(|slot| slot.started()).min()?;
+            Some(oldest + limit)
+        });
+        let input = if next.is_none() {
+            pending.input_readiness()
+        } else {
+            None
+        };
+        match wait_ready(&[results], input, wait_time(until_limit)) {
+            Some(_) => {
+                if let Ok(batch) = results.try_recv() {
+                    pool.report(batch, outbox);
+                }
+            }
+            None => pool.sweep(outbox),
+        }
+        pool.enforce_time_limit(pending, outbox)?;
     }
 }
 
@@ -371,17 +390,16 @@ fn work(
             }
             Err(TryRecvError::Disconnected) => break,
         };
-        if context.cancel.load(Ordering::Relaxed) {
-            // Taken after the run was interrupted: hand it back, reported as cancelled.
-            let now = context.origin.elapsed();
-            let record = TaskRecord::failed(
-                task,
-                Status::Cancelled,
-                "the run was interrupted".to_owned(),
-                worker,
-                now,
-                Duration::ZERO,
-            );
+        let closed = slot.lock().closed.clone();
+        let stop = closed.or_else(|| {
+            context
+                .cancel
+                .load(Ordering::Relaxed)
+                .then_some(Stop::Interrupted)
+        });
+        if let Some(stop) = stop {
+            // Taken after the run was stopped: hand it back, reported as never started.
+            let record = stop.record(task, worker, None, context.origin);
             slot.lock().done.push(record);
             if !send(slot) {
                 return;

@@ -1,6 +1,6 @@
-//! The worker side of process mode: `host worker PLUGIN` loads the plugin itself, makes one
-//! instance, says hello, then answers task frames on stdin with result frames on stdout until
-//! stdin closes.
+//! The worker side of process mode: `host worker` reads the host's start message (which plugin,
+//! which configuration), loads the plugin itself, makes one instance, says hello, then answers
+//! task frames on stdin with result frames on stdout until stdin closes.
 //!
 //! The protocol needs stdout to itself, but a plugin may print. So before loading anything the
 //! worker keeps a private copy of the stdout pipe for the protocol and points file descriptor 1 at
@@ -17,47 +17,73 @@ use std::{
 use quack_core::abi_stable::std_types::RResult;
 use serde_json::value::RawValue;
 
-use super::protocol::{FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame};
-use crate::loader::LoadedPlugin;
+use super::protocol::{
+    FatalStage, FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+};
+use crate::loader::{LoadedPlugin, sha256_hex};
 
-/// The prefix of a Fatal message that means the plugin refused its configuration.
-pub const INSTANCE_REFUSED: &str = "the plugin refused its configuration: ";
-
-/// Makes this process end (SIGKILL) when the host that started it ends, even if the host is
-/// killed; a worker never outlives its host. Set here, after exec, rather than in a pre-exec hook,
-/// so that the host can spawn workers the fast way (posix_spawn).
-pub fn die_with_host(host_pid: u32) {
+/// Makes this process end (SIGKILL) when the process that started it (the host, or the launcher
+/// that started it for the host) ends, even if that process is killed: a worker never outlives
+/// its host. Set here, after exec, rather than in a pre-exec hook, so that the host can spawn
+/// workers the fast way (posix_spawn).
+pub fn die_with_parent() {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl and getppid have no memory effects.
     unsafe {
+        let parent = libc::getppid();
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // The host may have died before the line above: then this process has a new parent.
-        if libc::getppid() as u32 != host_pid {
+        // The parent may have died before the line above: then this process has a new parent.
+        if libc::getppid() != parent {
             std::process::exit(1);
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = host_pid;
 }
 
 /// Serves tasks for the host until stdin closes. Returns the process exit code.
-pub fn serve(plugin_path: &Path, config: &str, worker: usize) -> u8 {
+pub fn serve() -> u8 {
     let (mut protocol_out, stdin) = match take_protocol_pipes() {
         Ok(pipes) => pipes,
         Err(error) => {
-            eprintln!("worker {worker}: could not set up the protocol pipes: {error}");
+            eprintln!("worker: could not set up the protocol pipes: {error}");
             return 2;
         }
     };
-    let mut instance = match LoadedPlugin::load(plugin_path) {
-        Ok(plugin) => match plugin.instantiate(config) {
+    let mut reader = BufReader::with_capacity(1 << 16, stdin);
+    let mut frame = Vec::new();
+    let start = match read_frame(&mut reader, &mut frame)
+        .ok()
+        .filter(|read| *read)
+        .and_then(|_| serde_json::from_slice::<ToWorker>(&frame).ok())
+    {
+        Some(ToWorker::Start {
+            protocol,
+            worker,
+            plugin,
+            sha256: _,
+            config,
+        }) if protocol == PROTOCOL_VERSION => (worker, plugin, config),
+        Some(ToWorker::Start { protocol, .. }) => {
+            let error = format!(
+                "the host speaks worker protocol {protocol}, this worker {PROTOCOL_VERSION}; use the same version of host on both sides"
+            );
+            return fatal(&mut protocol_out, FatalStage::Start, error);
+        }
+        _ => {
+            let error = "the host's first message was not a start message".to_owned();
+            return fatal(&mut protocol_out, FatalStage::Start, error);
+        }
+    };
+    let (worker, plugin_path, config) = start;
+    let mut instance = match LoadedPlugin::load(&plugin_path) {
+        Ok(plugin) => match plugin.instantiate(&config) {
             Ok(instance) => {
                 let hello = FromWorker::Hello {
                     protocol: PROTOCOL_VERSION,
                     pid: std::process::id(),
+                    node: node_name(),
                     name: plugin.description.name.clone(),
                     version: plugin.description.version.clone(),
-                    methods: plugin.methods.clone(),
+                    sha256: file_hash(&plugin_path),
                 };
                 if write_frame(&mut protocol_out, &hello)
                     .and_then(|()| protocol_out.flush())
@@ -67,13 +93,13 @@ pub fn serve(plugin_path: &Path, config: &str, worker: usize) -> u8 {
                 }
                 instance
             }
-            Err(error) => return fatal(&mut protocol_out, format!("{INSTANCE_REFUSED}{error}")),
+            Err(error) => {
+                return fatal(&mut protocol_out, FatalStage::Instance, error.to_string());
+            }
         },
-        Err(error) => return fatal(&mut protocol_out, error.to_string()),
+        Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error.to_string()),
     };
 
-    let mut reader = BufReader::with_capacity(1 << 16, stdin);
-    let mut frame = Vec::new();
     loop {
         match read_frame(&mut reader, &mut frame) {
             Ok(true) => {}
@@ -85,6 +111,10 @@ pub fn serve(plugin_path: &Path, config: &str, worker: usize) -> u8 {
         }
         let (id, input) = match serde_json::from_slice::<ToWorker>(&frame) {
             Ok(ToWorker::Task { id, input }) => (id, input),
+            Ok(ToWorker::Start { .. }) => {
+                eprintln!("worker {worker}: the host sent a second start message");
+                return 2;
+            }
             Err(error) => {
                 eprintln!(
                     "worker {worker}: the host sent a message that is not the protocol's: {error}"
@@ -131,12 +161,36 @@ pub fn serve(plugin_path: &Path, config: &str, worker: usize) -> u8 {
     }
 }
 
-fn fatal(out: &mut impl Write, error: String) -> u8 {
-    let _ = write_frame(out, &FromWorker::Fatal { error }).and_then(|()| out.flush());
+fn fatal(out: &mut impl Write, stage: FatalStage, error: String) -> u8 {
+    let _ = write_frame(out, &FromWorker::Fatal { stage, error }).and_then(|()| out.flush());
     3
 }
 
-/// Takes a private copy of stdout for the protocol, points stdout at stderr, and takes stdin.
+/// The SHA-256 of the file at `path`, or the reason it could not be read.
+fn file_hash(path: &Path) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => sha256_hex(&bytes),
+        Err(error) => format!("unreadable: {error}"),
+    }
+}
+
+/// This machine's host name.
+pub fn node_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: gethostname writes at most buffer.len() bytes into the buffer it is given.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return "unknown".to_owned();
+    }
+    let end = buffer
+        .iter()
+        .position(|&byte| byte == 0)
+        .unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
+}
+
+/// Takes private copies of stdout and stdin for the protocol, points stdout at stderr and stdin at
+/// /dev/null.
 fn take_protocol_pipes() -> io::Result<(BufWriter<File>, File)> {
     // SAFETY: plain descriptor calls on this process's own standard descriptors; each File made
     // here owns a descriptor nothing else in this process closes.
@@ -152,6 +206,12 @@ fn take_protocol_pipes() -> io::Result<(BufWriter<File>, File)> {
         if stdin < 0 {
             return Err(io::Error::last_os_error());
         }
+        // A plugin that reads its stdin must not steal the host's frames: it reads /dev/null.
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if null < 0 || libc::dup2(null, libc::STDIN_FILENO) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        libc::close(null);
         Ok((
             BufWriter::with_capacity(1 << 16, File::from_raw_fd(protocol)),
             File::from_raw_fd(stdin),

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use quack_tests::{Run, host, plugin_arg, run};
+use quack_tests::{Run, assert_valid_report, host, plugin_arg, run, run_with_report};
 
 /// `host run` of factorize on an input file holding `content`.
 fn run_factorize_on_file(content: &str) -> Run {
@@ -91,9 +91,29 @@ fn a_config_that_is_not_an_object_is_refused() {
 
 #[test]
 fn an_unknown_factorize_method_is_refused_before_any_task_runs() {
-    let result = run(&["run", &plugin_arg("factorize"), "--set", "method=guess"]);
-    result.expect_code(10);
-    assert!(result.stdout.is_empty(), "{result:#?}");
+    for mode in ["inline", "thread", "process"] {
+        let (result, report) = run_with_report(&[
+            "run",
+            &plugin_arg("factorize"),
+            "--set",
+            "method=guess",
+            "--mode",
+            mode,
+        ]);
+        result.expect_code(10);
+        let last = result.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with(
+                "error: the plugin refused its configuration: unknown variant `guess`"
+            ),
+            "{mode}: {result:#?}"
+        );
+        assert_valid_report(&report);
+        for task in report["tasks"].as_array().unwrap() {
+            assert_eq!(task["status"], "not-run", "{mode}: {task:#}");
+        }
+        assert_eq!(report["summary"]["not_run"], 4, "{mode}: {report:#}");
+    }
 }
 
 #[test]

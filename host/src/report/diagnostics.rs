@@ -1,0 +1,56 @@
+//! [`Diagnostics`]: the lines a run writes on stderr for people, whatever `--format` prints on
+//! stdout: the runner's choice and why, what each worker printed (marked with its worker), worker
+//! replacements, and how an interrupted or failed run ended. A closed or full stderr never stops
+//! the run: what cannot be written is dropped.
+
+use std::io::{self, Write};
+
+use crate::runner::{Event, EventKind, Reporter, RunEnd};
+
+/// Writes a run's notes for people to a writer (stderr in the CLI).
+pub struct Diagnostics<W: Write> {
+    out: W,
+}
+
+impl<W: Write> Diagnostics<W> {
+    /// Notes written to `out`.
+    pub fn new(out: W) -> Self {
+        Diagnostics { out }
+    }
+}
+
+/// Standard error, as the CLI writes it.
+pub fn stderr() -> Diagnostics<io::Stderr> {
+    Diagnostics::new(io::stderr())
+}
+
+impl<W: Write> Reporter for Diagnostics<W> {
+    fn report(&mut self, event: &Event) {
+        // Errors are dropped on purpose: see the module docs.
+        let _ = match &event.kind {
+            EventKind::RunStarted { choice, .. } => writeln!(self.out, "runner: {}", choice.reason),
+            EventKind::WorkerOutput { worker, line } => {
+                writeln!(self.out, "[worker {worker}] {line}")
+            }
+            EventKind::WorkerReplaced { worker, reason } => {
+                writeln!(self.out, "worker {worker} replaced: {reason}")
+            }
+            EventKind::RunFinished { summary, end } => match end {
+                RunEnd::Completed => Ok(()),
+                RunEnd::Interrupted => writeln!(
+                    self.out,
+                    "interrupted: {} tasks finished, {} cancelled",
+                    summary.tasks - summary.cancelled,
+                    summary.cancelled
+                ),
+                RunEnd::Failed(reason) => writeln!(
+                    self.out,
+                    "the run stopped: {reason}; {} tasks finished, {} not run",
+                    summary.tasks - summary.cancelled - summary.not_run,
+                    summary.not_run + summary.cancelled
+                ),
+            },
+            _ => Ok(()),
+        };
+    }
+}

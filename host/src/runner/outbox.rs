@@ -1,0 +1,173 @@
+//! [`Outbox`]: the plumbing every executor shares: events stamped with the run's clock, the
+//! records of tasks that were stopped or never started, the retry-or-report rule for a failed
+//! attempt, and one policy for how long a main loop may wait.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    Event, EventKind, Status, Task, TaskRecord,
+    pending::Pending,
+    record::{Attempt, Retry},
+};
+
+/// How long a main loop waits at most before it looks at the cancel flag and its deadlines again,
+/// when nothing wakes it earlier.
+pub(crate) const TICK: Duration = Duration::from_millis(20);
+
+/// Why an executor stops before its tasks are done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// A signal asked the run to stop: running and queued tasks are `cancelled`.
+    Interrupted,
+    /// The run cannot go on: running tasks are `cancelled`, tasks that never started are
+    /// `not-run`, both with this reason.
+    Failed(String),
+}
+
+impl Stop {
+    /// The record of `task`, stopped by this on `worker`; `started` is when it began running,
+    /// `None` if it never did.
+    pub(crate) fn record(
+        &self,
+        task: Task,
+        worker: usize,
+        started: Option<Instant>,
+        origin: Instant,
+    ) -> TaskRecord {
+        let now = Instant::now();
+        let (status, error) = match (self, started) {
+            (Stop::Interrupted, Some(_)) => (Status::Cancelled, "the run was interrupted".into()),
+            (Stop::Interrupted, None) => (
+                Status::Cancelled,
+                "the run was interrupted before it started".into(),
+            ),
+            (Stop::Failed(reason), Some(_)) => {
+                (Status::Cancelled, format!("the run stopped: {reason}"))
+            }
+            (Stop::Failed(reason), None) => (Status::NotRun, reason.clone()),
+        };
+        let started = started.unwrap_or(now);
+        TaskRecord::failed(
+            task,
+            status,
+            error,
+            worker,
+            started.saturating_duration_since(origin),
+            now.saturating_duration_since(started),
+        )
+    }
+}
+
+/// Where an executor sends its events.
+pub(crate) struct Outbox<'a> {
+    origin: Instant,
+    sink: &'a mut dyn FnMut(Event),
+}
+
+impl<'a> Outbox<'a> {
+    /// An outbox stamping events with the time since `origin`.
+    pub(crate) fn new(origin: Instant, sink: &'a mut dyn FnMut(Event)) -> Self {
+        Outbox { origin, sink }
+    }
+
+    /// When the run started.
+    pub(crate) fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    /// Sends one event.
+    pub(crate) fn emit(&mut self, kind: EventKind) {
+        (self.sink)(Event {
+            elapsed: self.origin.elapsed(),
+            kind,
+        });
+    }
+
+    /// A task's final record.
+    pub(crate) fn finished(&mut self, record: TaskRecord) {
+        self.emit(EventKind::TaskFinished(record));
+    }
+
+    /// A task handed to `worker` (if known).
+    pub(crate) fn started(&mut self, task: &Task, worker: Option<usize>) {
+        self.emit(EventKind::TaskStarted {
+            id: task.id,
+            worker,
+            attempt: task.history.len() as u32 + 1,
+        });
+    }
+
+    /// "About to wait": reporters flush.
+    pub(crate) fn idle(&mut self) {
+        self.emit(EventKind::Idle);
+    }
+
+    /// A line a worker wrote.
+    pub(crate) fn output(&mut self, worker: usize, line: String) {
+        self.emit(EventKind::WorkerOutput { worker, line });
+    }
+
+    /// A worker replaced.
+    pub(crate) fn replaced(&mut self, worker: usize, reason: String) {
+        self.emit(EventKind::WorkerReplaced { worker, reason });
+    }
+
+    /// A crashed or timed-out attempt: says so, then puts the task back to run again if
+    /// `retries` allows another attempt, or reports the record as final.
+    pub(crate) fn attempt_failed(
+        &mut self,
+        record: TaskRecord,
+        retries: u32,
+        pending: &mut Pending,
+    ) {
+        let (id, part) = (record.id, record.part);
+        let attempt = Attempt::of(&record);
+        match record.retry(retries) {
+            Retry::RunAgain(again) => {
+                self.emit(EventKind::AttemptFailed {
+                    id,
+                    part,
+                    attempt,
+                    will_retry: true,
+                });
+                pending.put_back(std::iter::once(again));
+            }
+            Retry::Report(record) => {
+                self.emit(EventKind::AttemptFailed {
+                    id,
+                    part,
+                    attempt,
+                    will_retry: false,
+                });
+                self.finished(record);
+            }
+        }
+    }
+
+    /// Reports `task` as stopped by `stop` (see [`Stop::record`]).
+    pub(crate) fn stopped(
+        &mut self,
+        stop: &Stop,
+        task: Task,
+        worker: usize,
+        started: Option<Instant>,
+    ) {
+        let record = stop.record(task, worker, started, self.origin);
+        self.finished(record);
+    }
+
+    /// Reports every task waiting to run again as never started.
+    pub(crate) fn drain_pending(&mut self, stop: &Stop, pending: &mut Pending) {
+        for task in pending.take_again() {
+            self.stopped(stop, task, 0, None);
+        }
+    }
+}
+
+/// How long a main loop may wait: until `deadline` (a time limit or a kill's grace), but never
+/// longer than a [`TICK`].
+pub(crate) fn wait_time(deadline: Option<Instant>) -> Duration {
+    deadline.map_or(TICK, |at| {
+        at.saturating_duration_since(Instant::now()).min(TICK)
+    })
+}

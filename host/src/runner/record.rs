@@ -1,0 +1,278 @@
+//! The records of a run: a [`Task`] (one `run` call's argument, maybe a part of a split task,
+//! with its failed attempts), how it ended ([`Status`]) and its final [`TaskRecord`], and the
+//! retry rule ([`TaskRecord::retry`]) every executor applies to a crashed or timed-out attempt.
+
+use std::time::{Duration, Instant};
+
+use quack_core::{InstanceBox, abi_stable::std_types::RResult};
+use serde::Serialize;
+use serde_json::Value;
+
+/// One unit of work: the argument of one `run` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// The task's position in the input, from 0.
+    pub id: u64,
+    /// The argument passed to `run`.
+    pub input: Value,
+    /// Which part of a split task this is, if it is one.
+    pub part: Option<Part>,
+    /// Earlier attempts that crashed or timed out (for `--retries`).
+    pub history: Vec<Attempt>,
+}
+
+impl Task {
+    /// A fresh task.
+    pub fn new(id: u64, input: Value) -> Self {
+        Task {
+            id,
+            input,
+            part: None,
+            history: Vec::new(),
+        }
+    }
+}
+
+/// The place of a part in the task it was split from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Its index among the parts, from 0.
+    pub index: usize,
+    /// How many parts the task was cut into.
+    pub of: usize,
+}
+
+/// One failed attempt at a task that was run again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    /// `crashed` or `timeout`.
+    pub status: Status,
+    /// Why it failed.
+    pub error: String,
+    /// The worker that ran it.
+    pub worker: usize,
+    /// When it started, in seconds since the run started.
+    pub start_seconds: f64,
+    /// How long it ran, in seconds.
+    pub duration_seconds: f64,
+}
+
+impl Attempt {
+    /// A failed attempt as its record tells it.
+    pub fn of(record: &TaskRecord) -> Self {
+        Attempt {
+            status: record.status,
+            error: record.error.clone().unwrap_or_default(),
+            worker: record.worker,
+            start_seconds: record.start_seconds,
+            duration_seconds: record.duration_seconds,
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// `run` returned a result.
+    Ok,
+    /// `run` returned an error (or panicked, caught by the SDK).
+    Error,
+    /// The worker running it died.
+    Crashed,
+    /// It ran past its time limit.
+    Timeout,
+    /// The run was stopped (a signal) while it ran or before it started.
+    Cancelled,
+    /// It never started: the run could not go on (the record's error says why).
+    #[serde(rename = "not-run")]
+    NotRun,
+}
+
+impl Status {
+    /// Every status, in report order.
+    pub const ALL: [Status; 6] = [
+        Status::Ok,
+        Status::Error,
+        Status::Crashed,
+        Status::Timeout,
+        Status::Cancelled,
+        Status::NotRun,
+    ];
+
+    /// The status as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Error => "error",
+            Status::Crashed => "crashed",
+            Status::Timeout => "timeout",
+            Status::Cancelled => "cancelled",
+            Status::NotRun => "not-run",
+        }
+    }
+}
+
+/// What became of one task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRecord {
+    /// The task's id.
+    pub id: u64,
+    /// Its input.
+    pub input: Value,
+    /// How it ended.
+    pub status: Status,
+    /// The result, when `status` is `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Why it failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The worker that ran it, from 0.
+    pub worker: usize,
+    /// When it started, in seconds since the run started.
+    pub start_seconds: f64,
+    /// How long it ran, in seconds.
+    pub duration_seconds: f64,
+    /// How many parts it was split into, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts: Option<usize>,
+    /// Earlier attempts that crashed or timed out, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// Which part of a split task this is (internal: parts are merged before reporting).
+    #[serde(skip)]
+    pub part: Option<Part>,
+}
+
+impl TaskRecord {
+    /// A record for `task` that never ran to an end: cancelled, crashed or timed out.
+    pub fn failed(
+        task: Task,
+        status: Status,
+        error: String,
+        worker: usize,
+        start: Duration,
+        duration: Duration,
+    ) -> Self {
+        TaskRecord {
+            id: task.id,
+            input: task.input,
+            status,
+            output: None,
+            error: Some(error),
+            worker,
+            start_seconds: seconds(start),
+            duration_seconds: seconds(duration),
+            parts: None,
+            attempts: task.history,
+            part: task.part,
+        }
+    }
+
+    /// The task to run again, when this attempt crashed or timed out and `retries` allows
+    /// another; otherwise the record itself, to report.
+    pub fn retry(self, retries: u32) -> Retry {
+        let retryable = matches!(self.status, Status::Crashed | Status::Timeout);
+        if !retryable || self.attempts.len() as u32 >= retries {
+            return Retry::Report(self);
+        }
+        let attempt = Attempt::of(&self);
+        let mut again = Task::new(self.id, self.input);
+        again.part = self.part;
+        again.history = self.attempts;
+        again.history.push(attempt);
+        Retry::RunAgain(again)
+    }
+}
+
+/// What becomes of a failed attempt: see [`TaskRecord::retry`].
+#[derive(Debug)]
+pub enum Retry {
+    /// Run the task again; its history holds the failed attempt.
+    RunAgain(Task),
+    /// No retry: report this record.
+    Report(TaskRecord),
+}
+
+/// What one `run` call gave, before it is tied to its task.
+pub(crate) struct CallOutcome {
+    status: Status,
+    output: Option<Value>,
+    error: Option<String>,
+    started: Instant,
+    duration: Duration,
+}
+
+impl CallOutcome {
+    /// The outcome of a call that started at `started`, took `duration` and returned `result`
+    /// (the result's JSON, or the plugin's error).
+    pub(crate) fn new(result: Result<&str, String>, started: Instant, duration: Duration) -> Self {
+        let (status, output, error) = match result {
+            Ok(json) => match serde_json::from_str(json) {
+                Ok(value) => (Status::Ok, Some(value), None),
+                Err(error) => (
+                    Status::Error,
+                    None,
+                    Some(format!("the plugin returned invalid JSON: {error}")),
+                ),
+            },
+            Err(error) => (Status::Error, None, Some(error)),
+        };
+        CallOutcome {
+            status,
+            output,
+            error,
+            started,
+            duration,
+        }
+    }
+
+    /// How long the call took.
+    pub(crate) fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    /// The record of `task`, run by `worker`.
+    pub(crate) fn into_record(self, task: Task, worker: usize, origin: Instant) -> TaskRecord {
+        TaskRecord {
+            id: task.id,
+            input: task.input,
+            status: self.status,
+            output: self.output,
+            error: self.error,
+            worker,
+            start_seconds: seconds(self.started.saturating_duration_since(origin)),
+            duration_seconds: seconds(self.duration),
+            parts: None,
+            attempts: task.history,
+            part: task.part,
+        }
+    }
+}
+
+/// Calls `run` on `instance` with `input` (JSON).
+pub(crate) fn call_run(instance: &mut InstanceBox, input: &str) -> CallOutcome {
+    let started = Instant::now();
+    let result = instance.call("run".into(), input.into());
+    let duration = started.elapsed();
+    match &result {
+        RResult::ROk(json) => CallOutcome::new(Ok(json.as_str()), started, duration),
+        RResult::RErr(error) => CallOutcome::new(Err(error.to_string()), started, duration),
+    }
+}
+
+/// Calls `run` on `instance` with the task's input and records the outcome.
+pub(crate) fn run_task(
+    instance: &mut InstanceBox,
+    worker: usize,
+    task: Task,
+    origin: Instant,
+) -> TaskRecord {
+    call_run(instance, &task.input.to_string()).into_record(task, worker, origin)
+}
+
+/// A duration as seconds, for reports.
+pub fn seconds(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}

@@ -1,0 +1,380 @@
+//! [`Run`]: the runner's one entry point. Plugin, configuration, mode (auto or forced), workers,
+//! limits, split policy and how workers start go in; a stream of [`Event`]s comes out, and a
+//! [`RunOutcome`] with the summary at the end.
+//!
+//! A run goes: choose (mode, workers, why) -> split (for a Splittable plugin, when it pays) ->
+//! execute -> report every task that never started, with the reason -> summary. Every task handed
+//! to a run ends with exactly one final record whatever happens: when the run itself fails (a
+//! worker that cannot be replaced, a plugin that will not start), the tasks left get the status
+//! `not-run` and the reason, and `RunFinished` still comes last.
+
+use std::{
+    cell::RefCell,
+    sync::{Arc, atomic::AtomicBool, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Map, Value};
+
+use super::{
+    Choice, Event, EventKind, Executor, Limits, Mode, Request, RunContext, RunEnd, RunError,
+    Summary, Task, TaskRecord, WorkerCommand,
+    choose::choose,
+    inline::InlineExecutor,
+    outbox::{Outbox, Stop, TICK},
+    process::ProcessExecutor,
+    source::{Fed, Incoming, Polled, TaskFeed, TaskSource, wait_ready},
+    split::{SplitState, Splitter, worth_splitting},
+    thread::ThreadExecutor,
+};
+use crate::{
+    interfaces::{self, Interface},
+    loader::LoadedPlugin,
+    report::cores,
+};
+
+/// Whether tasks of a Splittable plugin may be cut into parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SplitPolicy {
+    /// When it pays: more than one worker and few tasks per worker.
+    #[default]
+    Auto,
+    /// Never.
+    Never,
+}
+
+/// Receives a run's events, in order; the CLI's reporters implement it, and so does any
+/// `FnMut(&Event)`.
+pub trait Reporter {
+    /// Handles one event.
+    fn report(&mut self, event: &Event);
+}
+
+impl<F: FnMut(&Event)> Reporter for F {
+    fn report(&mut self, event: &Event) {
+        self(event)
+    }
+}
+
+/// How a run went: what it chose, what it counted, how it ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The mode, workers and reason.
+    pub choice: Choice,
+    /// Counts and times.
+    pub summary: Summary,
+    /// How it ended.
+    pub end: RunEnd,
+    /// Why it could not go on, when it could not.
+    pub error: Option<RunError>,
+}
+
+/// One run of a plugin's tasks. Build it, then [`execute`](Run::execute) it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    plugin: LoadedPlugin,
+    config: Map<String, Value>,
+    mode: Option<Mode>,
+    workers: Option<usize>,
+    isolate: bool,
+    limits: Limits,
+    split: SplitPolicy,
+    worker_command: Option<WorkerCommand>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Run {
+    /// A run of `plugin` with an empty configuration, the mode chosen automatically.
+    pub fn new(plugin: LoadedPlugin) -> Self {
+        Run {
+            plugin,
+            config: Map::new(),
+            mode: None,
+            workers: None,
+            isolate: false,
+            limits: Limits::default(),
+            split: SplitPolicy::Auto,
+            worker_command: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The plugin's configuration (a JSON object).
+    pub fn config(mut self, config: Map<String, Value>) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The mode; `None` lets the run choose.
+    pub fn mode(mut self, mode: Option<Mode>) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How many workers; `None` lets the run choose.
+    pub fn workers(mut self, workers: Option<usize>) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Whether the user asked for worker processes (`--isolate`).
+    pub fn isolate(mut self, isolate: bool) -> Self {
+        self.isolate = isolate;
+        self
+    }
+
+    /// Time limit and retries.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether tasks may be cut into parts.
+    pub fn split(mut self, split: SplitPolicy) -> Self {
+        self.split = split;
+        self
+    }
+
+    /// How worker processes start; needed for process mode.
+    pub fn worker_command(mut self, command: WorkerCommand) -> Self {
+        self.worker_command = Some(command);
+        self
+    }
+
+    /// The flag that stops the run when set (e.g. by Ctrl-C).
+    pub fn cancel_flag(mut self, cancel: Arc<AtomicBool>) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// The plugin this run runs.
+    pub fn plugin(&self) -> &LoadedPlugin {
+        &self.plugin
+    }
+
+    /// The configuration its instances are made with.
+    pub fn config_object(&self) -> &Map<String, Value> {
+        &self.config
+    }
+
+    /// What the run will do with `tasks` tasks (if known): the mode, workers and reason, and
+    /// whether tasks are cut into parts.
+    pub fn plan(&self, tasks: Option<usize>) -> (Choice, bool) {
+        let request = Request {
+            mode: self.mode,
+            workers: self.workers,
+            isolate: self.isolate,
+            plugin_isolates: self.plugin.description.isolate,
+            timeout: self.limits.timeout.is_some(),
+        };
+        let mut choice = choose(request, self.plugin.description.hint, tasks, cores());
+        let splittable =
+            interfaces::check_one(Interface::Splittable, &self.plugin.methods).satisfied();
+        let split =
+            self.split == SplitPolicy::Auto && worth_splitting(splittable, choice.workers, tasks);
+        if split {
+            choice
+                .reason
+                .push_str("; tasks are cut into parts for balance (the plugin is Splittable)");
+        }
+        (choice, split)
+    }
+
+    /// Runs every task of `tasks`, sending each event to `reporter`, from `RunStarted` to
+    /// `RunFinished`.
+    pub fn execute(self, tasks: &mut dyn TaskSource, reporter: &mut dyn Reporter) -> RunOutcome {
+        let origin = Instant::now();
+        let (choice, split) = self.plan(tasks.len_hint());
+        let emitter = RefCell::new(Emitter {
+            reporter,
+            summary: Summary::default(),
+            origin,
+        });
+        emitter.borrow_mut().emit(EventKind::RunStarted {
+            choice: choice.clone(),
+            tasks: tasks.len_hint(),
+            split,
+        });
+        let context = RunContext {
+            plugin: self.plugin.clone(),
+            config: Value::Object(self.config.clone()).to_string(),
+            origin,
+            cancel: Arc::clone(&self.cancel),
+            limits: self.limits,
+        };
+        let mut feed = Checked {
+            source: tasks,
+            emitter: &emitter,
+        };
+        let split_state = RefCell::new(SplitState::default());
+        let result = self.execute_with(&choice, split, &context, &mut feed, &split_state);
+        let end = match &result {
+            Err(error) => RunEnd::Failed(error.to_string()),
+            Ok(()) if self.cancel.load(Ordering::Relaxed) => RunEnd::Interrupted,
+            Ok(()) => RunEnd::Completed,
+        };
+        // What never started: tasks still in the input, and split tasks with parts not run.
+        if let Some(stop) = match &end {
+            RunEnd::Completed => None,
+            RunEnd::Interrupted => Some(Stop::Interrupted),
+            RunEnd::Failed(reason) => Some(Stop::Failed(reason.clone())),
+        } {
+            for record in split_state.borrow_mut().unfinished(&stop, origin) {
+                emitter.borrow_mut().finished(record);
+            }
+            feed.drain(&stop, &self.cancel);
+        }
+        let mut emitter = emitter.into_inner();
+        let mut summary = std::mem::take(&mut emitter.summary);
+        summary.finish(origin.elapsed());
+        emitter.emit(EventKind::RunFinished {
+            summary: summary.clone(),
+            end: end.clone(),
+        });
+        RunOutcome {
+            choice,
+            summary,
+            end,
+            error: result.err(),
+        }
+    }
+
+    /// Makes the executor (and the splitter) and runs the tasks of `feed`.
+    fn execute_with(
+        &self,
+        choice: &Choice,
+        split: bool,
+        context: &RunContext,
+        feed: &mut Checked<'_, '_, '_>,
+        split_state: &RefCell<SplitState>,
+    ) -> Result<(), RunError> {
+        let mut executor: Box<dyn Executor> = match choice.mode {
+            Mode::Inline => Box::new(InlineExecutor::new(context.clone())?),
+            Mode::Thread => Box::new(ThreadExecutor::new(context.clone(), choice.workers)?),
+            Mode::Process => {
+                let command = self
+                    .worker_command
+                    .clone()
+                    .ok_or(RunError::NoWorkerCommand)?;
+                Box::new(ProcessExecutor::new(
+                    context.clone(),
+                    choice.workers,
+                    command,
+                ))
+            }
+        };
+        let emitter = feed.emitter;
+        if !split {
+            let mut sink = |event: Event| emitter.borrow_mut().forward(event);
+            let mut outbox = Outbox::new(context.origin, &mut sink);
+            return executor.execute(feed, &mut outbox);
+        }
+        let splitter = RefCell::new(Splitter::new(context)?);
+        let mut parts = splitter.borrow().parts(feed, split_state, &splitter);
+        let mut sink = |event: Event| {
+            if let Some(event) = split_state.borrow_mut().pass(event, &splitter) {
+                emitter.borrow_mut().forward(event);
+            }
+        };
+        let mut outbox = Outbox::new(context.origin, &mut sink);
+        executor.execute(&mut parts, &mut outbox)
+    }
+}
+
+/// Where a run's events go: the reporter, after the summary has counted them.
+struct Emitter<'r> {
+    reporter: &'r mut dyn Reporter,
+    summary: Summary,
+    origin: Instant,
+}
+
+impl Emitter<'_> {
+    fn emit(&mut self, kind: EventKind) {
+        let event = Event {
+            elapsed: self.origin.elapsed(),
+            kind,
+        };
+        self.forward(event);
+    }
+
+    fn forward(&mut self, event: Event) {
+        if let EventKind::TaskFinished(record) = &event.kind {
+            self.summary.count(record.status);
+        }
+        self.reporter.report(&event);
+    }
+
+    fn finished(&mut self, record: TaskRecord) {
+        self.emit(EventKind::TaskFinished(record));
+    }
+}
+
+/// The run's view of the task source: entries that are not tasks are reported as failed tasks
+/// of their own, so the executors only see tasks to run.
+struct Checked<'s, 'e, 'r> {
+    source: &'s mut dyn TaskSource,
+    emitter: &'e RefCell<Emitter<'r>>,
+}
+
+impl Checked<'_, '_, '_> {
+    /// Reports every task the source still has as never started (an interrupted run only does
+    /// so for input already in memory: it does not read on).
+    fn drain(&mut self, stop: &Stop, cancel: &AtomicBool) {
+        let origin = self.emitter.borrow().origin;
+        let interrupted = *stop == Stop::Interrupted;
+        if interrupted && self.source.len_hint().is_none() {
+            return;
+        }
+        loop {
+            match self.source.poll_task() {
+                Polled::Ready(task) => {
+                    let record = stop.record(task, 0, None, origin);
+                    self.emitter.borrow_mut().finished(record);
+                }
+                Polled::Invalid(task, error) => self.invalid(task, error),
+                Polled::Done => return,
+                Polled::NotYet => {
+                    // A failed run reads its input to the end, so that every task in it is
+                    // reported; a signal stops that too.
+                    if interrupted || cancel.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    wait_ready::<()>(&[], self.source.readiness(), TICK);
+                }
+            }
+        }
+    }
+
+    fn invalid(&mut self, task: Task, error: String) {
+        let origin = self.emitter.borrow().origin;
+        let record = TaskRecord::failed(
+            task,
+            super::Status::Error,
+            error,
+            0,
+            origin.elapsed(),
+            Duration::ZERO,
+        );
+        self.emitter.borrow_mut().finished(record);
+    }
+}
+
+impl TaskFeed for Checked<'_, '_, '_> {
+    fn next_task(&mut self) -> Fed {
+        loop {
+            return match self.source.poll_task() {
+                Polled::Ready(task) => Fed::Ready(task),
+                Polled::Invalid(task, error) => {
+                    self.invalid(task, error);
+                    continue;
+                }
+                Polled::NotYet => Fed::NotYet,
+                Polled::Done => Fed::Done,
+            };
+        }
+    }
+
+    fn readiness(&self) -> Option<&crossbeam_channel::Receiver<Incoming>> {
+        self.source.readiness()
+    }
+}

@@ -1,0 +1,110 @@
+//! [`WorkerCommand`]: how a worker process is started: a program with its arguments (built by the
+//! CLI, which owns the spelling of its hidden `worker` subcommand) and an optional launcher prefix
+//! (`ssh node1`, `srun ...`). The runner adds nothing to it: everything a worker needs to know (the
+//! plugin, its configuration, its number) travels over the protocol once it has started.
+
+use std::{
+    ffi::OsString,
+    path::PathBuf,
+    process::{Command, Stdio},
+};
+
+/// The command line that starts one worker process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerCommand {
+    /// The launcher's words, put before the program (empty: start the program directly).
+    launcher: Vec<OsString>,
+    /// The worker program, e.g. the `host` binary.
+    program: PathBuf,
+    /// Its arguments, e.g. `worker`.
+    args: Vec<OsString>,
+}
+
+impl WorkerCommand {
+    /// Starts `program` with `args` directly.
+    pub fn new(
+        program: impl Into<PathBuf>,
+        args: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Self {
+        WorkerCommand {
+            launcher: Vec::new(),
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The same command, started through `launcher` (its words come first).
+    pub fn with_launcher(
+        mut self,
+        launcher: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Self {
+        self.launcher = launcher.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether workers start through a launcher (and may run on another machine).
+    pub fn has_launcher(&self) -> bool {
+        !self.launcher.is_empty()
+    }
+
+    /// The launcher's words, if any.
+    pub fn launcher(&self) -> &[OsString] {
+        &self.launcher
+    }
+
+    /// The worker program.
+    pub fn program(&self) -> &PathBuf {
+        &self.program
+    }
+
+    /// The whole command line, for people.
+    pub fn display(&self) -> String {
+        let words = self
+            .launcher
+            .iter()
+            .cloned()
+            .chain(std::iter::once(self.program.clone().into_os_string()))
+            .chain(self.args.iter().cloned())
+            .map(|word| word.to_string_lossy().into_owned());
+        shell_words::join(words)
+    }
+
+    /// A [`Command`] for one worker: its stdin and stdout are the protocol's pipes, its stderr a
+    /// pipe of its own, and it runs in a process group of its own (a Ctrl-C in the terminal
+    /// reaches the host only, which stops its workers itself, and stopping a worker stops every
+    /// process it started).
+    pub(crate) fn command(&self) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut words = self
+            .launcher
+            .iter()
+            .cloned()
+            .chain(std::iter::once(self.program.clone().into_os_string()))
+            .chain(self.args.iter().cloned());
+        let first = words.next().unwrap_or_default();
+        let mut command = Command::new(first);
+        command
+            .args(words)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        command
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_launcher_comes_first_and_the_display_quotes_like_a_shell() {
+        let command =
+            WorkerCommand::new("/opt/quack/host", ["worker"]).with_launcher(["ssh", "node 1"]);
+        assert_eq!(command.display(), "ssh 'node 1' /opt/quack/host worker");
+        let built = command.command();
+        assert_eq!(built.get_program(), "ssh");
+        let args: Vec<_> = built.get_args().collect();
+        assert_eq!(args, ["node 1", "/opt/quack/host", "worker"]);
+    }
+}
