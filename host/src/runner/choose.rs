@@ -105,6 +105,7 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     // Never more workers than tasks: an idle worker only costs.
     let natural = tasks.map_or(natural, |count| natural.min(count.max(1)));
     let workers = request.workers.unwrap_or(natural);
+    let noun = if workers == 1 { "worker" } else { "workers" };
     let asked_workers = request
         .workers
         .map_or(String::new(), |n| format!(" --workers {n}"));
@@ -116,7 +117,7 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         Some(mode) if request.workers.is_some() => (
             mode,
             format!(
-                "{} mode with {workers} workers, as asked with --mode {}{asked_workers}",
+                "{} mode with {workers} {noun}, as asked with --mode {}{asked_workers}",
                 mode.as_str(),
                 mode.as_str()
             ),
@@ -124,7 +125,7 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         Some(mode) => (
             mode,
             format!(
-                "{} mode, as asked with --mode {}, with {workers} workers because {why}",
+                "{} mode, as asked with --mode {}, with {workers} {noun} because {why}",
                 mode.as_str(),
                 mode.as_str()
             ),
@@ -142,7 +143,7 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
             };
             (
                 Mode::Process,
-                format!("process mode because {asker}, with {workers} workers {count}"),
+                format!("process mode because {asker}, with {workers} {noun} {count}"),
             )
         }
         None if workers <= 1 && !request.timeout => {
@@ -155,11 +156,11 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         }
         None if request.workers.is_some() => (
             Mode::Thread,
-            format!("thread mode with {workers} workers, as asked with{asked_workers}"),
+            format!("thread mode with {workers} {noun}, as asked with{asked_workers}"),
         ),
         None => (
             Mode::Thread,
-            format!("thread mode with {workers} workers because {why}"),
+            format!("thread mode with {workers} {noun} because {why}"),
         ),
     };
     let workers = if mode == Mode::Inline { 1 } else { workers };

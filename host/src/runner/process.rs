@@ -503,7 +503,15 @@ impl Pool<'_> {
             }
             Message::Output(line) => outbox.output(index, line),
             Message::Hello(hello) => self.greet(index, hello, outbox)?,
-            Message::Fatal { stage, error } => return Err(fatal(index, stage, error)),
+            Message::Fatal { stage, error } if self.slots[index].generation == 0 => {
+                return Err(fatal(index, stage, error));
+            }
+            Message::Fatal { error, .. } => {
+                return Err(RunError::Replacement {
+                    worker: index,
+                    reason: error,
+                });
+            }
             Message::ProtocolError(reason) => {
                 outbox.output(index, format!("protocol error: {reason}"));
                 self.slots[index].stop(StopReason::Broken);

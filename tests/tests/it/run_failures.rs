@@ -1,0 +1,107 @@
+//! A run that cannot go on (a worker or thread that cannot be replaced, a worker that loaded
+//! another plugin) still ends with a final record for every task, writes its report, and says
+//! why in one sentence with exit code 12.
+
+use quack_tests::{assert_valid_report, plugin_arg, run_with_report, task_record};
+use serde_json::Value;
+
+/// misbehave with a marker file: `task` creates the marker and kills (or hangs) its worker, and
+/// the replacement cannot start because the marker exists.
+fn replacement_fails(mode: &str, task: &str, extra: &[&str]) -> (quack_tests::Run, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let config = format!("marker={}", marker.display());
+    let plugin = plugin_arg("misbehave");
+    let mut args = vec![
+        "run",
+        &plugin,
+        "--mode",
+        mode,
+        "--workers",
+        "1",
+        "--set",
+        &config,
+        "--task",
+        "ok",
+        "--task",
+        task,
+    ];
+    args.extend(extra);
+    for _ in 0..4 {
+        args.extend(["--task", "ok"]);
+    }
+    run_with_report(&args)
+}
+
+#[track_caller]
+fn every_task_has_a_final_status(run: &quack_tests::Run, report: &Value, failed: &str) {
+    run.expect_code(12);
+    assert_valid_report(report);
+    let tasks = report["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 6, "every task is in the report: {report:#}");
+    assert_eq!(task_record(report, 0)["status"], "ok", "{report:#}");
+    assert_eq!(task_record(report, 1)["status"], failed, "{report:#}");
+    for id in 2..6 {
+        let record = task_record(report, id);
+        assert_eq!(record["status"], "not-run", "{record:#}");
+        let error = record["error"].as_str().unwrap();
+        assert!(error.contains("could not be replaced"), "{record:#}");
+        assert!(error.contains("the marker file"), "{record:#}");
+    }
+    assert_eq!(report["summary"]["not_run"], 4, "{report:#}");
+    let last = run.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("error: worker 0 could not be replaced"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("panicked"), "{run:#?}");
+}
+
+#[test]
+fn a_process_run_whose_replacement_worker_cannot_start_still_writes_a_complete_report() {
+    let (run, report) = replacement_fails("process", "mark-abort", &[]);
+    every_task_has_a_final_status(&run, &report, "crashed");
+    assert!(
+        run.stdout
+            .contains("6 tasks (1 ok, 1 crashed, 4 not-run), 5 failed"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn a_thread_run_whose_replacement_instance_cannot_be_made_still_writes_a_complete_report() {
+    let (run, report) = replacement_fails("thread", "mark-hang", &["--timeout", "200ms"]);
+    every_task_has_a_final_status(&run, &report, "timeout");
+}
+
+#[test]
+fn a_worker_that_loaded_another_plugin_file_is_refused() {
+    // The launcher swaps the plugin file (by rename: the host's own mapping stays intact) just
+    // before the worker starts, so the worker loads dog where the host loaded factorize.
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("libplugin.so");
+    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
+    let swap = format!(
+        "sh -c 'cp {dog} {dir}/new.so && mv {dir}/new.so {plugin} && exec \"$@\"' swap",
+        dog = quack_tests::plugin("dog").display(),
+        dir = dir.path().display(),
+        plugin = plugin.display(),
+    );
+    let (run, report) = run_with_report(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--launcher",
+        &swap,
+        "--workers",
+        "1",
+        "--task",
+        "12",
+    ]);
+    run.expect_code(12);
+    assert_valid_report(&report);
+    let line = run.stderr.lines().last().unwrap();
+    assert!(line.contains("worker 0"), "{run:#?}");
+    assert!(line.contains("loaded dog 0.1.0"), "{line}");
+    assert!(line.contains("not the host's factorize 0.1.0"), "{line}");
+    assert_eq!(task_record(&report, 0)["status"], "not-run", "{report:#}");
+}
