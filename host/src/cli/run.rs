@@ -314,6 +314,7 @@ impl RunArgs {
             .limits(Limits {
                 timeout: self.timeout,
                 retries: self.retries,
+                ..Limits::default()
             })
             .split(if self.no_split {
                 SplitPolicy::Never

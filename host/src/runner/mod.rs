@@ -39,13 +39,30 @@ pub use worker_command::WorkerCommand;
 
 use crate::loader::LoadedPlugin;
 
+/// How long a worker may take to start (load the plugin, make its instance, say hello) unless
+/// the run says otherwise.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Limits that apply to every task of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// How long one attempt may run.
     pub timeout: Option<Duration>,
     /// How many times a crashed or timed-out task runs again.
     pub retries: u32,
+    /// How long a worker (the first or a replacement; a thread's constructor too) may take to
+    /// start.
+    pub start_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: None,
+            retries: 0,
+            start_timeout: DEFAULT_START_TIMEOUT,
+        }
+    }
 }
 
 /// Why a run could not start or go on.

@@ -37,8 +37,9 @@ use super::{
 
 /// How long a stopped worker gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_millis(500);
-/// How long a new worker may take to say hello.
-const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
+/// How long a dead worker's pipes may stay open (held by a process it started that left its
+/// process group) before it counts as gone all the same.
+const PIPE_LINGER: Duration = Duration::from_millis(500);
 /// The work queued ahead on each worker, measured in time; the window follows from it.
 const QUEUED_WORK: Duration = Duration::from_millis(2);
 /// Bounds on the number of tasks in flight per worker. One, while tasks are long (or their length
@@ -48,6 +49,9 @@ const MIN_WINDOW: usize = 1;
 const MAX_WINDOW: usize = 256;
 /// Workers that die before saying hello this many times in a row end the run.
 const MAX_FAILED_STARTS: usize = 3;
+/// Workers that crash this many times in a row (at least) without any task finishing in
+/// between end the run: the plugin crashes at every turn, and respawning is no use.
+const MIN_CRASH_LOOP: usize = 8;
 
 /// Runs tasks in worker processes.
 pub(crate) struct ProcessExecutor {
@@ -113,6 +117,8 @@ enum StopReason {
     Timeout,
     Cancel,
     Broken,
+    /// It did not say hello within the start limit.
+    Slow,
 }
 
 struct Stopping {
@@ -133,6 +139,8 @@ struct Slot {
     running_since: Instant,
     stopping: Option<Stopping>,
     unflushed: bool,
+    /// When its process was started.
+    spawned: Instant,
 }
 
 impl Slot {
@@ -172,6 +180,8 @@ struct Pool<'a> {
     /// Average task duration (exponentially weighted), for the window.
     average: Duration,
     failed_starts: usize,
+    /// Workers that crashed since a task last finished.
+    crashes_in_a_row: usize,
 }
 
 impl Executor for ProcessExecutor {
@@ -193,6 +203,7 @@ impl Executor for ProcessExecutor {
             next_dispatch: 0,
             average: Duration::ZERO,
             failed_starts: 0,
+            crashes_in_a_row: 0,
         };
         let mut pending = Pending::new(tasks);
         let outcome = pool.run(self.workers, &mut pending, &receiver, outbox);
@@ -278,13 +289,28 @@ impl Pool<'_> {
                 }
             })
             .map_err(spawn_failed)?;
-        thread::Builder::new()
+        let send_results = send.clone();
+        let results_thread = thread::Builder::new()
             .name(format!("quack-results-{slot}"))
+            .spawn(move || read_results(stdout, &send_results))
+            .map_err(spawn_failed)?;
+        thread::Builder::new()
+            .name(format!("quack-reaper-{slot}"))
             .spawn(move || {
-                read_results(stdout, &send);
-                // Reap the worker only after its stderr is drained, so its last words come first.
-                let _ = stderr_thread.join();
-                if let Ok(status) = child.wait() {
+                // A worker is dead when its process is reaped, whoever still holds its pipes.
+                let status = child.wait();
+                // What it started goes with it (it leads its own process group)...
+                // SAFETY: kill has no memory effects; the group is the worker's own.
+                unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
+                // ...and its last words and answers come before the news of its death, unless a
+                // process that left its group keeps the pipes open: then not for long.
+                let deadline = Instant::now() + PIPE_LINGER;
+                for reader in [results_thread, stderr_thread] {
+                    while !reader.is_finished() && Instant::now() < deadline {
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                }
+                if let Ok(status) = status {
                     send(Message::Exited(status));
                 }
             })
@@ -309,6 +335,7 @@ impl Pool<'_> {
             running_since: Instant::now(),
             stopping: None,
             unflushed: false,
+            spawned: Instant::now(),
         })
     }
 
@@ -319,13 +346,14 @@ impl Pool<'_> {
         receiver: &Receiver<WorkerEvent>,
         outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
-        let deadline = Instant::now() + HANDSHAKE_LIMIT;
+        let limit = self.context.limits.start_timeout;
+        let deadline = Instant::now() + limit;
         while !self.slots.iter().any(|slot| slot.ready) {
             let event = receiver
                 .recv_deadline(deadline)
                 .map_err(|_| RunError::WorkerFailed {
                     worker: self.slots.iter().position(|slot| !slot.ready).unwrap_or(0),
-                    reason: format!("it did not answer within {}s", HANDSHAKE_LIMIT.as_secs()),
+                    reason: format!("it did not start within {}", human_duration(limit)),
                 })?;
             let slot = event.slot;
             match event.message {
@@ -552,6 +580,7 @@ impl Pool<'_> {
         } else {
             (self.average * 7 + duration) / 8
         };
+        self.crashes_in_a_row = 0;
         let record = CallOutcome::new(result, start, duration).into_record(task, index, origin);
         outbox.finished(record);
     }
@@ -586,10 +615,20 @@ impl Pool<'_> {
                 )
             }
             Some(StopReason::Cancel) => (Status::Cancelled, "the run was interrupted".to_owned()),
+            Some(StopReason::Slow) => (
+                Status::Crashed,
+                format!(
+                    "worker {index} did not start within {}",
+                    human_duration(limits.start_timeout)
+                ),
+            ),
             Some(StopReason::Broken) | None => {
                 (Status::Crashed, format!("worker {index} died: {how}"))
             }
         };
+        if task_status == Status::Crashed {
+            self.crashes_in_a_row += 1;
+        }
         if let Some(InFlight { task, .. }) = in_flight.pop_front() {
             let record = TaskRecord::failed(
                 task,
@@ -613,10 +652,19 @@ impl Pool<'_> {
                 return Err(RunError::Replacement {
                     worker: index,
                     reason: format!(
-                        "{MAX_FAILED_STARTS} new workers in a row died before their handshake (the last: {how})"
+                        "{MAX_FAILED_STARTS} new workers in a row did not start (the last: {error})"
                     ),
                 });
             }
+        }
+        let crash_loop = MIN_CRASH_LOOP.max(2 * self.slots.len());
+        if self.crashes_in_a_row >= crash_loop {
+            return Err(RunError::Replacement {
+                worker: index,
+                reason: format!(
+                    "{crash_loop} workers in a row crashed before any task finished (the last: {error}); the plugin crashes at every turn, so the run stops respawning"
+                ),
+            });
         }
         if pending.is_exhausted() && self.slots.iter().all(|slot| slot.in_flight.is_empty()) {
             return Ok(());
@@ -640,8 +688,11 @@ impl Pool<'_> {
             .filter_map(|slot| match &slot.stopping {
                 Some(stopping) if !stopping.killed => Some(stopping.since + GRACE),
                 Some(_) => None,
+                None if !slot.ready && slot.alive => {
+                    slot.spawned.checked_add(self.context.limits.start_timeout)
+                }
                 None if slot.in_flight.is_empty() => None,
-                None => timeout.map(|limit| slot.running_since + limit),
+                None => timeout.and_then(|limit| slot.running_since.checked_add(limit)),
             })
             .min()
     }
@@ -650,6 +701,9 @@ impl Pool<'_> {
     fn enforce_deadlines(&mut self) {
         let now = Instant::now();
         let timeout = self.context.limits.timeout;
+        let start_timeout = self.context.limits.start_timeout;
+        let past =
+            |since: Instant, limit: Duration| since.checked_add(limit).is_some_and(|at| now >= at);
         for slot in &mut self.slots {
             match &mut slot.stopping {
                 Some(stopping) if !stopping.killed && now >= stopping.since + GRACE => {
@@ -657,9 +711,14 @@ impl Pool<'_> {
                     slot.signal(libc::SIGKILL);
                 }
                 Some(_) => {}
+                None if !slot.ready => {
+                    if slot.alive && past(slot.spawned, start_timeout) {
+                        slot.stop(StopReason::Slow);
+                    }
+                }
                 None => {
                     if let Some(limit) = timeout {
-                        if !slot.in_flight.is_empty() && now >= slot.running_since + limit {
+                        if !slot.in_flight.is_empty() && past(slot.running_since, limit) {
                             slot.stop(StopReason::Timeout);
                         }
                     }

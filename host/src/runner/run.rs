@@ -250,7 +250,7 @@ impl Run {
     ) -> Result<(), RunError> {
         let mut executor: Box<dyn Executor> = match choice.mode {
             Mode::Inline => Box::new(InlineExecutor::new(context.clone())?),
-            Mode::Thread => Box::new(ThreadExecutor::new(context.clone(), choice.workers)?),
+            Mode::Thread => Box::new(ThreadExecutor::new(context.clone(), choice.workers)),
             Mode::Process => {
                 let command = self
                     .worker_command

@@ -40,8 +40,22 @@ const BATCH: usize = 64;
 /// ...or as soon as a task took at least this long (then one message per task costs nothing).
 const SLOW_TASK: Duration = Duration::from_micros(50);
 
+/// How far a worker thread is with making its plugin instance.
+#[derive(Default)]
+enum Start {
+    /// Making it, since then.
+    Making(Instant),
+    /// Made: the thread takes tasks.
+    #[default]
+    Ready,
+    /// The plugin refused.
+    Failed(quack_core::PluginError),
+}
+
 #[derive(Default)]
 struct SlotState {
+    /// How far the thread is with its instance.
+    start: Start,
     /// The task being run and when it started.
     running: Option<(Task, Instant)>,
     /// Finished, not yet sent.
@@ -76,20 +90,21 @@ impl Slot {
     }
 }
 
-/// Runs tasks on a pool of threads.
+/// Runs tasks on a pool of threads. Each thread makes its own plugin instance, so a constructor
+/// that hangs or is slow never holds up the main thread (which keeps its time limits and hears
+/// Ctrl-C meanwhile).
 pub(crate) struct ThreadExecutor {
     context: RunContext,
-    instances: Vec<InstanceBox>,
+    workers: usize,
 }
 
 impl ThreadExecutor {
-    /// Makes one plugin instance per worker, so that a configuration error shows before any task
-    /// runs.
-    pub(crate) fn new(context: RunContext, workers: usize) -> Result<Self, RunError> {
-        let instances = (0..workers.max(1))
-            .map(|_| context.instance())
-            .collect::<Result<_, _>>()?;
-        Ok(ThreadExecutor { context, instances })
+    /// A pool of `workers` threads; they start when the run does.
+    pub(crate) fn new(context: RunContext, workers: usize) -> Self {
+        ThreadExecutor {
+            context,
+            workers: workers.max(1),
+        }
     }
 }
 
@@ -99,13 +114,17 @@ struct Pool {
     task_receiver: Receiver<Task>,
     result_sender: Sender<Vec<TaskRecord>>,
     slots: Vec<Arc<Slot>>,
+    /// How many threads each slot has had (the first is generation 0).
+    generations: Vec<u64>,
     /// Tasks sent and not yet reported.
     outstanding: usize,
 }
 
 impl Pool {
-    fn start(&mut self, worker: usize, instance: InstanceBox) -> Result<(), RunError> {
+    /// Starts (or restarts) the thread of slot `worker`; it makes its instance first.
+    fn start(&mut self, worker: usize) -> Result<(), RunError> {
         let slot = Arc::new(Slot::default());
+        slot.lock().start = Start::Making(Instant::now());
         let (tasks, results, context) = (
             self.task_receiver.clone(),
             self.result_sender.clone(),
@@ -114,7 +133,7 @@ impl Pool {
         let thread_slot = Arc::clone(&slot);
         thread::Builder::new()
             .name(format!("quack-worker-{worker}"))
-            .spawn(move || work(worker, instance, &tasks, &results, &thread_slot, &context))
+            .spawn(move || work(worker, &tasks, &results, &thread_slot, &context))
             .map_err(|source| RunError::Spawn {
                 worker,
                 program: "a worker thread".to_owned(),
@@ -122,8 +141,40 @@ impl Pool {
             })?;
         if worker < self.slots.len() {
             self.slots[worker] = slot;
+            self.generations[worker] += 1;
         } else {
             self.slots.push(slot);
+            self.generations.push(0);
+        }
+        Ok(())
+    }
+
+    /// A thread whose plugin refused to make its instance, or did not within the start limit,
+    /// ends the run: a first thread's refusal is the plugin refusing its configuration.
+    fn check_starts(&self) -> Result<(), RunError> {
+        let limit = self.context.limits.start_timeout;
+        for (worker, slot) in self.slots.iter().enumerate() {
+            let first = self.generations[worker] == 0;
+            let failure = match &slot.lock().start {
+                Start::Failed(error) if first => return Err(RunError::Instance(error.clone())),
+                Start::Failed(error) => error.to_string(),
+                Start::Making(since) if since.elapsed() >= limit => format!(
+                    "its plugin instance was not made within {} (a thread cannot be stopped)",
+                    super::process::human_duration(limit)
+                ),
+                _ => continue,
+            };
+            return Err(if first {
+                RunError::WorkerFailed {
+                    worker,
+                    reason: failure,
+                }
+            } else {
+                RunError::Replacement {
+                    worker,
+                    reason: failure,
+                }
+            });
         }
         Ok(())
     }
@@ -181,14 +232,7 @@ impl Pool {
                 started.elapsed(),
             );
             outbox.attempt_failed(record, self.context.limits.retries, pending);
-            let instance = self
-                .context
-                .instance()
-                .map_err(|error| RunError::Replacement {
-                    worker,
-                    reason: error.to_string(),
-                })?;
-            self.start(worker, instance)?;
+            self.start(worker)?;
             outbox.replaced(worker, "its task ran past the time limit".to_owned());
         }
         Ok(())
@@ -245,7 +289,7 @@ impl Executor for ThreadExecutor {
         tasks: &mut dyn TaskFeed,
         outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
-        let workers = self.instances.len();
+        let workers = self.workers;
         let (task_sender, task_receiver) = bounded::<Task>(workers * QUEUE_PER_WORKER);
         let (result_sender, results) = bounded::<Vec<TaskRecord>>(workers * QUEUE_PER_WORKER);
         let mut pool = Pool {
@@ -254,11 +298,12 @@ impl Executor for ThreadExecutor {
             task_receiver,
             result_sender,
             slots: Vec::new(),
+            generations: Vec::new(),
             outstanding: 0,
         };
         let mut pending = Pending::new(tasks);
-        for (worker, instance) in std::mem::take(&mut self.instances).into_iter().enumerate() {
-            if let Err(error) = pool.start(worker, instance) {
+        for worker in 0..workers {
+            if let Err(error) = pool.start(worker) {
                 pool.stop(
                     &Stop::Failed(error.to_string()),
                     &mut pending,
@@ -343,7 +388,7 @@ fn main_loop(
         // The slots are looked at only when there is a time limit to keep.
         let until_limit = pool.context.limits.timeout.and_then(|limit| {
             let oldest = pool.slots.iter().filter_map(|slot| slot.started()).min()?;
-            Some(oldest + limit)
+            oldest.checked_add(limit)
         });
         let input = if next.is_none() {
             pending.input_readiness()
@@ -358,19 +403,30 @@ fn main_loop(
             }
             None => pool.sweep(outbox),
         }
+        pool.check_starts()?;
         pool.enforce_time_limit(pending, outbox)?;
     }
 }
 
-/// One worker thread: takes tasks until the queue closes or its task is taken away.
+/// One worker thread: makes its plugin instance, then takes tasks until the queue closes or its
+/// task is taken away.
 fn work(
     worker: usize,
-    mut instance: InstanceBox,
     tasks: &Receiver<Task>,
     results: &Sender<Vec<TaskRecord>>,
     slot: &Slot,
     context: &RunContext,
 ) {
+    let mut instance: InstanceBox = match context.plugin.instantiate(&context.config) {
+        Ok(instance) => instance,
+        Err(error) => {
+            slot.lock().start = Start::Failed(error);
+            // Wakes the main thread, which looks at the slots when it wakes.
+            let _ = results.send(Vec::new());
+            return;
+        }
+    };
+    slot.lock().start = Start::Ready;
     let send = |slot: &Slot| {
         let done = slot.take_done();
         done.is_empty() || results.send(done).is_ok()
