@@ -80,7 +80,8 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod abi;
+/// The ABI types, defined in the `quack-abi` crate (whose version is the ABI version).
+pub use quack_abi as abi;
 mod description;
 pub mod sdk;
 mod shape;
@@ -91,8 +92,13 @@ pub use abi::{
     ROOT_MODULE_NAME,
 };
 pub use description::{Description, Example, Hint};
-pub use sdk::{BoxError, Method, MethodResult, Methods, NoConfig, Plugin};
+pub use sdk::{Arguments, BoxError, Method, MethodResult, Methods, NoConfig, Plugin};
 pub use shape::Shape;
+/// `#[derive(Shape)]` for a plugin's own structs and enums (see [`Shape`]).
+pub use quack_derive::Shape;
+
+// The derive names `::quack_core::Shape`, which must resolve inside this crate too.
+extern crate self as quack_core;
 
 /// The abi_stable crate this ABI is built on, for hosts that load plugins.
 pub use abi_stable;
