@@ -144,7 +144,7 @@ impl<P: 'static> Methods<P> {
     note = "an associated function without `self` cannot be a method; add `&self` (the host calls methods on an instance made by `Plugin::new`)"
 )]
 pub trait Method<P, Marker>: Send + Sync + 'static {
-    /// The arguments after the receiver, as a tuple: `()` or `(A,)`.
+    /// The arguments after the receiver: [`markers::NoArg`] or [`markers::OneArg`].
     type Args;
     /// What the function returns.
     type Output;
@@ -155,7 +155,7 @@ pub trait Method<P, Marker>: Send + Sync + 'static {
 /// The arguments of a method after `self`: none, or one that deserializes from JSON and has a
 /// [`Shape`].
 #[diagnostic::on_unimplemented(
-    message = "a Quack method takes at most one argument after `self`, not `{Self}`",
+    message = "a Quack method takes at most one argument after `self`",
     label = "more than one argument after `self`",
     note = "put the arguments into one struct with `#[derive(Deserialize, Shape)]` (or a tuple) and take that"
 )]
@@ -166,21 +166,21 @@ pub trait Arguments: Sized {
     fn from_json(input: &str) -> Result<Self, PluginError>;
 }
 
-impl Arguments for () {
+impl Arguments for NoArg {
     fn shapes() -> Vec<String> {
         Vec::new()
     }
     fn from_json(_input: &str) -> Result<Self, PluginError> {
-        Ok(())
+        Ok(NoArg)
     }
 }
 
-impl<A: DeserializeOwned + Shape> Arguments for (A,) {
+impl<A: DeserializeOwned + Shape> Arguments for OneArg<A> {
     fn shapes() -> Vec<String> {
         vec![A::shape()]
     }
     fn from_json(input: &str) -> Result<Self, PluginError> {
-        from_json::<A>(input).map(|argument| (argument,))
+        from_json::<A>(input).map(OneArg)
     }
 }
 
@@ -198,16 +198,16 @@ pub trait MethodResult {
     fn into_json(self) -> Result<String, PluginError>;
 }
 
-/// Marker types that keep the blanket implementations of [`Method`] apart.
+/// Marker types that keep the blanket implementations of [`Method`] apart, and carry a method's
+/// arguments.
 #[doc(hidden)]
 pub mod markers {
-    use std::marker::PhantomData;
     pub struct ByRef;
     pub struct ByMut;
     pub struct NoArg;
-    pub struct OneArg<A>(PhantomData<A>);
-    pub struct TwoArgs<A, B>(PhantomData<(A, B)>);
-    pub struct ThreeArgs<A, B, C>(PhantomData<(A, B, C)>);
+    pub struct OneArg<A>(pub A);
+    pub struct TwoArgs<A, B>(pub A, pub B);
+    pub struct ThreeArgs<A, B, C>(pub A, pub B, pub C);
 }
 use markers::{ByMut, ByRef, NoArg, OneArg, ThreeArgs, TwoArgs};
 
@@ -257,46 +257,46 @@ fn from_json<A: DeserializeOwned + Shape>(input: &str) -> Result<A, PluginError>
 // `Arguments` for a pair or a triple, whose message says what to do), not about the whole function.
 macro_rules! method_impls {
     ($receiver:ty, $marker:ident) => {
-        impl<P, F, R> Method<P, ($marker, NoArg)> for F
+        impl<P, F, R> Method<P, ($marker, ())> for F
         where
             P: 'static,
             F: Fn($receiver) -> R + Send + Sync + 'static,
         {
-            type Args = ();
+            type Args = NoArg;
             type Output = R;
-            fn apply(&self, plugin: &mut P, (): ()) -> R {
+            fn apply(&self, plugin: &mut P, NoArg: NoArg) -> R {
                 self(plugin)
             }
         }
 
-        impl<P, F, A, R> Method<P, ($marker, OneArg<A>)> for F
+        impl<P, F, A, R> Method<P, ($marker, (A,))> for F
         where
             P: 'static,
             F: Fn($receiver, A) -> R + Send + Sync + 'static,
             A: 'static,
         {
-            type Args = (A,);
+            type Args = OneArg<A>;
             type Output = R;
-            fn apply(&self, plugin: &mut P, (argument,): (A,)) -> R {
+            fn apply(&self, plugin: &mut P, OneArg(argument): OneArg<A>) -> R {
                 self(plugin, argument)
             }
         }
 
-        impl<P, F, A, B, R> Method<P, ($marker, TwoArgs<A, B>)> for F
+        impl<P, F, A, B, R> Method<P, ($marker, (A, B))> for F
         where
             P: 'static,
             F: Fn($receiver, A, B) -> R + Send + Sync + 'static,
             A: 'static,
             B: 'static,
         {
-            type Args = (A, B);
+            type Args = TwoArgs<A, B>;
             type Output = R;
-            fn apply(&self, plugin: &mut P, (a, b): (A, B)) -> R {
+            fn apply(&self, plugin: &mut P, TwoArgs(a, b): TwoArgs<A, B>) -> R {
                 self(plugin, a, b)
             }
         }
 
-        impl<P, F, A, B, C, R> Method<P, ($marker, ThreeArgs<A, B, C>)> for F
+        impl<P, F, A, B, C, R> Method<P, ($marker, (A, B, C))> for F
         where
             P: 'static,
             F: Fn($receiver, A, B, C) -> R + Send + Sync + 'static,
@@ -304,9 +304,9 @@ macro_rules! method_impls {
             B: 'static,
             C: 'static,
         {
-            type Args = (A, B, C);
+            type Args = ThreeArgs<A, B, C>;
             type Output = R;
-            fn apply(&self, plugin: &mut P, (a, b, c): (A, B, C)) -> R {
+            fn apply(&self, plugin: &mut P, ThreeArgs(a, b, c): ThreeArgs<A, B, C>) -> R {
                 self(plugin, a, b, c)
             }
         }
@@ -451,4 +451,53 @@ macro_rules! export_plugin {
             }
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: unwrap is how a test says "this must work".
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::TestPlugin;
+
+    struct Twice;
+
+    impl Twice {
+        fn one(&self) -> u64 {
+            1
+        }
+        fn two(&self) -> u64 {
+            2
+        }
+    }
+
+    impl Plugin for Twice {
+        type Config = NoConfig;
+        fn describe() -> Description {
+            Description::new("twice", "1.0.0")
+        }
+        fn new(_config: NoConfig) -> Result<Self, BoxError> {
+            Ok(Twice)
+        }
+        fn methods(methods: &mut Methods<Self>) {
+            methods
+                .add("run", Twice::one)
+                .add("other", Twice::two)
+                .add("run", Twice::two);
+        }
+    }
+
+    #[test]
+    fn a_name_registered_twice_is_an_error_naming_it_not_a_silent_choice() {
+        let plugin = TestPlugin::of::<Twice>();
+        let error = plugin.methods().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "method `run` is registered twice in Plugin::methods; give each `add` its own name"
+        );
+        let error = plugin.instance(json!({})).err().unwrap();
+        assert!(error.to_string().contains("`run` is registered twice"));
+    }
 }
