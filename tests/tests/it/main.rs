@@ -6,6 +6,7 @@
 
 mod animals;
 mod auto_choice;
+mod compat;
 mod faults;
 mod inputs;
 mod inspect_list;
