@@ -92,10 +92,10 @@ pub use abi::{
     ROOT_MODULE_NAME,
 };
 pub use description::{Description, Example, Hint};
-pub use sdk::{Arguments, BoxError, Method, MethodResult, Methods, NoConfig, Plugin};
-pub use shape::Shape;
 /// `#[derive(Shape)]` for a plugin's own structs and enums (see [`Shape`]).
 pub use quack_derive::Shape;
+pub use sdk::{Arguments, BoxError, Method, MethodResult, Methods, NoConfig, Plugin};
+pub use shape::Shape;
 
 // The derive names `::quack_core::Shape`, which must resolve inside this crate too.
 extern crate self as quack_core;

@@ -77,7 +77,10 @@ impl<P: 'static> Methods<P> {
         F::Args: Arguments,
         F::Output: MethodResult,
     {
-        if self.entries.iter().any(|(existing, _)| existing.name == name)
+        if self
+            .entries
+            .iter()
+            .any(|(existing, _)| existing.name == name)
             && !self.duplicates.iter().any(|duplicate| duplicate == name)
         {
             self.duplicates.push(name.to_owned());

@@ -342,7 +342,12 @@ fn layout_difference(report: &str) -> String {
     match chosen {
         None => format!(
             "abi_stable reports: {}",
-            shorten(report.lines().find(|line| !line.trim().is_empty()).unwrap_or(""))
+            shorten(
+                report
+                    .lines()
+                    .find(|line| !line.trim().is_empty())
+                    .unwrap_or("")
+            )
         ),
         Some(difference) => {
             let mut text = String::new();
@@ -351,7 +356,9 @@ fn layout_difference(report: &str) -> String {
             }
             text.push_str(&difference.what);
             if let (Some(expected), Some(found)) = (&difference.expected, &difference.found) {
-                text.push_str(&format!(", {expected} in the host and {found} in the plugin"));
+                text.push_str(&format!(
+                    ", {expected} in the host and {found} in the plugin"
+                ));
             }
             one_line(&text)
         }

@@ -110,7 +110,9 @@ pub fn compat_plugin(workspace: &str, lib_name: &str) -> PathBuf {
         .join(workspace)
         .join("Cargo.toml");
     {
-        let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut built = BUILT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !built.iter().any(|done| done == workspace) {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let build = |offline: bool| {

@@ -8,7 +8,14 @@ use quack_tests::{compat_plugin, run};
 #[test]
 fn a_plugin_built_against_the_frozen_abi_1_0_0_loads_and_runs() {
     let plugin = compat_plugin("abi-1.0.0", "compat_abi_1_0_0");
-    let result = run(&["run", plugin.to_str().unwrap(), "--task", "21", "--task", "5"]);
+    let result = run(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--task",
+        "21",
+        "--task",
+        "5",
+    ]);
     result.expect_code(0);
     assert!(result.stdout.contains("21 -> 42"), "{result:#?}");
     assert!(result.stdout.contains("5 -> 10"), "{result:#?}");
