@@ -3,7 +3,7 @@
 
 use std::{io, path::PathBuf};
 
-use crate::{input::InputError, loader::LoadError, runner::RunError};
+use crate::{cli::new::NewError, input::InputError, loader::LoadError, runner::RunError};
 
 /// Exit code when every task ran and at least one did not end `ok`.
 pub const EXIT_TASKS_FAILED: u8 = 1;
@@ -27,6 +27,7 @@ Exit codes:
  10  the plugin refused its configuration
  11  the report or the output could not be written
  12  the host could not start its workers
+ 13  `host new`: the name is not a valid crate name, or the directory already exists
 130  interrupted with Ctrl-C (finished tasks are reported, the rest cancelled)";
 
 /// A failed `host` command.
@@ -74,6 +75,9 @@ pub enum HostError {
     /// Standard output could not be written.
     #[error("could not write to standard output: {0}")]
     Output(#[source] io::Error),
+    /// `host new` wrote nothing.
+    #[error(transparent)]
+    New(#[from] NewError),
     /// A directory to list could not be read.
     #[error("could not read the directory {path}: {source}; give an existing directory of plugins")]
     ListDirectory {
@@ -98,6 +102,7 @@ impl HostError {
             HostError::Run(RunError::Spawn { .. } | RunError::WorkerFailed { .. }) => 12,
             HostError::Report { .. } | HostError::Output(_) => 11,
             HostError::ListDirectory { .. } => 3,
+            HostError::New(error) => error.exit_code(),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod inspect;
 mod list;
+pub(crate) mod new;
 mod run;
 mod sink;
 mod worker;
@@ -30,6 +31,7 @@ enum Command {
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
     Bench(bench::BenchArgs),
+    New(new::NewArgs),
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
 }
@@ -55,6 +57,7 @@ impl Cli {
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
             Command::Bench(args) => args.exec(),
+            Command::New(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),
         }
     }

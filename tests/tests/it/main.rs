@@ -12,6 +12,7 @@ mod inputs;
 mod inspect_list;
 mod interrupt;
 mod loading;
+mod new_plugin;
 mod report;
 mod streaming;
 mod time_limits;
