@@ -12,7 +12,9 @@ use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{RResult, RStr, RString, RVec},
 };
-use quack_abi::{ErrorKind, Instance, InstanceBox, MethodSig, PluginError, PluginMod, PluginModRef};
+use quack_abi::{
+    ErrorKind, Instance, InstanceBox, MethodSig, PluginError, PluginMod, PluginModRef,
+};
 
 const DESCRIPTION: &str = r#"{"name": "old-doubler", "version": "1.0.0",
     "summary": "Built against quack-abi 1.0.0: run(n) = 2n", "default_input": [21]}"#;
