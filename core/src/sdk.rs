@@ -5,6 +5,11 @@
 //! `fn(&mut Self, A) -> R` where `A` deserializes from JSON and `R` is either a serializable value or
 //! a `Result` of one with an error that displays. Its signature is read from those types (see
 //! [`Shape`]); JSON conversion and panic catching are done here, once, for every plugin.
+//!
+//! The checks are split so that a compile error names the real cause: [`Method`] only matches the
+//! function's form (receiver, number of arguments), then [`Arguments`] checks the argument and
+//! [`MethodResult`] the result, each with a `#[diagnostic::on_unimplemented]` message that says
+//! what to do.
 
 use std::{
     cell::RefCell,

@@ -20,7 +20,7 @@ Exit codes:
   3  the plugin (or the directory to list) does not exist
   4  the file is not a shared library
   5  the shared library is not a Quack plugin
-  6  the plugin was built for another Quack ABI version
+  6  the plugin was built for another Quack ABI version, or its ABI types differ from the host's
   7  the plugin's describe or methods failed (a plugin bug)
   8  the plugin has no interface the host can run (neither Workload nor Animal)
   9  the tasks or the configuration given on the command line are invalid
