@@ -10,7 +10,7 @@ use syn::{DeriveInput, LitStr, parse_macro_input, parse_quote};
 
 /// Implements `quack_core::Shape` for a struct or an enum: its shape is its name.
 ///
-/// ```ignore
+/// ```text
 /// #[derive(serde::Deserialize, quack_core::Shape)]
 /// struct Task { n: u64 }
 /// // Task::shape() == "Task"
