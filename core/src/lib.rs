@@ -101,7 +101,7 @@
 //! ```
 //!
 //! Each name may be registered once: `add("run", a).add("run", b)` makes `methods` fail with
-//! "method `run` is registered twice", and the host refuses the plugin with that sentence.
+//! "method `run` is registered more than once", and the host refuses the plugin with that sentence.
 //! A mistake in a method's types is a compile error that names it: a type without `Shape`
 //! ("`Task` has no `Shape` ... add `#[derive(Shape)]`"), two arguments ("a Quack method takes at
 //! most one argument after `self`"), a result that does not serialize, an error type without

@@ -112,13 +112,13 @@ impl<P: 'static> Methods<P> {
             [name] => Err(PluginError::new(
                 ErrorKind::Failed,
                 format!(
-                    "method `{name}` is registered twice in Plugin::methods; give each `add` its own name"
+                    "method `{name}` is registered more than once in Plugin::methods; give each `add` its own name"
                 ),
             )),
             names => Err(PluginError::new(
                 ErrorKind::Failed,
                 format!(
-                    "methods {} are each registered twice in Plugin::methods; give each `add` its own name",
+                    "methods {} are each registered more than once in Plugin::methods; give each `add` its own name",
                     names
                         .iter()
                         .map(|name| format!("`{name}`"))
@@ -147,7 +147,7 @@ impl<P: 'static> Methods<P> {
 /// argument and the result must be is checked separately ([`Arguments`], [`MethodResult`]), so
 /// that a compile error names the type at fault rather than the whole function.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a Quack method: it must take `&self` or `&mut self`",
+    message = "`{Self}` cannot be a Quack method: a method takes `&self` or `&mut self`, then at most one argument",
     label = "not `fn(&self) -> R`, `fn(&mut self) -> R`, `fn(&self, A) -> R` or `fn(&mut self, A) -> R`",
     note = "an associated function without `self` cannot be a method; add `&self` (the host calls methods on an instance made by `Plugin::new`)"
 )]
@@ -503,9 +503,13 @@ mod tests {
         let error = plugin.methods().unwrap_err();
         assert_eq!(
             error.to_string(),
-            "method `run` is registered twice in Plugin::methods; give each `add` its own name"
+            "method `run` is registered more than once in Plugin::methods; give each `add` its own name"
         );
         let error = plugin.instance(json!({})).err().unwrap();
-        assert!(error.to_string().contains("`run` is registered twice"));
+        assert!(
+            error
+                .to_string()
+                .contains("`run` is registered more than once")
+        );
     }
 }

@@ -222,7 +222,10 @@ fn core_dependency() -> String {
             .to_string()
             .replace('\\', "\\\\")
             .replace('"', "\\\"");
-        format!("quack-core = {{ path = \"{text}\" }}")
+        format!(
+            "# The Quack checkout this host was built from; move it and this path must follow.\n\
+             quack-core = {{ path = \"{text}\" }}"
+        )
     } else {
         format!("quack-core = \"{}\"", env!("CARGO_PKG_VERSION"))
     }

@@ -80,7 +80,7 @@ fn a_plugin_that_registers_a_method_twice_is_refused_naming_it() {
     result.expect_code(7);
     let line = result.one_error_line();
     assert!(
-        line.contains("its methods failed (method `run` is registered twice"),
+        line.contains("its methods failed (method `run` is registered more than once"),
         "{line}"
     );
 }
