@@ -1,5 +1,6 @@
 //! The SDK for plugin authors: the [`Plugin`] trait, the [`Methods`] table that turns ordinary
-//! Rust methods into callable, typed entries, and the machinery behind [`export_plugin!`].
+//! Rust methods into callable, typed entries, and the machinery behind
+//! [`export_plugin!`](crate::export_plugin).
 //!
 //! A method is any function `fn(&Self) -> R`, `fn(&mut Self) -> R`, `fn(&Self, A) -> R` or
 //! `fn(&mut Self, A) -> R` where `A` deserializes from JSON and `R` is either a serializable value or
