@@ -1,10 +1,16 @@
 //! The SDK for plugin authors: the [`Plugin`] trait, the [`Methods`] table that turns ordinary
-//! Rust methods into callable, typed entries, and the machinery behind [`export_plugin!`].
+//! Rust methods into callable, typed entries, and the machinery behind
+//! [`export_plugin!`](crate::export_plugin).
 //!
 //! A method is any function `fn(&Self) -> R`, `fn(&mut Self) -> R`, `fn(&Self, A) -> R` or
 //! `fn(&mut Self, A) -> R` where `A` deserializes from JSON and `R` is either a serializable value or
 //! a `Result` of one with an error that displays. Its signature is read from those types (see
 //! [`Shape`]); JSON conversion and panic catching are done here, once, for every plugin.
+//!
+//! The checks are split so that a compile error names the real cause: [`Method`] only matches the
+//! function's form (receiver, number of arguments), then [`Arguments`] checks the argument and
+//! [`MethodResult`] the result, each with a `#[diagnostic::on_unimplemented]` message that says
+//! what to do.
 
 use std::{
     cell::RefCell,
@@ -54,28 +60,74 @@ type Invoke<P> = Box<dyn Fn(&mut P, &str) -> Result<String, PluginError> + Send 
 /// The table of a plugin's methods, filled in by [`Plugin::methods`].
 pub struct Methods<P> {
     entries: Vec<(MethodSig, Invoke<P>)>,
+    /// Names given to [`Methods::add`] more than once, in order, each once.
+    duplicates: Vec<String>,
 }
 
 impl<P: 'static> Methods<P> {
     fn new() -> Self {
         Methods {
             entries: Vec::new(),
+            duplicates: Vec::new(),
         }
     }
 
     /// Registers `function` under `name`. Its signature comes from its argument and result types.
-    pub fn add<Marker, F: Method<P, Marker>>(&mut self, name: &str, function: F) -> &mut Self {
+    ///
+    /// Registering a name twice is a mistake the host reports when it loads the plugin (and
+    /// [`TestPlugin`](crate::testing::TestPlugin) in the plugin's own tests): the table never
+    /// silently keeps one of the two.
+    pub fn add<Marker, F>(&mut self, name: &str, function: F) -> &mut Self
+    where
+        F: Method<P, Marker>,
+        F::Args: Arguments,
+        F::Output: MethodResult,
+    {
+        if self
+            .entries
+            .iter()
+            .any(|(existing, _)| existing.name == name)
+            && !self.duplicates.iter().any(|duplicate| duplicate == name)
+        {
+            self.duplicates.push(name.to_owned());
+        }
         let signature = MethodSig {
             name: name.into(),
-            params: F::params().into_iter().map(RString::from).collect(),
-            result: F::result().into(),
+            params: F::Args::shapes().into_iter().map(RString::from).collect(),
+            result: F::Output::shape().into(),
         };
-        self.entries.retain(|(existing, _)| existing.name != name);
         self.entries.push((
             signature,
-            Box::new(move |plugin, input| function.invoke(plugin, input)),
+            Box::new(move |plugin, input| {
+                let arguments = F::Args::from_json(input)?;
+                function.apply(plugin, arguments).into_json()
+            }),
         ));
         self
+    }
+
+    /// The table's signatures, or the error for a name registered twice.
+    fn signatures(&self) -> Result<Vec<MethodSig>, PluginError> {
+        match self.duplicates.as_slice() {
+            [] => Ok(self.entries.iter().map(|(sig, _)| sig.clone()).collect()),
+            [name] => Err(PluginError::new(
+                ErrorKind::Failed,
+                format!(
+                    "method `{name}` is registered more than once in Plugin::methods; give each `add` its own name"
+                ),
+            )),
+            names => Err(PluginError::new(
+                ErrorKind::Failed,
+                format!(
+                    "methods {} are each registered more than once in Plugin::methods; give each `add` its own name",
+                    names
+                        .iter()
+                        .map(|name| format!("`{name}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
     }
 
     fn call(&self, plugin: &mut P, method: &str, input: &str) -> Result<String, PluginError> {
@@ -89,39 +141,86 @@ impl<P: 'static> Methods<P> {
     }
 }
 
-/// A function that can be registered as a method. Implemented for the four receiver and argument
-/// forms listed in the module docs; `Marker` only keeps those implementations apart.
+/// A function that can be registered as a method: `fn(&self) -> R`, `fn(&mut self) -> R`,
+/// `fn(&self, A) -> R` or `fn(&mut self, A) -> R`. `Marker` only keeps the implementations apart.
+///
+/// This trait looks at the function's *form* only (receiver and number of arguments); what the
+/// argument and the result must be is checked separately ([`Arguments`], [`MethodResult`]), so
+/// that a compile error names the type at fault rather than the whole function.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a Quack method: a method takes `&self` or `&mut self`, then at most one argument",
+    label = "not `fn(&self) -> R`, `fn(&mut self) -> R`, `fn(&self, A) -> R` or `fn(&mut self, A) -> R`",
+    note = "an associated function without `self` cannot be a method; add `&self` (the host calls methods on an instance made by `Plugin::new`)"
+)]
 pub trait Method<P, Marker>: Send + Sync + 'static {
-    /// The shapes of the parameters after the receiver.
-    fn params() -> Vec<String>;
-    /// The shape of the result.
-    fn result() -> String;
-    /// Deserializes `input`, calls the function and serializes its result.
-    fn invoke(&self, plugin: &mut P, input: &str) -> Result<String, PluginError>;
+    /// The arguments after the receiver: [`markers::NoArg`] or [`markers::OneArg`].
+    type Args;
+    /// What the function returns.
+    type Output;
+    /// Calls the function.
+    fn apply(&self, plugin: &mut P, arguments: Self::Args) -> Self::Output;
 }
 
-/// The result of a method: a plain serializable value or a `Result` of one.
-pub trait MethodResult<Marker> {
+/// The arguments of a method after `self`: none, or one that deserializes from JSON and has a
+/// [`Shape`].
+#[diagnostic::on_unimplemented(
+    message = "a Quack method takes at most one argument after `self`",
+    label = "more than one argument after `self`",
+    note = "put the arguments into one struct with `#[derive(Deserialize, Shape)]` (or a tuple) and take that"
+)]
+pub trait Arguments: Sized {
+    /// The shape of each argument.
+    fn shapes() -> Vec<String>;
+    /// The arguments from the call's input JSON (`null` when there are none).
+    fn from_json(input: &str) -> Result<Self, PluginError>;
+}
+
+impl Arguments for NoArg {
+    fn shapes() -> Vec<String> {
+        Vec::new()
+    }
+    fn from_json(_input: &str) -> Result<Self, PluginError> {
+        Ok(NoArg)
+    }
+}
+
+impl<A: DeserializeOwned + Shape> Arguments for OneArg<A> {
+    fn shapes() -> Vec<String> {
+        vec![A::shape()]
+    }
+    fn from_json(input: &str) -> Result<Self, PluginError> {
+        from_json::<A>(input).map(OneArg)
+    }
+}
+
+/// The result of a method: a serializable value with a [`Shape`], or a `Result` of one whose
+/// error displays (its text is the message the user sees).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a Quack method",
+    label = "neither a value with `Serialize` and `Shape` nor a `Result` of one with a `Display` error",
+    note = "return a type with `#[derive(Serialize, Shape)]`, or `Result<T, E>` where `E` implements `std::fmt::Display` (`String` does; so does every `std::error::Error`)"
+)]
+pub trait MethodResult {
     /// The shape of the successful value.
     fn shape() -> String;
     /// The value as JSON, or the method's error.
     fn into_json(self) -> Result<String, PluginError>;
 }
 
-/// Marker types that keep the blanket implementations of [`Method`] and [`MethodResult`] apart.
+/// Marker types that keep the blanket implementations of [`Method`] apart, and carry a method's
+/// arguments.
 #[doc(hidden)]
 pub mod markers {
-    use std::marker::PhantomData;
     pub struct ByRef;
     pub struct ByMut;
     pub struct NoArg;
-    pub struct OneArg<A>(PhantomData<A>);
-    pub struct Plain;
-    pub struct Fallible;
+    pub struct OneArg<A>(pub A);
+    pub struct TwoArgs<A, B>(pub A, pub B);
+    pub struct ThreeArgs<A, B, C>(pub A, pub B, pub C);
 }
-use markers::{ByMut, ByRef, Fallible, NoArg, OneArg, Plain};
+use markers::{ByMut, ByRef, NoArg, OneArg, ThreeArgs, TwoArgs};
 
-impl<T: Serialize + Shape> MethodResult<Plain> for T {
+impl<T: Serialize + Shape> MethodResult for T {
     fn shape() -> String {
         T::shape()
     }
@@ -130,7 +229,7 @@ impl<T: Serialize + Shape> MethodResult<Plain> for T {
     }
 }
 
-impl<T: Serialize + Shape, E: Display> MethodResult<Fallible> for Result<T, E> {
+impl<T: Serialize + Shape, E: Display> MethodResult for Result<T, E> {
     fn shape() -> String {
         T::shape()
     }
@@ -163,43 +262,61 @@ fn from_json<A: DeserializeOwned + Shape>(input: &str) -> Result<A, PluginError>
     })
 }
 
+// Two and three arguments match here only so that the error is about the arguments (no
+// `Arguments` for a pair or a triple, whose message says what to do), not about the whole function.
 macro_rules! method_impls {
     ($receiver:ty, $marker:ident) => {
-        impl<P, F, R, RM> Method<P, ($marker, NoArg, RM)> for F
+        impl<P, F, R> Method<P, ($marker, ())> for F
         where
             P: 'static,
             F: Fn($receiver) -> R + Send + Sync + 'static,
-            R: MethodResult<RM>,
-            RM: 'static,
         {
-            fn params() -> Vec<String> {
-                Vec::new()
-            }
-            fn result() -> String {
-                R::shape()
-            }
-            fn invoke(&self, plugin: &mut P, _input: &str) -> Result<String, PluginError> {
-                self(plugin).into_json()
+            type Args = NoArg;
+            type Output = R;
+            fn apply(&self, plugin: &mut P, NoArg: NoArg) -> R {
+                self(plugin)
             }
         }
 
-        impl<P, F, A, R, RM> Method<P, ($marker, OneArg<A>, RM)> for F
+        impl<P, F, A, R> Method<P, ($marker, (A,))> for F
         where
             P: 'static,
             F: Fn($receiver, A) -> R + Send + Sync + 'static,
-            A: DeserializeOwned + Shape + 'static,
-            R: MethodResult<RM>,
-            RM: 'static,
+            A: 'static,
         {
-            fn params() -> Vec<String> {
-                vec![A::shape()]
+            type Args = OneArg<A>;
+            type Output = R;
+            fn apply(&self, plugin: &mut P, OneArg(argument): OneArg<A>) -> R {
+                self(plugin, argument)
             }
-            fn result() -> String {
-                R::shape()
+        }
+
+        impl<P, F, A, B, R> Method<P, ($marker, (A, B))> for F
+        where
+            P: 'static,
+            F: Fn($receiver, A, B) -> R + Send + Sync + 'static,
+            A: 'static,
+            B: 'static,
+        {
+            type Args = TwoArgs<A, B>;
+            type Output = R;
+            fn apply(&self, plugin: &mut P, TwoArgs(a, b): TwoArgs<A, B>) -> R {
+                self(plugin, a, b)
             }
-            fn invoke(&self, plugin: &mut P, input: &str) -> Result<String, PluginError> {
-                let argument = from_json::<A>(input)?;
-                self(plugin, argument).into_json()
+        }
+
+        impl<P, F, A, B, C, R> Method<P, ($marker, (A, B, C))> for F
+        where
+            P: 'static,
+            F: Fn($receiver, A, B, C) -> R + Send + Sync + 'static,
+            A: 'static,
+            B: 'static,
+            C: 'static,
+        {
+            type Args = ThreeArgs<A, B, C>;
+            type Output = R;
+            fn apply(&self, plugin: &mut P, ThreeArgs(a, b, c): ThreeArgs<A, B, C>) -> R {
+                self(plugin, a, b, c)
             }
         }
     };
@@ -258,7 +375,7 @@ extern "C" fn methods<P: Plugin>() -> RResult<RVec<MethodSig>, PluginError> {
     catch_panic(|| {
         let mut table = Methods::<P>::new();
         P::methods(&mut table);
-        Ok(table.entries.into_iter().map(|(sig, _)| sig).collect())
+        Ok(table.signatures()?.into_iter().collect())
     })
 }
 
@@ -278,6 +395,7 @@ extern "C" fn new_instance<P: Plugin>(config: RStr<'_>) -> RResult<InstanceBox, 
             .map_err(|error| PluginError::new(ErrorKind::Failed, error.to_string()))?;
         let mut table = Methods::new();
         P::methods(&mut table);
+        table.signatures()?;
         let instance = PluginInstance {
             plugin,
             methods: table,
@@ -342,4 +460,57 @@ macro_rules! export_plugin {
             }
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: unwrap is how a test says "this must work".
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::TestPlugin;
+
+    struct Twice;
+
+    impl Twice {
+        fn one(&self) -> u64 {
+            1
+        }
+        fn two(&self) -> u64 {
+            2
+        }
+    }
+
+    impl Plugin for Twice {
+        type Config = NoConfig;
+        fn describe() -> Description {
+            Description::new("twice", "1.0.0")
+        }
+        fn new(_config: NoConfig) -> Result<Self, BoxError> {
+            Ok(Twice)
+        }
+        fn methods(methods: &mut Methods<Self>) {
+            methods
+                .add("run", Twice::one)
+                .add("other", Twice::two)
+                .add("run", Twice::two);
+        }
+    }
+
+    #[test]
+    fn a_name_registered_twice_is_an_error_naming_it_not_a_silent_choice() {
+        let plugin = TestPlugin::of::<Twice>();
+        let error = plugin.methods().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "method `run` is registered more than once in Plugin::methods; give each `add` its own name"
+        );
+        let error = plugin.instance(json!({})).err().unwrap();
+        assert!(
+            error
+                .to_string()
+                .contains("`run` is registered more than once")
+        );
+    }
 }

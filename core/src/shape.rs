@@ -9,15 +9,35 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// A type that can appear in a method signature.
 ///
-/// Implemented for the standard types; implement it for your own argument and result types:
+/// Implemented for the standard types. Derive it for your own argument and result types; the
+/// shape is the type's name (`#[shape(name = "...")]` picks another):
+///
+/// ```
+/// use quack_core::Shape;
+///
+/// #[derive(serde::Deserialize, Shape)]
+/// struct Point { x: f64, y: f64 }
+///
+/// #[derive(serde::Serialize, Shape)]
+/// enum Side { Left, Right }
+///
+/// assert_eq!(<Vec<Point> as Shape>::shape(), "[Point]");
+/// assert_eq!(<Option<Side> as Shape>::shape(), "Side?");
+/// ```
+///
+/// Or implement it by hand, e.g. for a type whose name you want to keep apart from its Rust name:
 ///
 /// ```
 /// struct Point { x: f64, y: f64 }
 /// impl quack_core::Shape for Point {
 ///     fn shape() -> String { "Point".into() }
 /// }
-/// assert_eq!(<Vec<Point> as quack_core::Shape>::shape(), "[Point]");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `Shape`, so it cannot be a method's argument or result",
+    label = "add `#[derive(Shape)]` to `{Self}`",
+    note = "`use quack_core::Shape;` and `#[derive(Shape)]` on the struct or enum: its shape (its name in method signatures, shown by `host inspect`) is its name"
+)]
 pub trait Shape {
     /// The type's name in the signature language.
     fn shape() -> String;

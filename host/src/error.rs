@@ -4,7 +4,8 @@
 use std::{io, path::PathBuf};
 
 use crate::{
-    input::InputError, loader::LoadError, report::file::ReportFileError, runner::RunError,
+    cli::new::NewError, input::InputError, loader::LoadError, report::file::ReportFileError,
+    runner::RunError,
 };
 
 /// Exit code when every task ran and at least one did not end `ok`.
@@ -22,7 +23,7 @@ Exit codes:
   3  the plugin (or the directory to list) does not exist
   4  the file is not a shared library
   5  the shared library is not a Quack plugin
-  6  the plugin was built for another Quack ABI version
+  6  the plugin was built for another Quack ABI version, or its ABI types differ from the host's
   7  the plugin's describe or methods failed (a plugin bug)
   8  the plugin has no interface the host can run (neither Workload nor Animal)
   9  the tasks or the configuration given on the command line are invalid
@@ -30,6 +31,7 @@ Exit codes:
  11  the report or the output could not be written
  12  the host could not start its workers, or could not keep them going (the tasks left are
      reported not-run, and the report is still written)
+ 13  `host new`: the name is not a valid crate name, or the directory already exists
 130  interrupted with Ctrl-C (finished tasks are reported, the rest cancelled)";
 
 /// A failed `host` command.
@@ -74,6 +76,9 @@ pub enum HostError {
     /// Standard output could not be written.
     #[error("could not write to standard output: {0}")]
     Output(#[source] io::Error),
+    /// `host new` wrote nothing.
+    #[error(transparent)]
+    New(#[from] NewError),
     /// A directory to list could not be read.
     #[error("could not read the directory {path}: {source}; give an existing directory of plugins")]
     ListDirectory {
@@ -98,6 +103,7 @@ impl HostError {
             HostError::Run(_) => 12,
             HostError::Report(_) | HostError::Output(_) => 11,
             HostError::ListDirectory { .. } => 3,
+            HostError::New(error) => error.exit_code(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Structural interfaces: [`Interface`] is a set of method signatures the host knows by name, and
 //! a plugin satisfies it when it has every one of them, whatever it calls itself ("if it has `name`
 //! and `sound`, it quacks like an animal"). [`check`] says which are satisfied and, for each one
-//! that is not, what is missing.
+//! that is not, what is missing. [`merge_form`] says which of the two forms of `merge` a Splittable
+//! plugin has, and [`MergeForm::argument`] builds the argument that form takes.
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::loader::Signature;
 
@@ -14,8 +16,8 @@ pub enum Interface {
     Animal,
     /// `run(task) -> result`: the host runs its tasks.
     Workload,
-    /// `split(task) -> [task]`, `merge([result]) -> result`, with the types of `run`: the runner
-    /// may cut a large task into parts.
+    /// `split(task) -> [task]` and `merge([result]) -> result` or `merge((task, [result])) ->
+    /// result`, with the types of `run`: the runner may cut a large task into parts.
     Splittable,
 }
 
@@ -88,7 +90,8 @@ fn requirements(interface: Interface, methods: &[Signature]) -> Vec<Requirement>
                 Some(sig) if sig.params.len() == 1 => (sig.params[0].clone(), sig.result.clone()),
                 _ => ("task".to_owned(), "result".to_owned()),
             };
-            let (split_task, merge_result) = (task.clone(), result.clone());
+            let (split_task, merge_task, merge_result) =
+                (task.clone(), task.clone(), result.clone());
             vec![
                 run,
                 Requirement {
@@ -101,13 +104,60 @@ fn requirements(interface: Interface, methods: &[Signature]) -> Vec<Requirement>
                 },
                 Requirement {
                     name: "merge",
-                    wanted: format!("merge([{result}]) -> {result}"),
+                    // Shown between backticks: the inner pair makes it read as two signatures.
+                    wanted: format!(
+                        "merge([{result}]) -> {result}` or `merge(({task}, [{result}])) -> {result}"
+                    ),
                     accepts: Box::new(move |sig: &Signature| {
-                        sig.params == [format!("[{merge_result}]")] && sig.result == merge_result
+                        merge_form_of(sig, &merge_task, &merge_result).is_some()
                     }),
                 },
             ]
         }
+    }
+}
+
+/// The two forms of `merge` a Splittable plugin may have, for `run(T) -> R`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MergeForm {
+    /// `merge([R]) -> R`: the parts' results, in the order `split` gave the parts.
+    Results,
+    /// `merge((T, [R])) -> R`: the original task and the parts' results, so that task-level
+    /// parameters need not be copied into every part's result.
+    TaskAndResults,
+}
+
+impl MergeForm {
+    /// The argument `merge` takes in this form, from the original task and the parts' results.
+    pub fn argument(self, task: &Value, results: Vec<Value>) -> Value {
+        match self {
+            MergeForm::Results => Value::Array(results),
+            MergeForm::TaskAndResults => Value::Array(vec![task.clone(), Value::Array(results)]),
+        }
+    }
+}
+
+/// Which form of `merge` the plugin has, when it is Splittable; `None` when it is not.
+pub fn merge_form(methods: &[Signature]) -> Option<MergeForm> {
+    if !check_one(Interface::Splittable, methods).satisfied() {
+        return None;
+    }
+    let run = methods.iter().find(|method| method.name == "run")?;
+    let merge = methods.iter().find(|method| method.name == "merge")?;
+    merge_form_of(merge, run.params.first()?, &run.result)
+}
+
+/// The form of `merge` when its signature is one of the two for `run(task) -> result`.
+fn merge_form_of(merge: &Signature, task: &str, result: &str) -> Option<MergeForm> {
+    if merge.result != result {
+        return None;
+    }
+    if merge.params == [format!("[{result}]")] {
+        Some(MergeForm::Results)
+    } else if merge.params == [format!("({task}, [{result}])")] {
+        Some(MergeForm::TaskAndResults)
+    } else {
+        None
     }
 }
 
@@ -198,6 +248,59 @@ mod tests {
         assert_eq!(
             check_one(Interface::Splittable, &bad).missing,
             ["`split(Task) -> [Task]` (it has `split(u64) -> [u64]`)"]
+        );
+    }
+
+    #[test]
+    fn merge_may_take_the_task_with_the_results() {
+        let methods = [
+            sig("run", &["Task"], "[u64]"),
+            sig("split", &["Task"], "[Task]"),
+            sig("merge", &["(Task, [[u64]])"], "[u64]"),
+        ];
+        assert!(check_one(Interface::Splittable, &methods).satisfied());
+        assert_eq!(merge_form(&methods), Some(MergeForm::TaskAndResults));
+    }
+
+    #[test]
+    fn merge_form_tells_the_two_forms_apart_and_needs_splittable() {
+        let results_form = [
+            sig("run", &["u64"], "u64"),
+            sig("split", &["u64"], "[u64]"),
+            sig("merge", &["[u64]"], "u64"),
+        ];
+        assert_eq!(merge_form(&results_form), Some(MergeForm::Results));
+        let no_split = [sig("run", &["u64"], "u64"), sig("merge", &["[u64]"], "u64")];
+        assert_eq!(merge_form(&no_split), None);
+    }
+
+    #[test]
+    fn a_merge_of_neither_form_is_named_with_both_wanted_forms() {
+        let methods = [
+            sig("run", &["Task"], "u64"),
+            sig("split", &["Task"], "[Task]"),
+            sig("merge", &["(u64, [u64])"], "u64"),
+        ];
+        assert_eq!(
+            check_one(Interface::Splittable, &methods).missing,
+            [
+                "`merge([u64]) -> u64` or `merge((Task, [u64])) -> u64` (it has `merge((u64, [u64])) -> u64`)"
+            ]
+        );
+        assert_eq!(merge_form(&methods), None);
+    }
+
+    #[test]
+    fn the_merge_argument_matches_the_form() {
+        let task = serde_json::json!({"n": 10, "scale": 2});
+        let results = vec![serde_json::json!([1, 2]), serde_json::json!([5])];
+        assert_eq!(
+            MergeForm::Results.argument(&task, results.clone()),
+            serde_json::json!([[1, 2], [5]])
+        );
+        assert_eq!(
+            MergeForm::TaskAndResults.argument(&task, results),
+            serde_json::json!([{"n": 10, "scale": 2}, [[1, 2], [5]]])
         );
     }
 }

@@ -65,6 +65,19 @@ pub enum LoadError {
         /// The ABI version of this host.
         host_abi: String,
     },
+    /// A plugin that declares this host's ABI version but whose ABI types have another layout:
+    /// the ABI crate was changed without a new version.
+    #[error(
+        "{path} declares Quack ABI {abi}, as this host does, but its ABI types differ from the host's ({difference}); the ABI was changed without a new version, so rebuild the plugin against the quack-abi this host was built with"
+    )]
+    LayoutMismatch {
+        /// The path given.
+        path: PathBuf,
+        /// The ABI version both declare.
+        abi: String,
+        /// abi_stable's most telling difference, on one line.
+        difference: String,
+    },
     /// The plugin's `describe` or `methods` failed, panicked or answered nonsense.
     #[error(
         "{path} is a Quack plugin but its {step} failed ({reason}); this is a bug in the plugin"
@@ -86,7 +99,7 @@ impl LoadError {
             LoadError::NotFound { .. } => 3,
             LoadError::NotSharedLibrary { .. } => 4,
             LoadError::NotAPlugin { .. } => 5,
-            LoadError::AbiMismatch { .. } => 6,
+            LoadError::AbiMismatch { .. } | LoadError::LayoutMismatch { .. } => 6,
             LoadError::DescribeFailed { .. } => 7,
         }
     }
@@ -222,8 +235,12 @@ impl LoadedPlugin {
         let module = header
             .init_root_module::<PluginModRef>()
             .map_err(|error| match error {
-                LibraryError::AbiInstability(_)
-                | LibraryError::IncompatibleVersionNumber { .. } => mismatch(),
+                LibraryError::AbiInstability(report) => LoadError::LayoutMismatch {
+                    path: owned(),
+                    abi: plugin_abi.clone(),
+                    difference: layout_difference(&report.to_string()),
+                },
+                LibraryError::IncompatibleVersionNumber { .. } => mismatch(),
                 other => LoadError::DescribeFailed {
                     path: owned(),
                     step: "initialisation",
@@ -314,6 +331,168 @@ fn loader_reason(path: &Path, message: &str) -> String {
     one_line(trimmed)
 }
 
+/// abi_stable's layout report (a dump of both layouts per type, hundreds of lines) reduced to its
+/// most telling difference: "`PluginError`: too many fields, 2 in the host and 3 in the plugin".
+///
+/// The report cannot be downcast to abi_stable's error type (the check ran in the plugin's copy of
+/// abi_stable), so its text is read: each block names the type compared ("Layout of expected
+/// type:" then "type:NAME") and its differences ("Error:what", "Expected:", value, "Found:",
+/// value). A size difference is only a consequence when another difference exists, so any other
+/// kind is preferred; among equals, the innermost type (the last block) is the cause.
+fn layout_difference(report: &str) -> String {
+    struct Difference {
+        type_name: Option<String>,
+        what: String,
+        expected: Option<String>,
+        found: Option<String>,
+    }
+    let mut differences: Vec<Difference> = Vec::new();
+    let mut current_type: Option<String> = None;
+    let mut awaiting_type = false;
+    let mut lines = report.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        if line.starts_with("Layout of expected type:") {
+            awaiting_type = true;
+        } else if awaiting_type && line.starts_with("type:") {
+            current_type = Some(line["type:".len()..].trim().to_owned());
+            awaiting_type = false;
+        } else if let Some(what) = line.strip_prefix("Error:") {
+            differences.push(Difference {
+                type_name: current_type.clone(),
+                what: what.trim().to_owned(),
+                expected: None,
+                found: None,
+            });
+        } else if line == "Expected:" || line == "Found:" {
+            let value = lines.next().map(|value| shorten(value.trim()));
+            if let Some(last) = differences.last_mut() {
+                if line == "Expected:" {
+                    last.expected = value;
+                } else {
+                    last.found = value;
+                }
+            }
+        }
+    }
+    let chosen = differences
+        .iter()
+        .rev()
+        .find(|difference| difference.what != "incompatible type size")
+        .or_else(|| differences.last());
+    match chosen {
+        None => format!(
+            "abi_stable reports: {}",
+            shorten(
+                report
+                    .lines()
+                    .find(|line| !line.trim().is_empty())
+                    .unwrap_or("")
+            )
+        ),
+        Some(difference) => {
+            let mut text = String::new();
+            if let Some(name) = &difference.type_name {
+                text.push_str(&format!("`{name}`: "));
+            }
+            text.push_str(&difference.what);
+            if let (Some(expected), Some(found)) = (&difference.expected, &difference.found) {
+                text.push_str(&format!(
+                    ", {expected} in the host and {found} in the plugin"
+                ));
+            }
+            one_line(&text)
+        }
+    }
+}
+
+/// At most 60 characters of `text` on one line, marked when cut.
+fn shorten(text: &str) -> String {
+    let line = one_line(text);
+    match line.char_indices().nth(60) {
+        Some((end, _)) => format!("{}...", &line[..end]),
+        None => line,
+    }
+}
+
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The blocks of a real report (a PluginError with a third field), abridged.
+    const REPORT: &str = "Compared <this>:
+    --- Type Layout ---
+    type:PrefixRef<'a, PluginMod>
+
+0 error(s).
+
+1 error(s)inside:
+    <other>
+
+Layout of expected type:
+    --- Type Layout ---
+    type:RResult
+    size:48 align:8
+
+Error:incompatible type size
+Expected:
+    48
+Found:
+    56
+2 error(s)inside:
+    <other>
+
+Layout of expected type:
+    --- Type Layout ---
+    type:PluginError
+    size:40 align:8
+    data:
+        Struct with Fields:
+            field_name:kind
+            type:ErrorKind
+
+Layout of found type:
+    --- Type Layout ---
+    type:PluginError
+
+Error:incompatible type size
+Expected:
+    40
+Found:
+    48
+
+Error:too many fields
+Expected:
+    2
+Found:
+    3
+";
+
+    #[test]
+    fn a_layout_report_becomes_its_cause_on_one_line() {
+        assert_eq!(
+            layout_difference(REPORT),
+            "`PluginError`: too many fields, 2 in the host and 3 in the plugin"
+        );
+    }
+
+    #[test]
+    fn a_report_of_sizes_only_names_the_innermost_type() {
+        let sizes_only = REPORT.replace("Error:too many fields", "Error:incompatible type size");
+        assert_eq!(
+            layout_difference(&sizes_only),
+            "`PluginError`: incompatible type size, 2 in the host and 3 in the plugin"
+        );
+    }
+
+    #[test]
+    fn an_unknown_report_is_still_one_line() {
+        assert_eq!(
+            layout_difference("something\nnew"),
+            "abi_stable reports: something"
+        );
+    }
 }

@@ -5,6 +5,10 @@
 //! in `target/<profile>/deps/`, so the helpers build the host and every plugin once per test run
 //! with the same cargo and profile, then look in both places.
 //!
+//! [`compat_plugin`] builds the small workspaces under `tests/compat/` (plugins built against other
+//! versions of the ABI and SDK crates, which cannot live in this workspace next to the real ones)
+//! the same way, into `target/compat/`.
+//!
 //! [`LiveRun`] watches a `host` that is still running (its output as it arrives, whether it has
 //! exited) and turns a hang into a test failure instead of a stuck test run.
 
@@ -14,7 +18,7 @@ use std::{
     path::{Path, PathBuf},
     process::{Child, ChildStdin, Command, Output, Stdio},
     sync::{
-        OnceLock,
+        Mutex, OnceLock,
         mpsc::{self, Receiver, RecvTimeoutError},
     },
     thread,
@@ -35,6 +39,7 @@ const PACKAGES: &[&str] = &[
     "quack-fixture-abi-v2",
     "quack-fixture-describe-panics",
     "quack-fixture-misbehave",
+    "quack-fixture-duplicate-method",
 ];
 
 /// `target/<profile>`, the directory holding the binaries of the profile the tests were built with.
@@ -82,6 +87,64 @@ fn build_everything(profile: &Path) {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the host and the plugins failed");
+}
+
+/// The library `lib_name` built by the workspace `tests/compat/<workspace>`, e.g.
+/// `compat_plugin("abi-1.0.0", "compat_abi_1_0_0")`, built first (once per test run) with the
+/// cargo that runs the tests, `--locked` against the workspace's own Cargo.lock, into
+/// `target/compat/`, in release mode when the tests are.
+///
+/// The compat workspaces share that target directory so abi_stable is compiled once for all of
+/// them; their path packages therefore have distinct directory names (cargo tells path packages of
+/// the same name and version apart by their path within the workspace).
+pub fn compat_plugin(workspace: &str, lib_name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let profile = profile_dir();
+    let release = profile.file_name().and_then(|name| name.to_str()) == Some("release");
+    let target_dir = profile
+        .parent()
+        .expect("the profile directory is inside target/")
+        .join("compat");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("compat")
+        .join(workspace)
+        .join("Cargo.toml");
+    {
+        let mut built = BUILT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !built.iter().any(|done| done == workspace) {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let build = |offline: bool| {
+                let mut command = Command::new(&cargo);
+                command
+                    .args(["build", "--quiet", "--locked", "--manifest-path"])
+                    .arg(&manifest)
+                    .arg("--target-dir")
+                    .arg(&target_dir);
+                if release {
+                    command.arg("--release");
+                }
+                if offline {
+                    command.arg("--offline");
+                }
+                command.status().expect("cargo runs").success()
+            };
+            // Offline second: with every crate in cargo's cache, no registry is needed.
+            assert!(
+                build(false) || build(true),
+                "building {} failed",
+                manifest.display()
+            );
+            built.push(workspace.to_owned());
+        }
+    }
+    let file = format!("{DLL_PREFIX}{lib_name}{DLL_SUFFIX}");
+    let path = target_dir
+        .join(if release { "release" } else { "debug" })
+        .join(&file);
+    assert!(path.exists(), "{file} was not built in {}", path.display());
+    path
 }
 
 /// The path of the `host` binary.

@@ -3,6 +3,7 @@
 
 mod inspect;
 mod list;
+pub(crate) mod new;
 mod run;
 mod worker;
 
@@ -27,6 +28,7 @@ enum Command {
     Run(run::RunArgs),
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
+    New(new::NewArgs),
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
 }
@@ -51,6 +53,7 @@ impl Cli {
             Command::Run(args) => args.exec(),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
+            Command::New(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),
         }
     }

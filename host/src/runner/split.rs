@@ -17,6 +17,8 @@ use std::{
 
 use crossbeam_channel::Receiver;
 use quack_core::{InstanceBox, abi_stable::std_types::RResult};
+
+use crate::interfaces::{self, MergeForm};
 use serde_json::Value;
 
 use super::{
@@ -39,6 +41,8 @@ pub fn worth_splitting(splittable: bool, workers: usize, tasks: Option<usize>) -
 /// Splits tasks into parts and merges the parts' results, on an instance of its own.
 pub(crate) struct Splitter {
     instance: InstanceBox,
+    /// Whether `merge` takes the results alone or the task with them.
+    merge_form: MergeForm,
 }
 
 /// A split task whose parts are running.
@@ -61,6 +65,8 @@ impl Splitter {
     pub(crate) fn new(context: &RunContext) -> Result<Self, RunError> {
         Ok(Splitter {
             instance: context.instance()?,
+            merge_form: interfaces::merge_form(&context.plugin.methods)
+                .unwrap_or(MergeForm::Results),
         })
     }
 
@@ -248,8 +254,9 @@ impl SplitState {
             whole.worker = failed.worker;
             return Some(whole);
         }
-        let outputs = Value::Array(parts.into_iter().filter_map(|p| p.output).collect());
-        match splitter.call("merge", &outputs) {
+        let outputs = parts.into_iter().filter_map(|p| p.output).collect();
+        let argument = splitter.merge_form.argument(&whole.input, outputs);
+        match splitter.call("merge", &argument) {
             Ok(merged) => whole.output = Some(merged),
             Err(error) => {
                 whole.status = Status::Error;

@@ -75,6 +75,17 @@ fn a_plugin_whose_describe_panics_is_refused_with_the_panic_message() {
 }
 
 #[test]
+fn a_plugin_that_registers_a_method_twice_is_refused_naming_it() {
+    let result = run(&["run", &plugin_arg("duplicate_method"), "--task", "3"]);
+    result.expect_code(7);
+    let line = result.one_error_line();
+    assert!(
+        line.contains("its methods failed (method `run` is registered more than once"),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_plugin_with_name_but_no_sound_is_refused_naming_sound() {
     let result = run(&["run", &plugin_arg("name_only")]);
     result.expect_code(8);

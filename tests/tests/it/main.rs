@@ -6,12 +6,14 @@
 
 mod animals;
 mod auto_choice;
+mod compat;
 mod events;
 mod faults;
 mod inputs;
 mod inspect_list;
 mod interrupt;
 mod loading;
+mod new_plugin;
 mod report;
 mod run_failures;
 mod streaming;

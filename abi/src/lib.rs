@@ -1,10 +1,16 @@
-//! The stable ABI between the host and a plugin: the root module [`PluginMod`], the per-worker
-//! [`Instance`] object, and the value types that cross the boundary.
+//! The stable ABI between the Quack host and a plugin: the root module [`PluginMod`], the
+//! per-worker [`Instance`] object, and the value types that cross the boundary.
+//!
+//! Plugin authors do not use this crate directly: `quack-core` re-exports all of it and adds the
+//! SDK. It is a crate of its own because abi_stable's load-time layout check compares the *name and
+//! version of the crate that defines each type*. Kept in `quack-core`, every new minor version of
+//! the SDK (0.1 -> 0.2) would have made old plugins unloadable although no type had changed. Here
+//! the crate version is the ABI version ([`ABI_VERSION`]) and changes only when a type in this
+//! file changes shape.
 //!
 //! The root module is small and never grows (a host whose root module has more fields than a
 //! plugin's refuses that plugin). New capabilities are new *method names* in the table returned by
-//! `methods`, never new fields here. The layout is versioned by [`ABI_VERSION`], which is kept
-//! apart from the crate's version and changes only when this file's types change shape.
+//! `methods`, never new fields here.
 
 // abi_stable's derive macros expand to code that trips these lints on current Rust; the allowance
 // is scoped to this module, where every derive lives.
@@ -18,10 +24,12 @@ use abi_stable::{
     std_types::{RBox, RResult, RStr, RString, RVec},
 };
 
-/// The version of the method-table ABI. A plugin loads when its major version equals the host's.
+/// The version of the ABI: this crate's package version. A plugin loads when its major version
+/// equals the host's.
 ///
-/// This is the version the root module carries, so it is what abi_stable checks at load time.
-pub const ABI_VERSION: &str = "1.0.0";
+/// The root module carries it, and abi_stable compares it (with the crate name) for every type
+/// below, so it cannot drift from what the layout check sees.
+pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The name under which every Quack plugin's root module is registered. A library exporting an
 /// abi_stable root module under another name is not a Quack plugin.
@@ -38,7 +46,7 @@ pub const ROOT_MODULE_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
 #[sabi(missing_field(panic))]
 pub struct PluginMod {
-    /// The plugin's [`Description`](crate::Description) as JSON.
+    /// The plugin's description (`quack_core::Description`) as JSON.
     pub describe: extern "C" fn() -> RResult<RString, PluginError>,
     /// Every method the plugin's instances answer to, with its signature.
     pub methods: extern "C" fn() -> RResult<RVec<MethodSig>, PluginError>,
@@ -127,7 +135,7 @@ impl std::error::Error for PluginError {}
 
 /// The signature of one method: its name, the shapes of its parameters and of its result.
 ///
-/// Shapes are written in a small type language (see [`Shape`](crate::Shape)): `string`, `u64`,
+/// Shapes are written in a small type language (see `quack_core::Shape`): `string`, `u64`,
 /// `[u64]`, `any`, ...
 #[repr(C)] // crosses the boundary inside an RVec.
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
