@@ -27,7 +27,7 @@ Exit codes:
   7  the plugin's describe or methods failed (a plugin bug)
   8  the plugin has no interface the host can run (neither Workload nor Animal)
   9  the tasks or the configuration given on the command line are invalid
- 10  the plugin refused its configuration
+ 10  the plugin refused its configuration, or failed to start
  11  the report or the output could not be written
  12  the host could not start its workers, or could not keep them going (the tasks left are
      reported not-run, and the report is still written)

@@ -68,8 +68,9 @@ impl Default for Limits {
 /// Why a run could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The plugin refused to make an instance (usually its configuration).
-    #[error("the plugin refused its configuration: {}; check --config and --set", .0.message)]
+    /// The plugin refused to make an instance: its configuration (an `invalid input` error), or
+    /// its constructor failed or panicked. Worded the same in every mode.
+    #[error("{}", instance_error(.0))]
     Instance(#[source] PluginError),
     /// A worker process could not load the plugin.
     #[error("worker {worker} could not start: {reason}")]
@@ -115,6 +116,17 @@ pub enum RunError {
     /// Process mode was asked for without a way to start worker processes.
     #[error("process mode needs a worker command, and this run has none")]
     NoWorkerCommand,
+}
+
+/// The sentence for a plugin that would not make an instance.
+fn instance_error(error: &PluginError) -> String {
+    match error.kind {
+        quack_core::ErrorKind::InvalidInput => format!(
+            "the plugin refused its configuration: {}; check --config and --set",
+            error.message
+        ),
+        _ => format!("the plugin failed to start: {error}"),
+    }
 }
 
 /// Runs tasks and reports each one as it finishes.

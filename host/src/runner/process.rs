@@ -836,6 +836,10 @@ fn read_results(stdout: impl std::io::Read, send: &impl Fn(Message)) {
 
 fn fatal(worker: usize, stage: FatalStage, error: String) -> RunError {
     match stage {
+        FatalStage::Config => RunError::Instance(quack_core::PluginError::new(
+            quack_core::ErrorKind::InvalidInput,
+            error,
+        )),
         FatalStage::Instance => RunError::Instance(quack_core::PluginError::new(
             quack_core::ErrorKind::Failed,
             error,

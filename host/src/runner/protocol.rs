@@ -99,7 +99,9 @@ pub enum FatalStage {
     Start,
     /// The plugin did not load.
     Load,
-    /// The plugin's constructor refused or failed.
+    /// The plugin refused its configuration.
+    Config,
+    /// The plugin's constructor failed or panicked.
     Instance,
 }
 

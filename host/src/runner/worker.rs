@@ -94,7 +94,13 @@ pub fn serve() -> u8 {
                 instance
             }
             Err(error) => {
-                return fatal(&mut protocol_out, FatalStage::Instance, error.to_string());
+                let (stage, error) = match error.kind {
+                    quack_core::ErrorKind::InvalidInput => {
+                        (FatalStage::Config, error.message.into_string())
+                    }
+                    _ => (FatalStage::Instance, error.to_string()),
+                };
+                return fatal(&mut protocol_out, stage, error);
             }
         },
         Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error.to_string()),

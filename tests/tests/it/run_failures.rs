@@ -105,3 +105,30 @@ fn a_worker_that_loaded_another_plugin_file_is_refused() {
     assert!(line.contains("not the host's factorize 0.1.0"), "{line}");
     assert_eq!(task_record(&report, 0)["status"], "not-run", "{report:#}");
 }
+
+#[test]
+fn a_constructor_that_fails_or_panics_is_worded_the_same_in_every_mode() {
+    let plugin = plugin_arg("misbehave");
+    for (how, said) in [
+        ("error", "the plugin failed to start: asked to fail in new"),
+        (
+            "panic",
+            "the plugin failed to start: panicked: asked to panic in new",
+        ),
+    ] {
+        for mode in ["inline", "thread", "process"] {
+            let set = format!("fail_new={how}");
+            let (run, report) = run_with_report(&[
+                "run", &plugin, "--mode", mode, "--set", &set, "--task", "ok",
+            ]);
+            run.expect_code(10);
+            let last = run.stderr.lines().last().unwrap();
+            assert!(
+                last.starts_with(&format!("error: {said}")),
+                "{mode}: {run:#?}"
+            );
+            assert!(!last.contains("check --config"), "{mode}: {last}");
+            assert_eq!(task_record(&report, 0)["status"], "not-run", "{report:#}");
+        }
+    }
+}
