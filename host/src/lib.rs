@@ -1,8 +1,7 @@
 //! The Quack host as a library: the plugin [`loader`], structural [`interfaces`], the
-//! [`runner`] with its executors, task [`input`], the [`report`]s, the [`cli`] on top,
-//! and [`bench`], which measures them against the project's performance targets.
+//! [`runner`] with its executors, task [`input`], the [`report`]s and the [`cli`] on top.
+//! The benchmark is a package of its own, `quack-bench` (`bench/`), which drives this library.
 
-pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod input;

@@ -1,7 +1,6 @@
 //! The `host` command line: [`Cli`] and its subcommands, one file each, and [`main`], which maps
 //! every error to one sentence on stderr and its exit code.
 
-mod bench;
 mod inspect;
 mod list;
 mod run;
@@ -29,7 +28,6 @@ enum Command {
     Run(run::RunArgs),
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
-    Bench(bench::BenchArgs),
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
 }
@@ -54,7 +52,6 @@ impl Cli {
             Command::Run(args) => args.exec(),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
-            Command::Bench(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),
         }
     }
@@ -143,6 +140,8 @@ mod tests {
             (&["host", "list"], true),
             (&["host", "list", "some/dir"], true),
             (&["host", "frobnicate"], false),
+            // The benchmark is its own program, quack-bench.
+            (&["host", "bench"], false),
         ];
         for (line, valid) in cases {
             assert_eq!(Cli::try_parse_from(*line).is_ok(), *valid, "{line:?}");

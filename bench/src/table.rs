@@ -182,20 +182,34 @@ impl Target {
     }
 }
 
-/// Something a row is compared with: a figure measured in the same run, or a Python peer's from
-/// SEED-NOTES.md.
+/// Something a row is compared with: a figure measured in this run (Quack's own baselines, the
+/// rayon peer, the Python and Go peers when they are installed), or a peer's figure quoted from
+/// docs/peers.md when it could not be measured here.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
     /// What it is, e.g. `inline executor` or `Python ThreadPoolExecutor(2), submit`.
     pub label: String,
     /// Its figure, in the row's unit.
     pub value: f64,
-    /// Its figure as shown (a range, for instance).
+    /// Its figure as shown (a range, for instance), with ` (quoted)` after a quoted one.
     pub shown: String,
-    /// Whether it was measured in this run (otherwise it is quoted).
-    pub measured_here: bool,
+    /// Whether it was measured in this run or quoted.
+    pub origin: Origin,
+    /// Why a quoted figure was not measured here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quoted_because: Option<String>,
     /// How many times better the row's median is than this figure (above 1: better).
     pub ratio: Option<f64>,
+}
+
+/// Where a compared figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Measured in this run.
+    Measured,
+    /// Quoted from docs/peers.md.
+    Quoted,
 }
 
 impl Comparison {
@@ -205,18 +219,25 @@ impl Comparison {
             label: label.into(),
             value,
             shown: unit.format(value),
-            measured_here: true,
+            origin: Origin::Measured,
+            quoted_because: None,
             ratio: None,
         }
     }
 
-    /// A figure quoted from elsewhere, shown as `shown`.
-    pub fn quoted(label: impl Into<String>, value: f64, shown: impl Into<String>) -> Self {
+    /// A figure quoted from docs/peers.md, shown as `shown` and marked quoted, because `why`.
+    pub fn quoted(
+        label: impl Into<String>,
+        value: f64,
+        shown: &str,
+        why: impl Into<String>,
+    ) -> Self {
         Comparison {
             label: label.into(),
             value,
-            shown: shown.into(),
-            measured_here: false,
+            shown: format!("{shown} (quoted)"),
+            origin: Origin::Quoted,
+            quoted_because: Some(why.into()),
             ratio: None,
         }
     }
@@ -436,8 +457,9 @@ pub fn render(sections: &[Section]) -> String {
 /// How to read the table, printed under it.
 const LEGEND: &str = "\
 median and min over the repetitions; ratio = how many times better the median is than the
-figure it is compared with (above 1: better; for the speedup rows, the speedup). Python figures
-are quoted from SEED-NOTES.md (2 cores, Python 3.11.7), not measured here.
+figure it is compared with (above 1: better; for the speedup rows, the speedup). Every figure
+compared with is measured in this run, on this machine, except those marked (quoted): peers whose
+language is not installed here, quoted from docs/peers.md (2 cores, Python 3.11.7, go 1.19).
 ";
 
 enum Line {
@@ -522,7 +544,7 @@ mod tests {
         section.push(
             Row::new("thread", Unit::Microseconds, Samples::single(0.5))
                 .target(Target::at_most(1.0))
-                .against(Comparison::quoted("Python", 22.0, "22 us")),
+                .against(Comparison::quoted("Python", 22.0, "22 us", "test")),
         );
         // A speedup target applies to the first comparison's ratio.
         section.push(
@@ -561,6 +583,7 @@ mod tests {
                 "Python ThreadPoolExecutor(2)",
                 22.0,
                 "22 us",
+                "test",
             )),
         );
         section.note("a note");
@@ -579,7 +602,7 @@ mod tests {
         assert!(
             second
                 .trim_start()
-                .starts_with("Python ThreadPoolExecutor(2) 22 us")
+                .starts_with("Python ThreadPoolExecutor(2) 22 us (quoted)")
         );
         let column = |line: &str, text: &str| line.find(text);
         assert_eq!(
