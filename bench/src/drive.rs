@@ -3,8 +3,14 @@
 //! parts or not, and gives back what became of the tasks and the wall time. Every scenario that
 //! drives the library goes through here, so a change of the runner's API changes this file alone.
 //! (Scenarios that run whole `host run` processes use [`crate::process`] instead.)
+//!
+//! Process mode starts its workers from the running binary (`current_exe() worker PLUGIN
+//! --config JSON --worker N --host-pid PID`, the hidden `host worker`), which inside the
+//! benchmark is `quack-bench`; so `quack-bench worker ...` (hidden too) serves as a worker through
+//! [`serve_as_worker`], exactly as `host worker` does.
 
 use std::{
+    path::Path,
     sync::{Arc, atomic::AtomicBool},
     time::{Duration, Instant},
 };
@@ -13,7 +19,9 @@ use quack_host::{
     interfaces::{self, Interface},
     loader::LoadedPlugin,
     report::cores,
-    runner::{self, Choice, EventKind, Limits, Request, RunContext, Splitter, Status, Task},
+    runner::{
+        self, Choice, EventKind, Limits, Request, RunContext, Splitter, Status, Task, worker,
+    },
 };
 use serde_json::Value;
 
@@ -214,4 +222,13 @@ pub fn run(job: Job<'_>) -> Result<Outcome, RunError> {
         reason: choice.reason,
         records,
     })
+}
+
+/// Serves tasks for a process-mode executor of this process's parent over stdin and stdout, as
+/// `host worker` does; returns the exit code.
+pub fn serve_as_worker(plugin: &Path, config: &str, worker: usize, host_pid: Option<u32>) -> u8 {
+    if let Some(host) = host_pid {
+        worker::die_with_host(host);
+    }
+    worker::serve(plugin, config, worker)
 }

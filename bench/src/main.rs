@@ -87,12 +87,39 @@ enum Command {
         #[arg(last = true, required = true, value_name = "PROGRAM ARGS")]
         command: Vec<OsString>,
     },
+    /// Serve tasks as a worker process of the benchmark's own process-mode runs (process mode
+    /// starts its workers from the running binary, as `host worker` in the host).
+    #[command(hide = true)]
+    Worker {
+        /// The plugin library.
+        plugin: PathBuf,
+        /// The plugin's configuration as a JSON object.
+        #[arg(long, default_value = "{}")]
+        config: String,
+        /// This worker's number.
+        #[arg(long, default_value_t = 0)]
+        worker: usize,
+        /// The benchmark's process id: the worker ends when that process does.
+        #[arg(long)]
+        host_pid: Option<u32>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::PeakRss { command }) = &cli.command {
-        return ExitCode::from(process::launch_measured(command));
+    match &cli.command {
+        Some(Command::PeakRss { command }) => {
+            return ExitCode::from(process::launch_measured(command));
+        }
+        Some(Command::Worker {
+            plugin,
+            config,
+            worker,
+            host_pid,
+        }) => {
+            return ExitCode::from(drive::serve_as_worker(plugin, config, *worker, *host_pid));
+        }
+        None => {}
     }
     match bench(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,6 +182,20 @@ mod tests {
                 true,
             ),
             (&["quack-bench", "peak-rss"], false),
+            (
+                &[
+                    "quack-bench",
+                    "worker",
+                    "p.so",
+                    "--config",
+                    "{}",
+                    "--worker",
+                    "1",
+                    "--host-pid",
+                    "42",
+                ],
+                true,
+            ),
             (&["quack-bench", "--plugins"], false),
             (&["quack-bench", "--quick", "peak-rss", "--", "host"], false),
         ];
