@@ -177,7 +177,7 @@ pub fn system_library() -> PathBuf {
         .expect("the C library is mapped into this process")
 }
 
-/// The seed's four numbers and their divisors (SEED-NOTES.md).
+/// The seed's four numbers and their divisors (see docs/peers.md).
 pub const SEED: [(u64, &[u64]); 4] = [
     (53541233, &[1, 5501, 9733, 53541233]),
     (21235343, &[1, 21235343]),

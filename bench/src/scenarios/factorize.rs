@@ -91,14 +91,20 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
         }
         section.push(row.against(go_ranges.comparison("Go, ranges of 10^6 on 2 goroutines", unit)));
     }
-    section.note(format!(
+    let mut note = format!(
         "the target is the speedup over inline (first ratio); numbers are cut into parts as \
          host run does for a Splittable plugin, split and merge included in the time; Python \
          and Go run the same naive loop and check their results; Python pools are made inside \
          the timed run; Python {} repetition(s), Go {}",
         plan.peer_repetitions,
         plan.peer_repetitions * 3
-    ));
+    );
+    if !plan.python_thread_pool_factorize {
+        note.push_str(
+            "; --quick skips Python's ThreadPoolExecutor(2) run (2 s): its figure is quoted",
+        );
+    }
+    section.note(note);
     Ok(section)
 }
 
