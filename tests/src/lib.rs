@@ -23,9 +23,11 @@ use std::{
 
 use serde_json::Value;
 
-/// The packages the tests need built: the host, the shipped plugins and the fixtures.
+/// The packages the tests need built: the host, the benchmark (for its rayon peer and launcher),
+/// the shipped plugins and the fixtures.
 const PACKAGES: &[&str] = &[
     "quack-host",
+    "quack-bench",
     "quack-plugin-dog",
     "quack-plugin-duck",
     "quack-plugin-robot",
@@ -97,6 +99,11 @@ pub fn host(args: &[&str]) -> Command {
         .stdin(Stdio::null())
         .env_remove("RUST_BACKTRACE");
     command
+}
+
+/// A binary of the quack-bench package (`quack-bench`, `rayon-peer`), beside the host.
+pub fn bench_binary(name: &str) -> PathBuf {
+    profile_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// The built library of a plugin or fixture, by library name: `plugin("factorize")`.

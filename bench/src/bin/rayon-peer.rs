@@ -35,9 +35,9 @@ enum PeerError {
     Instance(String),
     #[error("could not start the thread pool: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
-    #[error("line {line}: not JSON: {source}")]
+    #[error("task {task}: not JSON: {source}")]
     Input {
-        line: u64,
+        task: u64,
         #[source]
         source: serde_json::Error,
     },
@@ -149,11 +149,8 @@ fn run() -> Result<(), PeerError> {
                 .map(|(index, line)| {
                     let id = first_id + index as u64;
                     let worker = rayon::current_thread_index().unwrap_or(0);
-                    let input: &RawValue =
-                        serde_json::from_str(line.trim()).map_err(|source| PeerError::Input {
-                            line: id + 1,
-                            source,
-                        })?;
+                    let input: &RawValue = serde_json::from_str(line.trim())
+                        .map_err(|source| PeerError::Input { task: id, source })?;
                     let started = Instant::now();
                     let result = match instances.get(worker).map(Mutex::lock) {
                         Some(Ok(mut instance)) => instance.call("run".into(), input.get().into()),

@@ -6,6 +6,7 @@
 
 mod animals;
 mod auto_choice;
+mod bench;
 mod faults;
 mod inputs;
 mod inspect_list;
