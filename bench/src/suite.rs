@@ -146,8 +146,19 @@ impl Results {
         } else {
             "Go quoted"
         };
+        let mut why_quoted = String::new();
+        for reason in [
+            &self.peers.python_quoted_because,
+            &self.peers.go_quoted_because,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            why_quoted.push_str(reason);
+            why_quoted.push('\n');
+        }
         format!(
-            "Quack benchmark ({plan}; {} cores, {} {}; plugins from {}; {python}, {go}; {:.1} s)\n\n{}",
+            "Quack benchmark ({plan}; {} cores, {} {}; plugins from {}; {python}, {go}; {:.1} s)\n{why_quoted}\n{}",
             machine.cores,
             machine.os,
             machine.arch,

@@ -460,7 +460,8 @@ median and min over the repetitions; ratio = how many times better the median is
 figure it is compared with (above 1: better; for the speedup rows, the speedup). Every figure
 compared with is measured in this run, on this machine, except those marked (quoted): peers not
 run here (their language is not installed, or --quick skips them), quoted from docs/peers.md
-(2 cores, Python 3.11.7, go 1.19; quoted Python figures are slower than Python measured here).
+(2 cores, Python 3.11.7, go 1.19): another run on another machine, so ratios against them are
+only indicative.
 ";
 
 enum Line {
