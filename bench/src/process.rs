@@ -249,6 +249,14 @@ pub fn check_jsonl(scenario: &'static str, count: usize, ran: &Ran) -> Result<()
     Ok(())
 }
 
+/// The runner a JSON Lines run's summary line names, e.g. `thread, 256 workers`.
+pub fn runner_of(ran: &Ran) -> Option<String> {
+    let summary: Value = serde_json::from_slice(&ran.last).ok()?;
+    let mode = summary.pointer("/runner/mode")?.as_str()?.to_owned();
+    let workers = summary.pointer("/runner/workers")?.as_u64()?;
+    Some(format!("{mode}, {workers} workers"))
+}
+
 /// `quack-bench peak-rss -- PROGRAM ARGS`: runs PROGRAM with ARGS on this process's standard
 /// streams, waits for it with `wait4`, prints its peak resident memory on stderr and returns its
 /// exit code (128 + the signal, if one ended it).
@@ -405,6 +413,11 @@ mod tests {
         assert!(check_jsonl("test", 2, &ran(3, 2, summary)).is_ok());
         assert!(check_jsonl("test", 2, &ran(2, 2, summary)).is_err());
         assert!(check_jsonl("test", 2, &ran(3, 1, summary)).is_err());
+        let named = r#"{"type":"summary","runner":{"mode":"thread","workers":2}}"#;
+        assert_eq!(
+            runner_of(&ran(1, 0, named)).as_deref(),
+            Some("thread, 2 workers")
+        );
         let short = r#"{"type":"summary","tasks":2,"ok":1}"#;
         assert!(check_jsonl("test", 2, &ran(3, 2, short)).is_err());
     }

@@ -7,7 +7,7 @@ use std::{fs, path::Path};
 
 use crate::{
     error::BenchError,
-    process::{self, Feed, Spawn},
+    process::{self, Feed, Ran, Spawn},
     suite::{Plan, Setup, summarize},
     table::{Comparison, Row, Section, Unit, thousands},
 };
@@ -46,20 +46,16 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
         for (mode, mode_args) in MODES {
             let (mut from_lines, mut from_array) = (Vec::new(), Vec::new());
             for _ in 0..plan.race_repetitions {
-                from_lines.push(from_file(
-                    setup,
-                    &setup.factorize.path,
-                    &lines,
-                    mode_args,
-                    count,
-                )?);
-                from_array.push(from_file(
-                    setup,
-                    &setup.factorize.path,
-                    &array,
-                    mode_args,
-                    count,
-                )?);
+                from_lines.push(
+                    from_file(setup, &setup.factorize.path, &lines, mode_args, count)?
+                        .wall
+                        .as_secs_f64(),
+                );
+                from_array.push(
+                    from_file(setup, &setup.factorize.path, &array, mode_args, count)?
+                        .wall
+                        .as_secs_f64(),
+                );
             }
             let from_array = summarize(from_array);
             section.push(
@@ -81,6 +77,7 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
     }
     let array = write("waits.json", array_of("0.1", WAITS))?;
     let (mut on_stdin, mut from_array) = (Vec::new(), Vec::new());
+    let (mut stdin_runner, mut array_runner) = (None, None);
     for _ in 0..plan.race_repetitions {
         let spawn = Spawn::new("host run <slow-io> --input -", &setup.host, &["run"])
             .args([setup.slow_io.path.as_os_str()])
@@ -92,19 +89,27 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
         let ran = process::run(spawn)?;
         process::check_jsonl(SCENARIO, WAITS, &ran)?;
         on_stdin.push(ran.wall.as_secs_f64());
-        from_array.push(from_file(setup, &setup.slow_io.path, &array, &[], WAITS)?);
+        stdin_runner = process::runner_of(&ran);
+        let ran = from_file(setup, &setup.slow_io.path, &array, &[], WAITS)?;
+        from_array.push(ran.wall.as_secs_f64());
+        array_runner = process::runner_of(&ran);
     }
+    let unknown = || "?".to_owned();
+    let (stdin_runner, array_runner) = (
+        stdin_runner.unwrap_or_else(unknown),
+        array_runner.unwrap_or_else(unknown),
+    );
     section.push(
         Row::new(
             format!(
-                "{} x 0.1 s, auto: JSON Lines on stdin",
+                "{} x 0.1 s, auto ({stdin_runner}): JSON Lines on stdin",
                 thousands(WAITS as u64)
             ),
             unit,
             summarize(on_stdin),
         )
         .against(Comparison::here(
-            "JSON array file",
+            format!("JSON array file ({array_runner})"),
             summarize(from_array).median,
             unit,
         )),
@@ -130,14 +135,14 @@ fn array_of(value: &str, count: usize) -> String {
     text
 }
 
-/// `host run PLUGIN --input FILE --format jsonl MODE_ARGS`, checked; its wall time in seconds.
+/// `host run PLUGIN --input FILE --format jsonl MODE_ARGS`, checked.
 fn from_file(
     setup: &Setup,
     plugin: &Path,
     input: &Path,
     mode_args: &[&str],
     count: usize,
-) -> Result<f64, BenchError> {
+) -> Result<Ran, BenchError> {
     let spawn = Spawn::new(
         format!("host run --input {}", input.display()),
         &setup.host,
@@ -153,7 +158,7 @@ fn from_file(
     .args(mode_args.iter().copied());
     let ran = process::run(spawn)?;
     process::check_jsonl(SCENARIO, count, &ran)?;
-    Ok(ran.wall.as_secs_f64())
+    Ok(ran)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use crate::{
     error::BenchError,
-    process::{self, Feed, Spawn},
+    process::{self, Feed, Ran, Spawn},
     suite::{Plan, Setup, summarize},
     table::{Comparison, Row, Section, Unit, ratio, thousands},
 };
@@ -32,7 +32,7 @@ impl Contestant {
 
     fn name(self) -> &'static str {
         match self {
-            Contestant::HostAuto => "host run --input - --format jsonl (auto)",
+            Contestant::HostAuto => "host run --input - --format jsonl, auto",
             Contestant::HostThreadTwo => "host run ... --mode thread --workers 2",
             Contestant::Rayon => "rayon peer",
         }
@@ -51,11 +51,17 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
     let mut host_over_rayon = Vec::new();
     for count in COUNTS {
         let mut walls: [Vec<f64>; 3] = Default::default();
+        let mut auto_runner = None;
         for _ in 0..plan.race_repetitions {
             for (contestant, walls) in Contestant::ALL.into_iter().zip(&mut walls) {
-                walls.push(race(setup, contestant, count)?);
+                let ran = race(setup, contestant, count)?;
+                walls.push(ran.wall.as_secs_f64());
+                if contestant == Contestant::HostAuto {
+                    auto_runner = process::runner_of(&ran);
+                }
             }
         }
+        let auto_runner = auto_runner.unwrap_or_else(|| "?".to_owned());
         let [auto, thread, rayon] = walls.map(summarize);
         let rayon_median = rayon.median;
         let unit = Unit::Seconds;
@@ -75,7 +81,15 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
             ));
             section.push(
                 Row::new(
-                    format!("{}: {}", thousands(count as u64), contestant.name()),
+                    if contestant == Contestant::HostAuto {
+                        format!(
+                            "{}: {} ({auto_runner})",
+                            thousands(count as u64),
+                            contestant.name()
+                        )
+                    } else {
+                        format!("{}: {}", thousands(count as u64), contestant.name())
+                    },
                     unit,
                     samples,
                 )
@@ -97,8 +111,8 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
     Ok(section)
 }
 
-/// Runs `count` tasks through `contestant`; its wall time in seconds.
-fn race(setup: &Setup, contestant: Contestant, count: usize) -> Result<f64, BenchError> {
+/// Runs `count` tasks through `contestant`, checked.
+fn race(setup: &Setup, contestant: Contestant, count: usize) -> Result<Ran, BenchError> {
     let plugin = setup.factorize.path.as_os_str();
     let spawn = match contestant {
         Contestant::HostAuto | Contestant::HostThreadTwo => {
@@ -115,5 +129,5 @@ fn race(setup: &Setup, contestant: Contestant, count: usize) -> Result<f64, Benc
     };
     let ran = process::run(spawn.feed(Feed::ones(count)))?;
     process::check_jsonl(SCENARIO, count, &ran)?;
-    Ok(ran.wall.as_secs_f64())
+    Ok(ran)
 }
