@@ -100,6 +100,9 @@ pub mod quoted {
     };
 }
 
+/// A peer's figures, or why it did not run (its language is not installed here).
+pub type PeerRun = Result<PeerFigures, String>;
+
 /// What one peer program printed.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PeerFigures {
@@ -133,11 +136,7 @@ pub enum PeerFigure {
 
 impl PeerFigure {
     /// The figure `name` of `figures` when the peer ran, otherwise `quote` with `why`.
-    pub fn of(
-        figures: &Result<PeerFigures, String>,
-        name: &str,
-        quote: quoted::Quote,
-    ) -> Result<Self, BenchError> {
+    pub fn of(figures: &PeerRun, name: &str, quote: quoted::Quote) -> Result<Self, BenchError> {
         match figures {
             Ok(figures) => Ok(PeerFigure::Measured(figures.median(name)?)),
             Err(why) => Ok(PeerFigure::Quoted(quote, why.clone())),
@@ -196,24 +195,21 @@ impl Peers {
         self.python.as_deref().map_err(String::as_str)
     }
 
-    /// Whether the Go peer was built.
+    /// The built Go peer, or why there is none.
     pub fn go_built(&self) -> Result<&Path, &str> {
         self.go.as_deref().map_err(String::as_str)
     }
 
     /// Runs the Python peer `script` with `args`; its figures, or why it was not run (no
     /// python3).
-    pub fn python(
-        &self,
-        script: &str,
-        args: &[&str],
-    ) -> Result<Result<PeerFigures, String>, BenchError> {
+    pub fn python(&self, script: &str, args: &[&str]) -> Result<PeerRun, BenchError> {
         if let Err(why) = &self.python {
             return Ok(Err(why.clone()));
         }
         let path = self.dir.path().join(script);
-        let mut spawn = Spawn::new(format!("python3 {script}"), Path::new("python3"), &[]);
-        spawn = spawn.args([path.as_os_str()]).args(args.iter().copied());
+        let spawn = Spawn::new(format!("python3 {script}"), Path::new("python3"), &[])
+            .args([path.as_os_str()])
+            .args(args.iter().copied());
         Ok(Ok(parse(
             &format!("python3 {script}"),
             process::run(spawn)?,
@@ -221,7 +217,7 @@ impl Peers {
     }
 
     /// Runs the Go peer with `args`; its figures, or why it was not run (no go).
-    pub fn go(&self, args: &[&str]) -> Result<Result<PeerFigures, String>, BenchError> {
+    pub fn go(&self, args: &[&str]) -> Result<PeerRun, BenchError> {
         let program = match &self.go {
             Ok(program) => program,
             Err(why) => return Ok(Err(why.clone())),

@@ -13,7 +13,7 @@ use crate::{
     error::BenchError,
     peers::{PeerFigure, quoted},
     suite::{Plan, Setup, micros, summarize},
-    table::{Row, Section, Target, Unit, thousands},
+    table::{Comparison, Row, Section, Target, Unit, thousands},
 };
 
 const SCENARIO: &str = "overhead per trivial task";
@@ -80,19 +80,19 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
         thousands(count as u64)
     ));
     section.push(Row::new("direct call loop, no executor", unit, direct));
-    section.push(Row::new("inline executor", unit, inline).against(
-        crate::table::Comparison::here("direct call loop", direct_median, unit),
-    ));
+    section.push(
+        Row::new("inline executor", unit, inline).against(Comparison::here(
+            "direct call loop",
+            direct_median,
+            unit,
+        )),
+    );
     let mut thread_row = Row::new(format!("thread, {WORKERS} workers"), unit, thread)
         .target(Target::at_most(1.0))
-        .against(crate::table::Comparison::here(
-            "inline executor",
-            inline_median,
-            unit,
-        ))
+        .against(Comparison::here("inline executor", inline_median, unit))
         .against(thread_submit.comparison("Python ThreadPoolExecutor(2), submit", unit));
     if let Some(value) = thread_map {
-        thread_row = thread_row.against(crate::table::Comparison::here(
+        thread_row = thread_row.against(Comparison::here(
             "Python ThreadPoolExecutor(2), map",
             value,
             unit,
@@ -101,14 +101,10 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
     section.push(thread_row);
     let mut process_row = Row::new(format!("process, {WORKERS} workers"), unit, process)
         .target(Target::at_most(5.0))
-        .against(crate::table::Comparison::here(
-            "inline executor",
-            inline_median,
-            unit,
-        ))
+        .against(Comparison::here("inline executor", inline_median, unit))
         .against(process_map.comparison("Python ProcessPoolExecutor(2), map chunksize 1", unit));
     if let Some(value) = process_submit {
-        process_row = process_row.against(crate::table::Comparison::here(
+        process_row = process_row.against(Comparison::here(
             "Python ProcessPoolExecutor(2), submit",
             value,
             unit,
