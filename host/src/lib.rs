@@ -1,6 +1,7 @@
 //! The Quack host as a library: the plugin [`loader`], structural [`interfaces`], the
 //! [`runner`] (one [`runner::Run`] per run, over its executors), task [`input`], the
 //! [`report`]ers, and the [`cli`] on top.
+//! The benchmark is a package of its own, `quack-bench` (`bench/`), which drives this library.
 
 pub mod cli;
 pub mod error;

@@ -27,9 +27,11 @@ use std::{
 
 use serde_json::Value;
 
-/// The packages the tests need built: the host, the shipped plugins and the fixtures.
+/// The packages the tests need built: the host, the benchmark (for its rayon peer and launcher),
+/// the shipped plugins and the fixtures.
 const PACKAGES: &[&str] = &[
     "quack-host",
+    "quack-bench",
     "quack-plugin-dog",
     "quack-plugin-duck",
     "quack-plugin-robot",
@@ -162,6 +164,11 @@ pub fn host(args: &[&str]) -> Command {
     command
 }
 
+/// A binary of the quack-bench package (`quack-bench`, `rayon-peer`), beside the host.
+pub fn bench_binary(name: &str) -> PathBuf {
+    profile_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// The built library of a plugin or fixture, by library name: `plugin("factorize")`.
 pub fn plugin(name: &str) -> PathBuf {
     let file = format!("{DLL_PREFIX}{name}{DLL_SUFFIX}");
@@ -240,7 +247,7 @@ pub fn system_library() -> PathBuf {
         .expect("the C library is mapped into this process")
 }
 
-/// The seed's four numbers and their divisors (SEED-NOTES.md).
+/// The seed's four numbers and their divisors (see docs/peers.md).
 pub const SEED: [(u64, &[u64]); 4] = [
     (53541233, &[1, 5501, 9733, 53541233]),
     (21235343, &[1, 21235343]),

@@ -142,6 +142,8 @@ mod tests {
             (&["host", "list"], true),
             (&["host", "list", "some/dir"], true),
             (&["host", "frobnicate"], false),
+            // The benchmark is its own program, quack-bench.
+            (&["host", "bench"], false),
         ];
         for (line, valid) in cases {
             assert_eq!(Cli::try_parse_from(*line).is_ok(), *valid, "{line:?}");

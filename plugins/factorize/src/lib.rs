@@ -10,7 +10,7 @@ use quack_core::{BoxError, Description, Example, Hint, Methods, Plugin, export_p
 use serde_json::json;
 pub use task::Task;
 
-/// The seed's four numbers and their exact outputs (SEED-NOTES.md).
+/// The seed's four numbers and their exact outputs (see docs/peers.md).
 fn seed() -> [(u64, serde_json::Value); 4] {
     [
         (53541233, json!([1, 5501, 9733, 53541233])),

@@ -6,6 +6,7 @@
 
 mod animals;
 mod auto_choice;
+mod bench;
 mod compat;
 mod events;
 mod faults;

@@ -9,7 +9,7 @@ const SQRT: Factorizer = Factorizer {
     method: Method::Sqrt,
 };
 
-/// The seed's four numbers and their exact outputs (SEED-NOTES.md).
+/// The seed's four numbers and their exact outputs (see docs/peers.md).
 const SEED: [(u64, &[u64]); 4] = [
     (53541233, &[1, 5501, 9733, 53541233]),
     (21235343, &[1, 21235343]),
