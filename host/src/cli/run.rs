@@ -102,6 +102,11 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 
+    /// Stop handing out tasks once N tasks have failed (like nextest's --max-fail); the tasks
+    /// left are reported `not-run`. Worker processes then take one task at a time.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_fail: Option<u64>,
+
     /// Never cut tasks into parts, even for a Splittable plugin.
     #[arg(long)]
     no_split: bool,
@@ -314,6 +319,7 @@ impl RunArgs {
             .limits(Limits {
                 timeout: self.timeout,
                 retries: self.retries,
+                max_fail: self.max_fail,
                 ..Limits::default()
             })
             .split(if self.no_split {

@@ -11,8 +11,6 @@ use serde::Serialize;
 /// The most threads an I/O-bound run starts by itself: a thousand tasks that wait 0.1 s each
 /// finish in about 0.1 s.
 pub const IO_THREAD_CAP: usize = 1024;
-/// The threads an I/O-bound run starts for a stream of tasks of unknown length.
-pub const IO_STREAM_THREADS: usize = 256;
 /// The most processes an I/O-bound isolated run starts by itself.
 pub const IO_PROCESS_CAP: usize = 32;
 
@@ -86,13 +84,12 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
             count.clamp(1, cap),
             format!("the plugin is I/O-bound: one {unit} per task ({count} tasks, at most {cap})"),
         ),
-        (Some(Hint::Io), None) => {
-            let count = cap.min(IO_STREAM_THREADS);
-            (
-                count,
-                format!("the plugin is I/O-bound: {count} {units} for a stream of tasks"),
-            )
-        }
+        (Some(Hint::Io), None) => (
+            cap,
+            format!(
+                "the plugin is I/O-bound: up to {cap} {units} for a stream of tasks, started as tasks wait"
+            ),
+        ),
         (Some(Hint::Cpu), _) => (
             cores,
             format!("the plugin is CPU-bound: one {unit} per core ({cores} cores)"),
@@ -104,11 +101,17 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     };
     // Never more workers than tasks: an idle worker only costs.
     let natural = tasks.map_or(natural, |count| natural.min(count.max(1)));
-    let workers = request.workers.unwrap_or(natural);
+    // Not even when asked: workers beyond the task count would start only to stop.
+    let capped = match (request.workers, tasks) {
+        (Some(asked), Some(count)) if asked > count.max(1) => Some(count.max(1)),
+        _ => None,
+    };
+    let workers = capped.or(request.workers).unwrap_or(natural);
     let noun = if workers == 1 { "worker" } else { "workers" };
-    let asked_workers = request
-        .workers
-        .map_or(String::new(), |n| format!(" --workers {n}"));
+    let asked_workers = request.workers.map_or(String::new(), |n| match capped {
+        Some(count) => format!(" --workers {n} (no more than the {count} tasks)"),
+        None => format!(" --workers {n}"),
+    });
     let (mode, reason) = match request.mode {
         Some(Mode::Inline) => (
             Mode::Inline,
@@ -190,6 +193,28 @@ mod tests {
     fn io_bound_threads_are_capped() {
         let choice = choose(auto(), Some(Hint::Io), Some(100_000), 2);
         assert_eq!(choice.workers, IO_THREAD_CAP);
+    }
+
+    #[test]
+    fn never_more_workers_than_tasks_even_when_asked() {
+        let choice = choose(
+            Request {
+                mode: Some(Mode::Process),
+                workers: Some(16),
+                ..auto()
+            },
+            Some(Hint::Cpu),
+            Some(1),
+            2,
+        );
+        assert_eq!(choice.workers, 1);
+        assert!(
+            choice
+                .reason
+                .contains("--workers 16 (no more than the 1 tasks)"),
+            "{}",
+            choice.reason
+        );
     }
 
     #[test]

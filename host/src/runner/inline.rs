@@ -1,16 +1,13 @@
 //! [`InlineExecutor`]: every task on the calling thread, one after another. The baseline the
 //! other modes are measured against.
 
-use std::{
-    sync::atomic::Ordering,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use quack_core::InstanceBox;
 
 use super::{
     Executor, RunContext, RunError,
-    outbox::{Outbox, Stop, TICK},
+    outbox::{Outbox, TICK},
     record::run_task,
     source::{Fed, TaskFeed, wait_ready},
 };
@@ -49,16 +46,16 @@ impl Executor for InlineExecutor {
                     // tick passes, to look at the cancel flag).
                     outbox.idle();
                     last_idle = Instant::now();
-                    if self.context.cancel.load(Ordering::Relaxed) {
+                    if self.context.stop_requested().is_some() {
                         break;
                     }
                     wait_ready::<()>(&[], tasks.readiness(), TICK);
                     continue;
                 }
             };
-            if self.context.cancel.load(Ordering::Relaxed) {
+            if let Some(stop) = self.context.stop_requested() {
                 // The task was taken from the input: it is reported, not lost.
-                outbox.stopped(&Stop::Interrupted, task, 0, None);
+                outbox.stopped(&stop, task, 0, None);
                 break;
             }
             outbox.started(&task, Some(0));

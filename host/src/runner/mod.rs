@@ -53,6 +53,8 @@ pub struct Limits {
     /// How long a worker (the first or a replacement; a thread's constructor too) may take to
     /// start.
     pub start_timeout: Duration,
+    /// Stop handing out tasks once this many have failed (`--max-fail`); the rest are `not-run`.
+    pub max_fail: Option<u64>,
 }
 
 impl Default for Limits {
@@ -61,6 +63,7 @@ impl Default for Limits {
             timeout: None,
             retries: 0,
             start_timeout: DEFAULT_START_TIMEOUT,
+            max_fail: None,
         }
     }
 }
@@ -118,6 +121,11 @@ pub enum RunError {
     NoWorkerCommand,
 }
 
+/// Why a run stopped at `--max-fail`.
+pub(crate) fn max_fail_reason(failed: u64, most: u64) -> String {
+    format!("{failed} tasks failed, and --max-fail {most} stops the run there")
+}
+
 /// The sentence for a plugin that would not make an instance.
 fn instance_error(error: &PluginError) -> String {
     match error.kind {
@@ -153,13 +161,33 @@ pub(crate) struct RunContext {
     pub config: String,
     /// When the run started; task start offsets count from here.
     pub origin: Instant,
-    /// Set to stop handing out tasks.
+    /// Set by a signal to stop the run.
     pub cancel: Arc<AtomicBool>,
+    /// Set, with the reason, when the run stops itself (`--max-fail`).
+    pub halt: Arc<std::sync::OnceLock<String>>,
+    /// Tasks failed on worker threads, counted as they fail (before the main thread hears of
+    /// them), so that `--max-fail` stops threads at once.
+    pub thread_failures: Arc<std::sync::atomic::AtomicU64>,
     /// Time limit and retries.
     pub limits: Limits,
 }
 
 impl RunContext {
+    /// Why the run should stop now, if it should: a signal, or the run's own limit.
+    pub fn stop_requested(&self) -> Option<outbox::Stop> {
+        if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Some(outbox::Stop::Interrupted);
+        }
+        if let Some(reason) = self.halt.get() {
+            return Some(outbox::Stop::Failed(reason.clone()));
+        }
+        let most = self.limits.max_fail?;
+        let failed = self
+            .thread_failures
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (failed >= most).then(|| outbox::Stop::Failed(max_fail_reason(failed, most)))
+    }
+
     /// A new instance of the plugin.
     pub fn instance(&self) -> Result<InstanceBox, RunError> {
         self.plugin

@@ -18,7 +18,6 @@ use std::{
     os::unix::process::ExitStatusExt,
     path::PathBuf,
     process::{ChildStdin, ExitStatus},
-    sync::atomic::Ordering,
     thread,
     time::{Duration, Instant},
 };
@@ -226,12 +225,24 @@ impl Pool<'_> {
         outbox: &mut Outbox<'_>,
     ) -> Result<Option<Stop>, RunError> {
         self.sha256 = self.context.plugin.content().sha256.clone();
-        for slot in 0..workers {
+        // A first wave of one worker per core: more at once would only compete for the cores
+        // with the first worker's start. The rest start once the first tasks are out.
+        let first_wave = workers.min(crate::report::cores()).max(1);
+        for slot in 0..first_wave {
             let fresh = self.spawn(slot, 0)?;
             self.slots.push(fresh);
         }
         self.await_handshakes(receiver, outbox)?;
-        self.main_loop(pending, receiver, outbox)
+        self.main_loop(pending, receiver, outbox, workers)
+    }
+
+    /// Starts the workers after the first wave, once tasks are out to the first.
+    fn spawn_the_rest(&mut self, workers: usize) -> Result<(), RunError> {
+        for slot in self.slots.len()..workers {
+            let fresh = self.spawn(slot, 0)?;
+            self.slots.push(fresh);
+        }
+        Ok(())
     }
 
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
@@ -427,12 +438,16 @@ impl Pool<'_> {
         pending: &mut Pending<'_>,
         receiver: &Receiver<WorkerEvent>,
         outbox: &mut Outbox<'_>,
+        workers: usize,
     ) -> Result<Option<Stop>, RunError> {
         loop {
-            if self.context.cancel.load(Ordering::Relaxed) {
-                return Ok(Some(Stop::Interrupted));
+            if let Some(stop) = self.context.stop_requested() {
+                return Ok(Some(stop));
             }
             self.dispatch(pending, outbox);
+            if self.slots.len() < workers {
+                self.spawn_the_rest(workers)?;
+            }
             if pending.is_exhausted() && self.slots.iter().all(|slot| slot.in_flight.is_empty()) {
                 return Ok(None);
             }
@@ -449,7 +464,9 @@ impl Pool<'_> {
 
     /// The number of tasks to keep in flight per worker: enough to cover about QUEUED_WORK.
     fn window(&self) -> usize {
-        if self.average.is_zero() {
+        // With --max-fail, no task goes out before the results of those before it are in: a
+        // task queued behind a failure would run after the run should have stopped.
+        if self.average.is_zero() || self.context.limits.max_fail.is_some() {
             return MIN_WINDOW;
         }
         let average = self.average.as_nanos().max(1);
@@ -643,7 +660,7 @@ impl Pool<'_> {
         // The tasks behind the running one never started: another worker takes them.
         pending.put_back(in_flight.into_iter().map(|flight| flight.task));
 
-        if stop == Some(StopReason::Cancel) || self.context.cancel.load(Ordering::Relaxed) {
+        if stop == Some(StopReason::Cancel) || self.context.stop_requested().is_some() {
             return Ok(());
         }
         if !was_ready {

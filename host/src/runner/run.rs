@@ -185,10 +185,13 @@ impl Run {
     pub fn execute(self, tasks: &mut dyn TaskSource, reporter: &mut dyn Reporter) -> RunOutcome {
         let origin = Instant::now();
         let (choice, split) = self.plan(tasks.len_hint());
+        let halt = Arc::new(std::sync::OnceLock::new());
         let emitter = RefCell::new(Emitter {
             reporter,
             summary: Summary::default(),
             origin,
+            max_fail: self.limits.max_fail,
+            halt: Arc::clone(&halt),
         });
         emitter.borrow_mut().emit(EventKind::RunStarted {
             choice: choice.clone(),
@@ -200,6 +203,8 @@ impl Run {
             config: Value::Object(self.config.clone()).to_string(),
             origin,
             cancel: Arc::clone(&self.cancel),
+            halt: Arc::clone(&halt),
+            thread_failures: Arc::default(),
             limits: self.limits,
         };
         let mut feed = Checked {
@@ -211,6 +216,9 @@ impl Run {
         let end = match &result {
             Err(error) => RunEnd::Failed(error.to_string()),
             Ok(()) if self.cancel.load(Ordering::Relaxed) => RunEnd::Interrupted,
+            Ok(()) if halt.get().is_some() => {
+                RunEnd::Failed(halt.get().cloned().unwrap_or_default())
+            }
             Ok(()) => RunEnd::Completed,
         };
         // What never started: tasks still in the input, and split tasks with parts not run.
@@ -286,6 +294,10 @@ struct Emitter<'r> {
     reporter: &'r mut dyn Reporter,
     summary: Summary,
     origin: Instant,
+    /// `--max-fail`: how many failed tasks stop the run.
+    max_fail: Option<u64>,
+    /// Set with the reason when they have.
+    halt: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Emitter<'_> {
@@ -300,6 +312,12 @@ impl Emitter<'_> {
     fn forward(&mut self, event: Event) {
         if let EventKind::TaskFinished(record) = &event.kind {
             self.summary.count(record.status);
+            if let Some(most) = self.max_fail {
+                let failed = self.summary.failed() - self.summary.not_run - self.summary.cancelled;
+                if failed >= most && self.halt.get().is_none() {
+                    let _ = self.halt.set(super::max_fail_reason(failed, most));
+                }
+            }
         }
         self.reporter.report(&event);
     }

@@ -17,7 +17,7 @@
 //! `cancelled` and does not wait for them.
 
 use std::{
-    sync::{Arc, Mutex, MutexGuard, PoisonError, atomic::Ordering},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     thread,
     time::{Duration, Instant},
 };
@@ -33,6 +33,8 @@ use super::{
     source::{TaskFeed, wait_ready},
 };
 
+/// How long every thread must have been on its task before more threads start.
+const GROW_AFTER: Duration = Duration::from_millis(1);
 /// Tasks queued per worker ahead of time.
 const QUEUE_PER_WORKER: usize = 256;
 /// A worker sends its results when it holds this many...
@@ -118,9 +120,47 @@ struct Pool {
     generations: Vec<u64>,
     /// Tasks sent and not yet reported.
     outstanding: usize,
+    /// The most threads this pool may have.
+    most: usize,
+    /// How long tasks take (an exponentially weighted mean of the results so far), in seconds.
+    average_task: Option<f64>,
 }
 
 impl Pool {
+    /// Starts more threads when tasks wait in the queue and no thread is free to take them.
+    fn grow(&mut self) -> Result<(), RunError> {
+        if self.slots.len() >= self.most {
+            return Ok(());
+        }
+        let waiting = self.task_sender.len();
+        // Quick tasks never need more threads than there are cores.
+        let quick = self
+            .average_task
+            .is_some_and(|average| average < GROW_AFTER.as_secs_f64());
+        if waiting == 0 || quick {
+            return Ok(());
+        }
+        // A thread counts as busy once its task has run a while: quick tasks need no more threads.
+        let busy = self
+            .slots
+            .iter()
+            .filter(|slot| {
+                slot.lock()
+                    .running
+                    .as_ref()
+                    .is_some_and(|(_, started)| started.elapsed() >= GROW_AFTER)
+            })
+            .count();
+        let free = self.slots.len() - busy;
+        let more = waiting
+            .saturating_sub(free)
+            .min(self.most - self.slots.len());
+        for _ in 0..more {
+            self.start(self.slots.len())?;
+        }
+        Ok(())
+    }
+
     /// Starts (or restarts) the thread of slot `worker`; it makes its instance first.
     fn start(&mut self, worker: usize) -> Result<(), RunError> {
         let slot = Arc::new(Slot::default());
@@ -181,6 +221,15 @@ impl Pool {
 
     fn report(&mut self, records: Vec<TaskRecord>, outbox: &mut Outbox<'_>) {
         self.outstanding -= records.len();
+        if self.slots.len() < self.most {
+            for record in &records {
+                let took = record.duration_seconds;
+                self.average_task = Some(
+                    self.average_task
+                        .map_or(took, |mean| (mean * 7.0 + took) / 8.0),
+                );
+            }
+        }
         for record in records {
             outbox.finished(record);
         }
@@ -290,8 +339,13 @@ impl Executor for ThreadExecutor {
         outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let workers = self.workers;
-        let (task_sender, task_receiver) = bounded::<Task>(workers * QUEUE_PER_WORKER);
-        let (result_sender, results) = bounded::<Vec<TaskRecord>>(workers * QUEUE_PER_WORKER);
+        // Threads start one per core; more start while tasks wait and every thread is busy, up to
+        // `workers` (so a stream of quick tasks on an I/O-bound plugin needs few threads, and a
+        // thousand waits get a thousand). The queue holds enough for every thread and stays short.
+        let first = workers.min(crate::report::cores()).max(1);
+        let capacity = (first * QUEUE_PER_WORKER).max(2 * workers);
+        let (task_sender, task_receiver) = bounded::<Task>(capacity);
+        let (result_sender, results) = bounded::<Vec<TaskRecord>>(capacity);
         let mut pool = Pool {
             context: self.context.clone(),
             task_sender,
@@ -300,9 +354,11 @@ impl Executor for ThreadExecutor {
             slots: Vec::new(),
             generations: Vec::new(),
             outstanding: 0,
+            most: workers,
+            average_task: None,
         };
         let mut pending = Pending::new(tasks);
-        for worker in 0..workers {
+        for worker in 0..first {
             if let Err(error) = pool.start(worker) {
                 pool.stop(
                     &Stop::Failed(error.to_string()),
@@ -341,11 +397,11 @@ fn main_loop(
 ) -> Result<Option<Stop>, RunError> {
     let mut next = None;
     loop {
-        if pool.context.cancel.load(Ordering::Relaxed) {
+        if let Some(stop) = pool.context.stop_requested() {
             if let Some(task) = next.take() {
                 pending.put_back(std::iter::once(task));
             }
-            return Ok(Some(Stop::Interrupted));
+            return Ok(Some(stop));
         }
         if next.is_none() {
             next = pending.next_task();
@@ -372,6 +428,7 @@ fn main_loop(
         while let Ok(batch) = results.try_recv() {
             pool.report(batch, outbox);
         }
+        pool.grow()?;
         if next.is_none() && pending.is_exhausted() && pool.outstanding == 0 {
             return Ok(None);
         }
@@ -395,7 +452,17 @@ fn main_loop(
         } else {
             None
         };
-        match wait_ready(&[results], input, wait_time(until_limit)) {
+        let mut wait = wait_time(until_limit);
+        if pool.slots.len() < pool.most
+            && !pool.task_sender.is_empty()
+            && pool
+                .average_task
+                .is_none_or(|mean| mean >= GROW_AFTER.as_secs_f64())
+        {
+            // Tasks wait and the pool may grow: look again soon.
+            wait = wait.min(GROW_AFTER * 2);
+        }
+        match wait_ready(&[results], input, wait) {
             Some(_) => {
                 if let Ok(batch) = results.try_recv() {
                     pool.report(batch, outbox);
@@ -447,12 +514,7 @@ fn work(
             Err(TryRecvError::Disconnected) => break,
         };
         let closed = slot.lock().closed.clone();
-        let stop = closed.or_else(|| {
-            context
-                .cancel
-                .load(Ordering::Relaxed)
-                .then_some(Stop::Interrupted)
-        });
+        let stop = closed.or_else(|| context.stop_requested());
         if let Some(stop) = stop {
             // Taken after the run was stopped: hand it back, reported as never started.
             let record = stop.record(task, worker, None, context.origin);
@@ -473,9 +535,13 @@ fn work(
                 // The main thread took the task (time limit or cancel) and reported it.
                 return;
             };
-            state
-                .done
-                .push(outcome.into_record(task, worker, context.origin));
+            let record = outcome.into_record(task, worker, context.origin);
+            if record.status != Status::Ok {
+                context
+                    .thread_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            state.done.push(record);
             state.done.len()
         };
         if (slow || held >= BATCH) && !send(slot) {

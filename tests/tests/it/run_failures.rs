@@ -132,3 +132,49 @@ fn a_constructor_that_fails_or_panics_is_worded_the_same_in_every_mode() {
         }
     }
 }
+
+#[test]
+fn max_fail_stops_handing_out_tasks_and_reports_the_rest_not_run() {
+    let plugin = plugin_arg("misbehave");
+    for mode in ["inline", "thread", "process"] {
+        let mut args = vec![
+            "run",
+            &plugin,
+            "--mode",
+            mode,
+            "--workers",
+            "1",
+            "--max-fail",
+            "2",
+        ];
+        for task in ["ok", "error", "error", "ok", "ok", "ok"] {
+            args.extend(["--task", task]);
+        }
+        let (run, report) = run_with_report(&args);
+        run.expect_code(1);
+        assert_valid_report(&report);
+        assert_eq!(
+            task_record(&report, 0)["status"],
+            "ok",
+            "{mode}: {report:#}"
+        );
+        assert_eq!(
+            task_record(&report, 2)["status"],
+            "error",
+            "{mode}: {report:#}"
+        );
+        let not_run = report["summary"]["not_run"].as_u64().unwrap();
+        let cancelled = report["summary"]["cancelled"].as_u64().unwrap();
+        // Tasks 3 to 5: never started (or stopped if a worker had already taken one).
+        assert_eq!(
+            not_run + cancelled + report["summary"]["ok"].as_u64().unwrap(),
+            4,
+            "{mode}: {report:#}"
+        );
+        assert!(not_run >= 1, "{mode}: {report:#}");
+        assert!(
+            run.stderr.contains("--max-fail 2 stops the run there"),
+            "{mode}: {run:#?}"
+        );
+    }
+}
