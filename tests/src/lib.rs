@@ -35,6 +35,7 @@ const PACKAGES: &[&str] = &[
     "quack-fixture-abi-v2",
     "quack-fixture-describe-panics",
     "quack-fixture-misbehave",
+    "quack-fixture-hostile",
 ];
 
 /// `target/<profile>`, the directory holding the binaries of the profile the tests were built with.

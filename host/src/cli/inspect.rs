@@ -99,11 +99,7 @@ impl InspectArgs {
     }
 }
 
-fn write_text(
-    out: &mut impl Write,
-    plugin: &Probed,
-    checks: &[InterfaceCheck],
-) -> io::Result<()> {
+fn write_text(out: &mut impl Write, plugin: &Probed, checks: &[InterfaceCheck]) -> io::Result<()> {
     let description = &plugin.description;
     writeln!(out, "{} {}", description.name, description.version)?;
     if !description.summary.is_empty() {

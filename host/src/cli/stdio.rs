@@ -51,10 +51,7 @@ pub fn ensure_open() {
 pub fn stdin_from_null() {
     // SAFETY: opening /dev/null and moving it onto fd 0; nothing in the host reads fd 0 here.
     unsafe {
-        let null = libc::open(
-            c"/dev/null".as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        );
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
         if null >= 0 {
             libc::dup2(null, libc::STDIN_FILENO);
             libc::close(null);

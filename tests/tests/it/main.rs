@@ -6,14 +6,21 @@
 
 mod animals;
 mod auto_choice;
+mod closed_streams;
 mod events;
 mod faults;
+mod hostile_files;
 mod inputs;
 mod inspect_list;
 mod interrupt;
 mod loading;
+mod option_limits;
+mod plugin_exit;
+mod plugin_stdout;
 mod report;
+mod report_paths;
 mod run_failures;
+mod stop_signals;
 mod streaming;
 mod time_limits;
 mod workloads;
