@@ -47,7 +47,8 @@ fn a_full_stderr_does_not_change_the_exit_code() {
         let result = output(host(args).stderr(full()));
         assert_eq!(result.code, Some(code), "{args:?}: {result:#?}");
     }
-    let result = output(host(&["run", &factorize, "--mode", "inline"]).stderr(full()));
+    let result =
+        output(host(&["run", &factorize, "--mode", "inline", "--format", "jsonl"]).stderr(full()));
     assert_eq!(
         result.stdout.lines().count(),
         5,
@@ -58,10 +59,12 @@ fn a_full_stderr_does_not_change_the_exit_code() {
 #[test]
 fn a_closed_stderr_does_not_change_the_exit_code() {
     let misbehave = plugin_arg("misbehave");
-    for mode in ["inline", "thread", "process"] {
+    // The host's own lines and the plugin's relayed stdout go to the closed stderr. (A plugin
+    // that itself prints to it in the host's process panics in its own code: that task fails.)
+    for (mode, first) in [("inline", "ok"), ("thread", "ok"), ("process", "stderr")] {
         let result = output(
             host(&[
-                "run", &misbehave, "--mode", mode, "--task", "stderr", "--task", "stdout",
+                "run", &misbehave, "--mode", mode, "--task", first, "--task", "stdout",
             ])
             .stderr(closed_pipe()),
         );
