@@ -18,7 +18,9 @@ use tempfile::NamedTempFile;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportFileError {
     /// The path names something that is not a regular file.
-    #[error("--json {path}: it is {what}, not a regular file; give the path of a file to write")]
+    #[error(
+        "--json {path}: it is {what}, not a regular file; give the path of a file to write (or - for standard output)"
+    )]
     NotAFile {
         /// The path given.
         path: PathBuf,

@@ -74,17 +74,21 @@ fn a_closed_stderr_does_not_change_the_exit_code() {
     assert_eq!(result.code, Some(3), "{result:#?}");
 }
 
+/// `host ... >&- 2>&-`: the host must not open its plugin-stdout pipe on fd 1 or 2.
 #[test]
-fn stderr_closed_outright_does_not_change_the_exit_code() {
-    let result = output(
-        Command::new("sh")
-            .arg("-c")
-            .arg("exec \"$0\" \"$@\" 2>&-")
-            .arg(host_path())
-            .args(["run", &plugin_arg("factorize"), "--format", "jsonl"]),
-    );
-    assert_eq!(result.code, Some(0), "{result:#?}");
-    assert_eq!(result.stdout.lines().count(), 5, "{result:#?}");
+fn stdout_and_stderr_closed_outright_do_not_change_the_exit_code() {
+    let misbehave = plugin_arg("misbehave");
+    for mode in ["inline", "thread"] {
+        let result = output(
+            Command::new("sh")
+                .arg("-c")
+                .arg("exec \"$0\" \"$@\" >&- 2>&-")
+                .arg(host_path())
+                .args(["run", &misbehave, "--mode", mode, "--task", "stdout"])
+                .args(["--task", "error", "--format", "jsonl"]),
+        );
+        assert_eq!(result.code, Some(1), "{mode}: {result:#?}");
+    }
 }
 
 #[test]

@@ -49,6 +49,16 @@ fn json_to_dev_null_is_refused_and_dev_null_stays_a_device() {
 }
 
 #[test]
+fn json_to_dev_stdout_is_refused_pointing_to_dash() {
+    let result = run_to("/dev/stdout");
+    refused_before_the_run(&result, "/dev/stdout", "not a regular file");
+    assert!(
+        result.stderr.contains("or - for standard output"),
+        "{result:#?}"
+    );
+}
+
+#[test]
 fn json_to_a_fifo_is_refused_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("report.fifo");
