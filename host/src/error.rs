@@ -124,3 +124,25 @@ impl HostError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exit_code_is_listed_in_the_help() {
+        let codes = (0..=14).chain([
+            exit_interrupted(libc::SIGHUP),
+            exit_interrupted(libc::SIGINT),
+            exit_interrupted(libc::SIGTERM),
+        ]);
+        for code in codes {
+            let listed = EXIT_CODES_HELP
+                .lines()
+                .any(|line| line.trim_start().starts_with(&format!("{code} ")));
+            assert!(listed, "exit code {code} is not in the help");
+        }
+        assert_eq!(exit_interrupted(libc::SIGTERM), 143);
+        assert_eq!(exit_interrupted(libc::SIGHUP), 129);
+    }
+}

@@ -47,6 +47,15 @@ pub fn disarm() {
     ARMED.store(false, Ordering::SeqCst);
 }
 
+/// Disarms the guard when dropped, on return or while a panic of the host's own unwinds.
+pub struct DisarmOnDrop;
+
+impl Drop for DisarmOnDrop {
+    fn drop(&mut self) {
+        disarm();
+    }
+}
+
 extern "C" fn on_exit() {
     if !ARMED.load(Ordering::SeqCst) {
         return;

@@ -75,9 +75,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
-    let result = cli.exec();
-    // From here on, an exit is the host's own.
-    exit_guard::disarm();
+    let result = {
+        // Disarmed when the command returns, and also if a bug of the host's own panics out of
+        // it: from then on, an exit is the host's.
+        let _disarm = exit_guard::DisarmOnDrop;
+        cli.exec()
+    };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::TasksFailed) => ExitCode::from(EXIT_TASKS_FAILED),
