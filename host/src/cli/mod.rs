@@ -66,7 +66,6 @@ impl Cli {
 /// Parses the command line, runs it and turns the result into an exit code. Nothing printed on
 /// stderr or stdout can make it panic: a closed or full stream loses the text, not the exit code.
 pub fn main() -> ExitCode {
-    stdio::ensure_open();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

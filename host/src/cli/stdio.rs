@@ -1,7 +1,5 @@
 //! The host's standard streams when it loads a plugin into its own process.
 //!
-//! - [`ensure_open`]: a standard descriptor that was closed (`host ... >&-`) is opened on
-//!   `/dev/null`, so that no pipe or file the host opens later lands on fd 0, 1 or 2.
 //! - [`PluginStdout`]: before a plugin is loaded, Quack's own stdout moves to a private descriptor
 //!   and fd 1 becomes a pipe read by a relay thread, which writes each line the plugin prints to
 //!   stderr as `[plugin NAME] line`. So whatever a plugin prints (`println!`, `write(1, ...)`)
@@ -27,23 +25,6 @@ pub fn note(line: std::fmt::Arguments<'_>) {
     let mut stderr = io::stderr().lock();
     let _ = stderr.write_fmt(line);
     let _ = stderr.write_all(b"\n");
-}
-
-/// Opens `/dev/null` on each of fd 0, 1 and 2 that is closed.
-pub fn ensure_open() {
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only reads the descriptor's flags.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            // SAFETY: opening /dev/null and moving it onto a closed standard descriptor.
-            unsafe {
-                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-                if null >= 0 && null != fd {
-                    libc::dup2(null, fd);
-                    libc::close(null);
-                }
-            }
-        }
-    }
 }
 
 /// Points fd 0 at `/dev/null`, so that a plugin reading its stdin reads nothing and never takes
@@ -133,7 +114,8 @@ impl PluginStdout {
     /// Gives fd 1 back to stderr (so that a thread still running plugin code cannot reach
     /// Quack's stdout) and waits for the relay to pass on every line the plugin printed.
     pub fn finish(self) {
-        // SAFETY: fd 2 is open (see `ensure_open`); this closes the pipe's last write end.
+        // SAFETY: fd 2 is open (Rust's runtime opens /dev/null on a closed standard descriptor
+        // before main); this closes the pipe's last write end.
         unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) };
         let _ = self.relayed.recv_timeout(RELAY_DRAIN);
     }

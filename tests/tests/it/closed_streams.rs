@@ -32,7 +32,9 @@ fn output(command: &mut Command) -> Run {
 fn a_full_stderr_does_not_change_the_exit_code() {
     let factorize = plugin_arg("factorize");
     let misbehave = plugin_arg("misbehave");
-    let cases: [(&[&str], i32); 4] = [
+    let cases: [(&[&str], i32); 6] = [
+        (&["run"], 2),
+        (&["run", &factorize, "--workers", "100000"], 2),
         (&["run", &factorize, "--mode", "thread"], 0),
         (
             &[
@@ -74,7 +76,8 @@ fn a_closed_stderr_does_not_change_the_exit_code() {
     assert_eq!(result.code, Some(3), "{result:#?}");
 }
 
-/// `host ... >&- 2>&-`: the host must not open its plugin-stdout pipe on fd 1 or 2.
+/// `host ... >&- 2>&-`: the plugin-stdout pipe must not land on fd 1 or 2 (Rust's runtime opens
+/// /dev/null on closed standard descriptors before main; this keeps it that way).
 #[test]
 fn stdout_and_stderr_closed_outright_do_not_change_the_exit_code() {
     let misbehave = plugin_arg("misbehave");

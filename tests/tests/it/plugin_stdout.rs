@@ -107,7 +107,7 @@ fn a_line_that_is_not_utf8_is_relayed_and_the_relay_goes_on() {
 }
 
 #[test]
-fn a_plugin_reads_dev_null_on_stdin_unless_the_tasks_come_from_stdin() {
+fn a_plugin_reads_dev_null_on_stdin_not_the_hosts_stdin() {
     let plugin = plugin_arg("misbehave");
     for mode in ["inline", "thread", "process"] {
         let mut live = quack_tests::LiveRun::start_with_input(&[
