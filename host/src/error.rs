@@ -11,8 +11,17 @@ use crate::{
 /// Exit code when every task ran and at least one did not end `ok`.
 pub const EXIT_TASKS_FAILED: u8 = 1;
 
-/// Exit code when the run was interrupted with Ctrl-C (128 + SIGINT, as shells do).
-pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code when a plugin running in the host's process ended it (it called `exit`).
+pub const EXIT_PLUGIN_EXITED: u8 = 13;
+
+/// Exit code when loading a plugin in a probe process crashed it or took too long.
+pub const EXIT_PROBE_FAILED: u8 = 14;
+
+/// Exit code when the run was stopped by `signal` (SIGINT, SIGTERM or SIGHUP): 128 + the signal's
+/// number, as shells do.
+pub fn exit_interrupted(signal: i32) -> u8 {
+    u8::try_from(128 + signal).unwrap_or(130)
+}
 
 /// The exit codes, for `host --help`.
 pub const EXIT_CODES_HELP: &str = "\
@@ -31,8 +40,13 @@ Exit codes:
  11  the report or the output could not be written
  12  the host could not start its workers, or could not keep them going (the tasks left are
      reported not-run, and the report is still written)
- 13  `host new`: the name is not a valid crate name, or the directory already exists
-130  interrupted with Ctrl-C (finished tasks are reported, the rest cancelled)";
+ 13  the plugin ended the host's process itself (it called exit in inline or thread mode, or
+     while loading); its output is incomplete and no report was written
+ 14  loading the plugin crashed or hung (inspect and list load each file in a child process)
+ 15  `host new`: the name is not a valid crate name, or the directory already exists
+129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
+130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
+143  stopped by SIGTERM (finished tasks are reported, the rest cancelled)";
 
 /// A failed `host` command.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +73,8 @@ pub enum HostError {
     /// Options that cannot go together.
     #[error("{0}")]
     Usage(String),
-    /// The Ctrl-C handler could not be installed.
-    #[error("could not install the Ctrl-C handler: {0}")]
+    /// The signal handlers (Ctrl-C, SIGTERM, SIGHUP) could not be installed.
+    #[error("could not install the signal handlers: {0}")]
     Signal(#[source] io::Error),
     /// The run could not start.
     #[error(transparent)]
@@ -73,6 +87,14 @@ pub enum HostError {
         "cannot find the host binary to start workers with ({0}); give it with --worker-program"
     )]
     WorkerProgram(#[source] io::Error),
+    /// Loading the plugin in a probe process failed (see `host probe`).
+    #[error("{message}")]
+    Probe {
+        /// The sentence.
+        message: String,
+        /// The exit code it goes with.
+        code: u8,
+    },
     /// Standard output could not be written.
     #[error("could not write to standard output: {0}")]
     Output(#[source] io::Error),
@@ -104,6 +126,29 @@ impl HostError {
             HostError::Report(_) | HostError::Output(_) => 11,
             HostError::ListDirectory { .. } => 3,
             HostError::New(error) => error.exit_code(),
+            HostError::Probe { code, .. } => *code,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exit_code_is_listed_in_the_help() {
+        let codes = (0..=14).chain([
+            exit_interrupted(libc::SIGHUP),
+            exit_interrupted(libc::SIGINT),
+            exit_interrupted(libc::SIGTERM),
+        ]);
+        for code in codes {
+            let listed = EXIT_CODES_HELP
+                .lines()
+                .any(|line| line.trim_start().starts_with(&format!("{code} ")));
+            assert!(listed, "exit code {code} is not in the help");
+        }
+        assert_eq!(exit_interrupted(libc::SIGTERM), 143);
+        assert_eq!(exit_interrupted(libc::SIGHUP), 129);
     }
 }

@@ -166,15 +166,29 @@ impl LoadedPlugin {
     /// Opens and checks the plugin at `path`.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
         let owned = || path.to_path_buf();
-        if !path.exists() {
-            return Err(LoadError::NotFound { path: owned() });
-        }
-        if path.is_dir() {
+        // Only a regular file goes to the dynamic loader: dlopen on a FIFO blocks for ever.
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LoadError::NotFound { path: owned() });
+            }
+            Err(error) => {
+                return Err(LoadError::NotSharedLibrary {
+                    path: owned(),
+                    reason: format!("it cannot be read: {error}"),
+                });
+            }
+        };
+        if let Some(what) = not_a_file(&metadata.file_type()) {
             return Err(LoadError::NotSharedLibrary {
                 path: owned(),
-                reason: "it is a directory".to_owned(),
+                reason: format!("it is {what}, not a file"),
             });
         }
+        check_elf_size(path, metadata.len()).map_err(|reason| LoadError::NotSharedLibrary {
+            path: owned(),
+            reason,
+        })?;
         // dlopen searches the library path for a bare file name: name the file itself.
         let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         // First the plain dynamic loader, to tell "not a library" from "not a plugin".
@@ -311,6 +325,78 @@ impl LoadedPlugin {
     pub fn method(&self, name: &str) -> Option<&Signature> {
         self.methods.iter().find(|method| method.name == name)
     }
+}
+
+/// What a file type is when it is not a regular file: "a directory", "a FIFO (named pipe)"...
+fn not_a_file(kind: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    }
+}
+
+/// Refuses an ELF file shorter than its own headers say it is (a truncated copy), which the
+/// dynamic loader may map and then fault on (SIGBUS) instead of refusing. A file that is not
+/// 64-bit little-endian ELF is left to the dynamic loader's own checks.
+fn check_elf_size(path: &Path, size: u64) -> Result<(), String> {
+    use std::io::Read;
+    let mut header = [0u8; 64];
+    let read = std::fs::File::open(path)
+        .and_then(|mut file| file.read(&mut header))
+        .map_err(|error| format!("it cannot be read: {error}"))?;
+    if read < 64 || header[..4] != *b"\x7fELF" || header[4] != 2 || header[5] != 1 {
+        return Ok(());
+    }
+    let u64_at = |at: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&header[at..at + 8]);
+        u64::from_le_bytes(bytes)
+    };
+    let u16_at = |at: usize| u64::from(u16::from_le_bytes([header[at], header[at + 1]]));
+    // e_phoff, e_shoff, e_phentsize * e_phnum, e_shentsize * e_shnum.
+    let program_end = u64_at(32).saturating_add(u16_at(54).saturating_mul(u16_at(56)));
+    let section_end = u64_at(40).saturating_add(u16_at(58).saturating_mul(u16_at(60)));
+    let mut needed = program_end.max(section_end);
+    // Every segment the loader maps must be in the file.
+    if program_end <= size {
+        let count = usize::try_from(u16_at(56)).unwrap_or(0);
+        let entry = usize::try_from(u16_at(54)).unwrap_or(0);
+        if entry >= 56 {
+            let mut table = vec![0u8; count * entry];
+            let read = std::fs::File::open(path).and_then(|mut file| {
+                use std::io::{Seek, SeekFrom};
+                file.seek(SeekFrom::Start(u64_at(32)))?;
+                file.read_exact(&mut table)
+            });
+            if read.is_ok() {
+                for header in table.chunks_exact(entry) {
+                    let field = |at: usize| {
+                        let mut bytes = [0u8; 8];
+                        bytes.copy_from_slice(&header[at..at + 8]);
+                        u64::from_le_bytes(bytes)
+                    };
+                    // p_offset + p_filesz
+                    needed = needed.max(field(8).saturating_add(field(32)));
+                }
+            }
+        }
+    }
+    if needed > size {
+        return Err(format!(
+            "it is cut short: its headers need {needed} bytes but the file has {size}"
+        ));
+    }
+    Ok(())
 }
 
 /// The SHA-256 of `bytes`, in lowercase hex.

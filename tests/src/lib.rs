@@ -42,6 +42,7 @@ const PACKAGES: &[&str] = &[
     "quack-fixture-describe-panics",
     "quack-fixture-misbehave",
     "quack-fixture-duplicate-method",
+    "quack-fixture-hostile",
 ];
 
 /// `target/<profile>`, the directory holding the binaries of the profile the tests were built with.

@@ -4,6 +4,7 @@
 use std::{
     io::{self, Write},
     path::PathBuf,
+    time::Duration,
 };
 
 use clap::Args;
@@ -11,11 +12,16 @@ use quack_core::Description;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Outcome;
+use super::{
+    Outcome,
+    probe::{self, Probed},
+    run::parse_duration,
+    stdio,
+};
 use crate::{
     error::HostError,
     interfaces::{self, InterfaceCheck},
-    loader::{LoadedPlugin, Signature},
+    loader::Signature,
     report::human::{compact, display},
 };
 
@@ -34,6 +40,11 @@ pub struct InspectArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+
+    /// How long loading the plugin may take (it is loaded in a child process, stopped after
+    /// this).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    timeout: Duration,
 }
 
 /// `inspect --json`.
@@ -66,7 +77,7 @@ impl From<InterfaceCheck> for InterfaceView {
 
 impl InspectArgs {
     pub(super) fn exec(self) -> Result<Outcome, HostError> {
-        let plugin = LoadedPlugin::load(&self.plugin)?;
+        let plugin = probe::probe(&self.plugin, self.timeout)?;
         let checks = interfaces::check(&plugin.methods);
         let mut out = io::stdout().lock();
         let written = if self.json {
@@ -83,18 +94,12 @@ impl InspectArgs {
         } else {
             write_text(&mut out, &plugin, &checks)
         };
-        written
-            .and_then(|()| out.flush())
-            .map_err(HostError::Output)?;
+        stdio::ignore_closed(written.and_then(|()| out.flush())).map_err(HostError::Output)?;
         Ok(Outcome::Success)
     }
 }
 
-fn write_text(
-    out: &mut impl Write,
-    plugin: &LoadedPlugin,
-    checks: &[InterfaceCheck],
-) -> io::Result<()> {
+fn write_text(out: &mut impl Write, plugin: &Probed, checks: &[InterfaceCheck]) -> io::Result<()> {
     let description = &plugin.description;
     writeln!(out, "{} {}", description.name, description.version)?;
     if !description.summary.is_empty() {

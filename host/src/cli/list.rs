@@ -5,13 +5,17 @@ use std::{
     env::consts::DLL_SUFFIX,
     io::{self, Write},
     path::PathBuf,
+    time::Duration,
 };
 
 use clap::Args;
 use serde::Serialize;
 
-use super::Outcome;
-use crate::{error::HostError, interfaces, loader::LoadedPlugin};
+use super::{Outcome, probe, run::parse_duration, stdio};
+use crate::{
+    error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
+    interfaces,
+};
 
 const LIST_EXAMPLES: &str = "\
 Examples:
@@ -29,6 +33,11 @@ pub struct ListArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+
+    /// How long loading one file may take (each is loaded in a child process, stopped after
+    /// this; the listing goes on).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    timeout: Duration,
 }
 
 /// One line of the listing.
@@ -42,6 +51,9 @@ struct Entry {
     interfaces: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Whether loading it crashed, hung or ended its process (rather than being refused).
+    #[serde(skip)]
+    broke: bool,
 }
 
 impl ListArgs {
@@ -53,10 +65,13 @@ impl ListArgs {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
             .map_err(list_error)?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.is_file() && path.to_string_lossy().ends_with(DLL_SUFFIX))
+            .filter(|path| !path.is_dir() && path.to_string_lossy().ends_with(DLL_SUFFIX))
             .collect();
         files.sort();
-        let entries: Vec<Entry> = files.into_iter().map(describe).collect();
+        let entries: Vec<Entry> = files
+            .into_iter()
+            .map(|file| describe(file, self.timeout))
+            .collect();
         let mut out = io::stdout().lock();
         let written = if self.json {
             serde_json::to_writer_pretty(&mut out, &entries)
@@ -65,15 +80,13 @@ impl ListArgs {
         } else {
             write_text(&mut out, &entries)
         };
-        written
-            .and_then(|()| out.flush())
-            .map_err(HostError::Output)?;
+        stdio::ignore_closed(written.and_then(|()| out.flush())).map_err(HostError::Output)?;
         Ok(Outcome::Success)
     }
 }
 
-fn describe(file: PathBuf) -> Entry {
-    match LoadedPlugin::load(&file) {
+fn describe(file: PathBuf, limit: Duration) -> Entry {
+    match probe::probe(&file, limit) {
         Ok(plugin) => Entry {
             interfaces: interfaces::check(&plugin.methods)
                 .into_iter()
@@ -83,9 +96,11 @@ fn describe(file: PathBuf) -> Entry {
             name: Some(plugin.description.name),
             version: Some(plugin.description.version),
             error: None,
+            broke: false,
             file,
         },
         Err(error) => Entry {
+            broke: matches!(error.exit_code(), EXIT_PLUGIN_EXITED | EXIT_PROBE_FAILED),
             error: Some(error.to_string()),
             name: None,
             version: None,
@@ -118,7 +133,12 @@ fn write_text(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
             }
             (None, error) => writeln!(
                 out,
-                "{file:<width$}  not a plugin: {}",
+                "{file:<width$}  {}: {}",
+                if entry.broke {
+                    "could not be loaded"
+                } else {
+                    "not a plugin"
+                },
                 error.as_deref().unwrap_or("")
             )?,
         }

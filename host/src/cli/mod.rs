@@ -1,17 +1,21 @@
 //! The `host` command line: [`Cli`] and its subcommands, one file each, and [`main`], which maps
 //! every error to one sentence on stderr and its exit code.
 
+mod exit_guard;
 mod inspect;
 mod list;
 pub(crate) mod new;
+mod probe;
 mod run;
+mod signals;
+mod stdio;
 mod worker;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_TASKS_FAILED, HostError};
+use crate::error::{EXIT_CODES_HELP, EXIT_TASKS_FAILED, HostError, exit_interrupted};
 
 /// Quack: loads plugins through a stable ABI, finds out what they can do from the methods they
 /// have, and runs their tasks inline, on threads or in worker processes.
@@ -31,6 +35,8 @@ enum Command {
     New(new::NewArgs),
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
+    #[command(hide = true)]
+    Probe(probe::ProbeArgs),
 }
 
 /// How a command that did not fail ended.
@@ -40,8 +46,8 @@ pub enum Outcome {
     Success,
     /// The run finished, but some tasks did not end `ok`.
     TasksFailed,
-    /// The run was interrupted with Ctrl-C.
-    Interrupted,
+    /// The run was stopped by this signal (SIGINT, SIGTERM or SIGHUP).
+    Interrupted(i32),
     /// A worker process ends with this code.
     Exit(u8),
 }
@@ -55,20 +61,35 @@ impl Cli {
             Command::List(args) => args.exec(),
             Command::New(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),
+            Command::Probe(args) => args.exec(),
         }
     }
 }
 
-/// Parses the command line, runs it and turns the result into an exit code.
+/// Parses the command line, runs it and turns the result into an exit code. Nothing printed on
+/// stderr or stdout can make it panic: a closed or full stream loses the text, not the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.exec() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout, mistakes to stderr; a closed stream is ignored.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    let result = {
+        // Disarmed when the command returns, and also if a bug of the host's own panics out of
+        // it: from then on, an exit is the host's.
+        let _disarm = exit_guard::DisarmOnDrop;
+        cli.exec()
+    };
+    match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::TasksFailed) => ExitCode::from(EXIT_TASKS_FAILED),
-        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(Outcome::Interrupted(signal)) => ExitCode::from(exit_interrupted(signal)),
         Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error}");
+            stdio::note(format_args!("error: {error}"));
             ExitCode::from(error.exit_code())
         }
     }

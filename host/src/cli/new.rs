@@ -82,7 +82,7 @@ impl NewError {
     /// The process exit code for this error (see `host --help`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            NewError::InvalidName { .. } | NewError::Exists { .. } => 13,
+            NewError::InvalidName { .. } | NewError::Exists { .. } => 15,
             NewError::Write { .. } => 11,
         }
     }
@@ -533,7 +533,7 @@ mod tests {
         }
         for bad in ["", "2fast", "my plugin", "café", "-x", "test", "fn", "self"] {
             let error = check_name(bad).expect_err(bad);
-            assert_eq!(error.exit_code(), 13, "{bad}");
+            assert_eq!(error.exit_code(), 15, "{bad}");
             assert!(
                 error.to_string().contains("is not a valid crate name"),
                 "{error}"

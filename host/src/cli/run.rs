@@ -5,10 +5,9 @@
 use std::{
     ffi::OsString,
     fs::File,
-    io::{self, BufWriter, Stdout, Write},
+    io::{self, BufWriter, Write},
     num::NonZeroUsize,
-    path::PathBuf,
-    sync::{Arc, atomic::AtomicBool},
+    path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
@@ -16,7 +15,12 @@ use clap::{Args, ValueEnum};
 use quack_core::abi_stable::std_types::RResult;
 use serde_json::{Map, Value, json};
 
-use super::{Outcome, worker::worker_command};
+use super::{
+    Outcome, exit_guard,
+    signals::StopSignals,
+    stdio::{self, PluginStdout},
+    worker::worker_command,
+};
 use crate::{
     error::HostError,
     input::{TaskInput, lenient_json},
@@ -45,8 +49,24 @@ Examples:
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
   host run plugins/libduck.so --set name=Donald
 
-Ctrl-C stops handing out tasks, stops the workers, reports what finished and marks the rest
-cancelled (exit code 130); a second Ctrl-C ends the host at once.";
+Ctrl-C (SIGINT), SIGTERM and SIGHUP stop handing out tasks, stop the workers, report what
+finished and mark the rest cancelled (exit code 130, 143 or 129: 128 + the signal's number); a
+second one ends the host at once.
+
+What a plugin sees: in inline and thread mode the plugin runs inside the host. Whatever it
+writes to its stdout goes to stderr as `[plugin NAME] line`, so the host's stdout holds only
+Quack's output. Its stdin is /dev/null, except with --input -, where stdin holds the tasks and
+plugins must not read it. A plugin that calls exit() ends the run with exit code 13 and a
+sentence naming it. In process mode each worker has its own stdin (/dev/null) and stdout (the
+protocol's); what a plugin prints there reaches stderr as `[worker N] line`.";
+
+/// The most workers `--workers` accepts: far more than any machine has cores, and a ceiling on
+/// threads and processes a typing mistake could otherwise start.
+pub const MAX_WORKERS: usize = 1024;
+
+/// The longest time limit `--timeout` accepts (a year); longer limits are a mistake, and would
+/// overflow the runner's clock arithmetic.
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Run a plugin: a Workload's tasks, or make an Animal speak.
 #[derive(Debug, Args)]
@@ -78,15 +98,15 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
     mode: ModeArg,
 
-    /// How many workers (threads or processes); by default chosen with the mode.
-    #[arg(long, value_name = "N")]
+    /// How many workers (threads or processes), 1 to 1024; by default chosen with the mode.
+    #[arg(long, value_name = "N", value_parser = parse_workers)]
     workers: Option<NonZeroUsize>,
 
     /// Run the plugin in worker processes, so that a crash fails only the task that caused it.
     #[arg(long)]
     isolate: bool,
 
-    /// Time limit per task attempt, e.g. 500ms, 2s, 1m. In process mode the worker is stopped
+    /// Time limit per task attempt, e.g. 500ms, 2s, 1m (at most a year). In process mode the worker is stopped
     /// (SIGTERM, then SIGKILL) and replaced; a thread cannot be stopped, so in thread mode the
     /// task is reported `timeout`, its thread is abandoned and a new one takes its place.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -171,8 +191,24 @@ fn parse_key_value(text: &str) -> Result<(String, Value), String> {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+fn parse_workers(text: &str) -> Result<NonZeroUsize, String> {
+    match text.parse::<NonZeroUsize>() {
+        Ok(count) if count.get() <= MAX_WORKERS => Ok(count),
+        Ok(_) => Err(format!(
+            "{text} workers is more than the {MAX_WORKERS} the host starts at most; give a number from 1 to {MAX_WORKERS}"
+        )),
+        Err(_) => Err(format!(
+            "`{text}` is not a number of workers; give a number from 1 to {MAX_WORKERS}"
+        )),
+    }
+}
+
+/// A duration as `--timeout` takes it: more than zero, at most a year.
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
+        Ok(duration) if duration > MAX_TIMEOUT => Err(format!(
+            "`{text}` is longer than a year, the longest time limit the host accepts; give a shorter one, or no --timeout"
+        )),
         Ok(duration) if !duration.is_zero() => Ok(duration),
         Ok(_) => Err("the time limit must be more than zero".to_owned()),
         Err(error) => Err(format!(
@@ -193,7 +229,35 @@ impl RunArgs {
                     .to_owned(),
             ));
         }
+        // Before the plugin is loaded: its stdin, its stdout and its exit are taken care of.
+        if self.input.as_deref() != Some(Path::new("-")) {
+            stdio::stdin_from_null();
+        }
+        let file_name = self.plugin.file_name().map_or_else(
+            || self.plugin.display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let captured = PluginStdout::capture(&file_name).map_err(HostError::Output)?;
+        let quack_stdout = captured.quack_stdout().map_err(HostError::Output)?;
+        exit_guard::arm(&self.plugin.display().to_string());
+        let result = self.load_and_run(launcher, &captured, quack_stdout);
+        captured.finish();
+        result
+    }
+
+    fn load_and_run(
+        self,
+        launcher: Option<Vec<OsString>>,
+        captured: &PluginStdout,
+        quack_stdout: File,
+    ) -> Result<Outcome, HostError> {
         let plugin = LoadedPlugin::load(&self.plugin)?;
+        captured.set_name(&plugin.description.name);
+        exit_guard::name(&format!(
+            "{} ({})",
+            plugin.description.name,
+            plugin.path.display()
+        ));
         let checks = interfaces::check(&plugin.methods);
         let has = |interface| {
             checks
@@ -207,9 +271,9 @@ impl RunArgs {
                 .filter(|c| c.satisfied())
                 .map(|c| c.interface)
                 .collect();
-            self.run_workload(plugin, satisfied, config, launcher)
+            self.run_workload(plugin, satisfied, config, launcher, quack_stdout)
         } else if has(Interface::Animal) {
-            self.speak(plugin, config)
+            self.speak(plugin, config, quack_stdout)
         } else {
             let details = checks
                 .iter()
@@ -285,10 +349,11 @@ impl RunArgs {
     }
 
     /// Where the report goes, checked before anything runs.
-    fn report_target(&self) -> Result<Option<ReportTarget>, HostError> {
+    fn report_target(&self, quack_stdout: &File) -> Result<Option<ReportTarget>, HostError> {
+        let quack_stdout = quack_stdout.try_clone().map_err(HostError::Output)?;
         Ok(match &self.json {
             None => None,
-            Some(path) if path.as_os_str() == "-" => Some(ReportTarget::Stdout),
+            Some(path) if path.as_os_str() == "-" => Some(ReportTarget::Stdout(quack_stdout)),
             Some(path) => Some(ReportTarget::File(ReportFile::create(path)?)),
         })
     }
@@ -299,9 +364,10 @@ impl RunArgs {
         satisfied: Vec<Interface>,
         config: Map<String, Value>,
         launcher: Option<Vec<OsString>>,
+        quack_stdout: File,
     ) -> Result<Outcome, HostError> {
         let mut input = self.task_input(&plugin)?;
-        let target = self.report_target()?;
+        let target = self.report_target(&quack_stdout)?;
         let program = match &self.worker_program {
             Some(program) => program.clone(),
             None => std::env::current_exe().map_err(HostError::WorkerProgram)?,
@@ -311,6 +377,7 @@ impl RunArgs {
         } else {
             self.mode.requested()
         };
+        let signals = StopSignals::install()?;
         let run = Run::new(plugin.clone())
             .config(config.clone())
             .mode(mode)
@@ -328,9 +395,9 @@ impl RunArgs {
                 SplitPolicy::Auto
             })
             .worker_command(worker_command(program, launcher.unwrap_or_default()))
-            .cancel_flag(interrupt_flag()?);
+            .cancel_flag(signals.cancel_flag());
         let head = ReportHead::new(&plugin, satisfied, config);
-        let mut outputs = Outputs::new(self.format, target, head)?;
+        let mut outputs = Outputs::new(self.format, target, head, &quack_stdout)?;
         let outcome = run.execute(&mut input, &mut outputs);
         outputs.finish()?;
         if let Some(error) = outcome.error {
@@ -340,16 +407,21 @@ impl RunArgs {
             return Err(error.into());
         }
         Ok(match outcome.end {
-            RunEnd::Interrupted => Outcome::Interrupted,
+            RunEnd::Interrupted => Outcome::Interrupted(signals.received()),
             _ if outcome.summary.failed() == 0 => Outcome::Success,
             _ => Outcome::TasksFailed,
         })
     }
 
     /// An Animal speaks once: "Donald said Quack!".
-    fn speak(self, plugin: LoadedPlugin, config: Map<String, Value>) -> Result<Outcome, HostError> {
+    fn speak(
+        self,
+        plugin: LoadedPlugin,
+        config: Map<String, Value>,
+        quack_stdout: File,
+    ) -> Result<Outcome, HostError> {
         let origin = Instant::now();
-        let target = self.report_target()?;
+        let target = self.report_target(&quack_stdout)?;
         let mut instance = plugin
             .instantiate(&Value::Object(config.clone()).to_string())
             .map_err(RunError::Instance)?;
@@ -362,7 +434,7 @@ impl RunArgs {
         let (status, output, error) = match spoken {
             Ok((name, sound)) => {
                 let line = format!("{name} said {sound}");
-                let mut stdout = io::stdout().lock();
+                let mut stdout = &quack_stdout;
                 match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
                     Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
                         return Err(HostError::Output(error));
@@ -376,7 +448,7 @@ impl RunArgs {
                 )
             }
             Err(error) => {
-                let _ = writeln!(io::stderr(), "{}: {error}", plugin.description.name);
+                stdio::note(format_args!("{}: {error}", plugin.description.name));
                 (Status::Error, None, Some(error))
             }
         };
@@ -434,22 +506,24 @@ impl RunArgs {
 
 /// Where `--json` writes the report.
 enum ReportTarget {
-    /// `--json -`.
-    Stdout,
+    /// `--json -`: Quack's stdout.
+    Stdout(File),
     /// A file, renamed into place at the end.
     File(ReportFile),
 }
 
 /// The JSON report being written to its target.
 enum ReportOutput {
-    Stdout(ReportWriter<BufWriter<Stdout>>),
+    Stdout(ReportWriter<BufWriter<File>>),
     File(ReportFile, ReportWriter<BufWriter<File>>),
 }
 
 impl ReportOutput {
     fn new(target: ReportTarget, head: ReportHead) -> Result<Self, HostError> {
         Ok(match target {
-            ReportTarget::Stdout => ReportOutput::Stdout(ReportWriter::new(stdout(), head)),
+            ReportTarget::Stdout(out) => {
+                ReportOutput::Stdout(ReportWriter::new(buffered(out), head))
+            }
             ReportTarget::File(file) => {
                 let writer = file.writer()?;
                 ReportOutput::File(file, ReportWriter::new(writer, head))
@@ -473,7 +547,7 @@ impl ReportOutput {
                     source,
                 })?;
                 file.persist(written)?;
-                let _ = writeln!(io::stderr(), "report written to {}", path.display());
+                stdio::note(format_args!("report written to {}", path.display()));
                 Ok(())
             }
         }
@@ -491,8 +565,8 @@ impl Reporter for ReportOutput {
 
 /// What `--format` prints on stdout.
 enum StdoutReporter {
-    Human(HumanReporter<BufWriter<Stdout>>),
-    Jsonl(JsonlReporter<BufWriter<Stdout>>),
+    Human(HumanReporter<BufWriter<File>>),
+    Jsonl(JsonlReporter<BufWriter<File>>),
     /// `--format json`: the report itself.
     Report(Box<ReportOutput>),
     /// `--json -` already prints the report on stdout.
@@ -506,8 +580,9 @@ struct Outputs {
     report: Option<ReportOutput>,
 }
 
-fn stdout() -> BufWriter<Stdout> {
-    BufWriter::with_capacity(1 << 16, io::stdout())
+/// Quack's stdout (never fd 1, which is the plugin's: see [`PluginStdout`]), buffered.
+fn buffered(out: File) -> BufWriter<File> {
+    BufWriter::with_capacity(1 << 16, out)
 }
 
 impl Outputs {
@@ -515,14 +590,16 @@ impl Outputs {
         format: Format,
         target: Option<ReportTarget>,
         head: ReportHead,
+        quack_stdout: &File,
     ) -> Result<Self, HostError> {
-        let report_on_stdout = matches!(target, Some(ReportTarget::Stdout));
+        let report_on_stdout = matches!(target, Some(ReportTarget::Stdout(_)));
+        let out = || quack_stdout.try_clone().map_err(HostError::Output);
         let stdout = match format {
             _ if report_on_stdout => StdoutReporter::Nothing,
-            Format::Human => StdoutReporter::Human(HumanReporter::new(stdout())),
-            Format::Jsonl => StdoutReporter::Jsonl(JsonlReporter::new(stdout())),
+            Format::Human => StdoutReporter::Human(HumanReporter::new(buffered(out()?))),
+            Format::Jsonl => StdoutReporter::Jsonl(JsonlReporter::new(buffered(out()?))),
             Format::Json => StdoutReporter::Report(Box::new(ReportOutput::new(
-                ReportTarget::Stdout,
+                ReportTarget::Stdout(out()?),
                 head.clone(),
             )?)),
         };
@@ -570,17 +647,6 @@ impl Reporter for Outputs {
             report.report(event);
         }
     }
-}
-
-/// A flag set by the first Ctrl-C; the second ends the process at once with exit code 130.
-fn interrupt_flag() -> Result<Arc<AtomicBool>, HostError> {
-    use signal_hook::{consts::SIGINT, flag};
-    let cancel = Arc::new(AtomicBool::new(false));
-    // Registered first, so it sees the flag as the previous Ctrl-C left it.
-    flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&cancel))
-        .map_err(HostError::Signal)?;
-    flag::register(SIGINT, Arc::clone(&cancel)).map_err(HostError::Signal)?;
-    Ok(cancel)
 }
 
 fn article(interface: Interface) -> &'static str {

@@ -18,7 +18,9 @@ use tempfile::NamedTempFile;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportFileError {
     /// The path names something that is not a regular file.
-    #[error("--json {path}: it is {what}, not a regular file; give the path of a file to write")]
+    #[error(
+        "--json {path}: it is {what}, not a regular file; give the path of a file to write (or - for standard output)"
+    )]
     NotAFile {
         /// The path given.
         path: PathBuf,
@@ -62,7 +64,8 @@ impl ReportFile {
     /// Checks `path` and makes the temporary file beside its target, before anything runs.
     pub fn create(path: &Path) -> Result<Self, ReportFileError> {
         let target = resolve_links(path);
-        if let Ok(metadata) = fs::metadata(&target) {
+        // The path itself first: the kernel follows links /proc's way too (/dev/stdout).
+        if let Ok(metadata) = fs::metadata(path).or_else(|_| fs::metadata(&target)) {
             let kind = metadata.file_type();
             let what = if kind.is_dir() {
                 Some("a directory")

@@ -122,7 +122,7 @@ fn a_new_animal_plugin_is_an_animal() {
 fn host_new_refuses_an_existing_directory_and_an_invalid_name() {
     let dir = tempfile::tempdir().unwrap();
     let exists = run(&["new", "demo", "--path", dir.path().to_str().unwrap()]);
-    exists.expect_code(13);
+    exists.expect_code(15);
     assert!(
         exists
             .one_error_line()
@@ -135,7 +135,7 @@ fn host_new_refuses_an_existing_directory_and_an_invalid_name() {
         "--path",
         dir.path().join("x").to_str().unwrap(),
     ]);
-    invalid.expect_code(13);
+    invalid.expect_code(15);
     assert!(
         invalid
             .one_error_line()

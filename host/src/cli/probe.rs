@@ -1,0 +1,196 @@
+//! `host probe` (hidden): loads one plugin and prints what it is as one JSON object (or the load
+//! error with its exit code), for `host inspect` and `host list`, which run it as a child process
+//! with a time limit through [`probe`]. So a file whose loading crashes (a truncated library that
+//! raises SIGBUS, a `describe` that segfaults), hangs (a constructor that loops) or ends the
+//! process (`exit()` in a constructor or `describe`) takes down only its probe: the command
+//! says what happened to that file and goes on.
+
+use std::{
+    io::{self, Read, Write},
+    os::unix::process::ExitStatusExt,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use clap::Args;
+use quack_core::Description;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Outcome,
+    stdio::{self, PluginStdout},
+};
+use crate::{
+    error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
+    loader::{LoadedPlugin, Signature},
+    runner::describe_exit,
+};
+
+/// The hidden subcommand's name.
+const SUBCOMMAND: &str = "probe";
+
+/// Load one plugin and print what it is as JSON (used by inspect and list).
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The plugin library.
+    plugin: PathBuf,
+}
+
+/// What a probe found: a plugin, or why the file is not one.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Answer {
+    Plugin(Probed),
+    Error { message: String, exit_code: u8 },
+}
+
+/// A plugin as its probe saw it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Probed {
+    /// The path it was loaded from, as given.
+    pub path: PathBuf,
+    /// The ABI version it was built for.
+    pub abi_version: String,
+    /// Its self-description.
+    pub description: Description,
+    /// Its methods.
+    pub methods: Vec<Signature>,
+}
+
+impl Probed {
+    /// The signature of the method called `name`, if the plugin has one.
+    pub fn method(&self, name: &str) -> Option<&Signature> {
+        self.methods.iter().find(|method| method.name == name)
+    }
+}
+
+impl ProbeArgs {
+    pub(super) fn exec(self) -> Result<Outcome, HostError> {
+        stdio::stdin_from_null();
+        let name = self.plugin.display().to_string();
+        let captured = PluginStdout::capture(&name).map_err(HostError::Output)?;
+        let out = captured.quack_stdout().map_err(HostError::Output);
+        let (answer, code) = match LoadedPlugin::load(&self.plugin) {
+            Ok(plugin) => {
+                captured.set_name(&plugin.description.name);
+                let probed = Probed {
+                    path: plugin.path,
+                    abi_version: plugin.abi_version,
+                    description: plugin.description,
+                    methods: plugin.methods,
+                };
+                (Answer::Plugin(probed), 0)
+            }
+            Err(error) => {
+                let exit_code = error.exit_code();
+                (
+                    Answer::Error {
+                        message: error.to_string(),
+                        exit_code,
+                    },
+                    exit_code,
+                )
+            }
+        };
+        let written = out.and_then(|mut out| {
+            serde_json::to_writer(&mut out, &answer)
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(HostError::Output)
+        });
+        captured.finish();
+        written?;
+        Ok(Outcome::Exit(code))
+    }
+}
+
+/// Loads `path` in a child `host probe` and returns what it is, or the error (with its exit
+/// code) if it is not a plugin, or if loading it crashed, hung past `limit` or ended the process.
+pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
+    let failed = |message: String, code| HostError::Probe { message, code };
+    let program = std::env::current_exe().map_err(|error| {
+        failed(
+            format!("cannot find the host binary to load {} in a child process ({error}); run the host by its path", path.display()),
+            EXIT_PROBE_FAILED,
+        )
+    })?;
+    let mut child = Command::new(program)
+        .arg(SUBCOMMAND)
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|error| {
+            failed(
+                format!(
+                    "could not start a process to load {} ({error}); check the system's process limits",
+                    path.display()
+                ),
+                EXIT_PROBE_FAILED,
+            )
+        })?;
+    let (send, answer) = mpsc::channel();
+    if let Some(mut stdout) = child.stdout.take() {
+        thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = stdout.read_to_end(&mut text);
+            let _ = send.send(text);
+        });
+    }
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let shown = path.display();
+    let Some(status) = status else {
+        return Err(failed(
+            format!(
+                "{shown}: loading it took longer than {}, so it was stopped (its initialisation or describe hangs); a plugin must load at once",
+                humantime::format_duration(limit)
+            ),
+            EXIT_PROBE_FAILED,
+        ));
+    };
+    // The child is gone, so its stdout is closed (unless it left a process holding it).
+    let text = answer
+        .recv_timeout(Duration::from_secs(1))
+        .unwrap_or_default();
+    let parsed = text
+        .split(|&byte| byte == b'\n')
+        .find_map(|line| serde_json::from_slice::<Answer>(line).ok());
+    match (parsed, status.signal()) {
+        (Some(Answer::Plugin(probed)), _) => Ok(probed),
+        (Some(Answer::Error { message, exit_code }), _) => Err(failed(message, exit_code)),
+        (None, Some(_)) => Err(failed(
+            format!(
+                "{shown}: loading it crashed the process that tried ({}); it is a broken library or a plugin bug",
+                describe_exit(status)
+            ),
+            EXIT_PROBE_FAILED,
+        )),
+        (None, None) => Err(failed(
+            format!(
+                "{shown}: loading it ended the process that tried ({}: the plugin called exit while loading); this is a bug in the plugin",
+                describe_exit(status)
+            ),
+            EXIT_PLUGIN_EXITED,
+        )),
+    }
+}

@@ -1,0 +1,195 @@
+//! Where `--json PATH` may write: only a regular file (or nothing yet) is ever replaced, and what
+//! cannot be written is refused with one sentence before the run starts. A device, a FIFO or a
+//! directory is refused; a symbolic link is written through (its target replaced, the link
+//! kept); `-` is stdout; the file gets an ordinary file's permissions under the umask.
+
+use std::{
+    os::unix::fs::{FileTypeExt, PermissionsExt},
+    path::Path,
+    process::Command,
+};
+
+use quack_tests::{HANG_GUARD, Run, host_path, plugin_arg, read_report, run, run_within};
+use serde_json::Value;
+
+/// Runs the factorize plugin on one task with `--json path`.
+fn run_to(path: &str) -> Run {
+    run_within(
+        &[
+            "run",
+            &plugin_arg("factorize"),
+            "--task",
+            "12",
+            "--mode",
+            "inline",
+            "--json",
+            path,
+        ],
+        HANG_GUARD,
+    )
+}
+
+/// The run was refused before it started: exit code 11, one sentence naming the path and what
+/// it is, nothing on stdout.
+#[track_caller]
+fn refused_before_the_run(result: &Run, path: &str, what: &str) {
+    result.expect_code(11);
+    let line = result.one_error_line();
+    assert!(line.contains(path), "{line}");
+    assert!(line.contains(what), "{line}");
+    assert!(result.stdout.is_empty(), "the run started: {result:#?}");
+}
+
+#[test]
+fn json_to_dev_null_is_refused_and_dev_null_stays_a_device() {
+    let result = run_to("/dev/null");
+    refused_before_the_run(&result, "/dev/null", "it is a device, not a regular file");
+    let kind = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(kind.is_char_device(), "/dev/null is still a device");
+}
+
+#[test]
+fn json_to_dev_stdout_is_refused_pointing_to_dash() {
+    let result = run_to("/dev/stdout");
+    refused_before_the_run(&result, "/dev/stdout", "not a regular file");
+    assert!(
+        result.stderr.contains("or - for standard output"),
+        "{result:#?}"
+    );
+}
+
+#[test]
+fn json_to_a_fifo_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let path = fifo.to_str().unwrap();
+    let result = run_to(path);
+    refused_before_the_run(&result, path, "a FIFO (named pipe)");
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+#[test]
+fn json_to_a_directory_is_refused_and_the_directory_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let result = run_to(path);
+    refused_before_the_run(&result, path, "it is a directory");
+    assert!(dir.path().is_dir());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing left in it"
+    );
+}
+
+#[test]
+fn json_through_a_symbolic_link_replaces_its_target_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("real.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink("real.json", &link).unwrap();
+    let result = run_to(link.to_str().unwrap());
+    result.expect_code(0);
+    let kind = std::fs::symlink_metadata(&link).unwrap().file_type();
+    assert!(kind.is_symlink(), "the link is kept: {result:#?}");
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("real.json"));
+    let report = read_report(&target, &result);
+    assert_eq!(report["summary"]["ok"], 1);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+}
+
+#[test]
+fn json_dash_writes_the_report_on_stdout() {
+    let result = run_to("-");
+    result.expect_code(0);
+    let report: Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(report["summary"]["ok"], 1);
+    assert_eq!(
+        report["tasks"][0]["output"],
+        serde_json::json!([1, 2, 3, 4, 6, 12])
+    );
+}
+
+#[test]
+fn json_in_a_directory_that_cannot_be_written_is_refused_before_the_run() {
+    // A missing directory, and /proc, where not even root may create a file.
+    for path in ["/no/such/directory/report.json", "/proc/quack-report.json"] {
+        let result = run_to(path);
+        result.expect_code(11);
+        let line = result.one_error_line();
+        assert!(line.contains("cannot write in"), "{line}");
+        assert!(result.stdout.is_empty(), "the run started: {result:#?}");
+    }
+    // SAFETY: geteuid only reads the process's user id.
+    if unsafe { libc::geteuid() } != 0 {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let path = dir.path().join("report.json");
+        let result = run_to(path.to_str().unwrap());
+        result.expect_code(11);
+        assert!(
+            result.one_error_line().contains("cannot write in"),
+            "{result:#?}"
+        );
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// The permissions of a report written by a host run under `umask`.
+fn mode_under_umask(umask: &str) -> u32 {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(host_path())
+        .args([
+            "run",
+            &plugin_arg("factorize"),
+            "--task",
+            "12",
+            "--mode",
+            "inline",
+        ])
+        .arg("--json")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let result = Run::from(output);
+    result.expect_code(0);
+    std::fs::metadata(&path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn a_report_gets_an_ordinary_files_permissions_under_the_umask() {
+    assert_eq!(mode_under_umask("022"), 0o644);
+    assert_eq!(mode_under_umask("077"), 0o600);
+}
+
+#[test]
+fn an_existing_report_is_replaced_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(
+        &path,
+        "an old report that is much longer than nothing at all",
+    )
+    .unwrap();
+    let result = run(&[
+        "run",
+        &plugin_arg("factorize"),
+        "--task",
+        "12",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    result.expect_code(0);
+    assert_eq!(read_report(&path, &result)["summary"]["ok"], 1);
+}
