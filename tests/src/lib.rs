@@ -43,6 +43,7 @@ const PACKAGES: &[&str] = &[
     "quack-fixture-misbehave",
     "quack-fixture-duplicate-method",
     "quack-fixture-hostile",
+    "quack-fixture-parrot",
 ];
 
 /// `target/<profile>`, the directory holding the binaries of the profile the tests were built with.

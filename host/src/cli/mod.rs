@@ -162,6 +162,16 @@ mod tests {
             (&["host", "inspect", "p.so", "--json"], true),
             (&["host", "list"], true),
             (&["host", "list", "some/dir"], true),
+            (&["host", "run", "p.so", "--as", "animal"], true),
+            (&["host", "run", "p.so", "--as", "workload"], true),
+            (&["host", "run", "p.so", "--as", "robot"], false),
+            (&["host", "run", "p.so", "--max-fail", "3"], true),
+            (&["host", "run", "p.so", "--max-fail", "0"], false),
+            (&["host", "run", "p.so", "--launcher", "ssh node1"], true),
+            (
+                &["host", "run", "p.so", "--worker-program", "/opt/host"],
+                true,
+            ),
             (&["host", "frobnicate"], false),
             // The benchmark is its own program, quack-bench.
             (&["host", "bench"], false),

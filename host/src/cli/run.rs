@@ -131,6 +131,11 @@ pub struct RunArgs {
     #[arg(long)]
     no_split: bool,
 
+    /// Run a plugin that is several things as this one (a plugin with `run` and with `name` and
+    /// `sound` is a Workload and an Animal; without --as it runs as a Workload, and says so).
+    #[arg(long = "as", value_enum, value_name = "INTERFACE")]
+    role: Option<Role>,
+
     /// Also write the full JSON report to PATH (written whole or not at all, renamed into place
     /// at the end; a symbolic link is written through; '-' means standard output).
     #[arg(long, value_name = "PATH")]
@@ -158,6 +163,15 @@ enum ModeArg {
     Thread,
     /// Worker processes (the host re-run), one plugin instance each; crashes stay contained.
     Process,
+}
+
+/// The values of `--as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Role {
+    /// Run its tasks (it has `run`).
+    Workload,
+    /// Make it speak (it has `name` and `sound`).
+    Animal,
 }
 
 /// The values of `--format`.
@@ -265,14 +279,34 @@ impl RunArgs {
                 .any(|c| c.interface == interface && c.satisfied())
         };
         let config = self.config_object()?;
-        if has(Interface::Workload) {
+        let role = match self.role {
+            Some(Role::Workload) if !has(Interface::Workload) => {
+                return Err(self.not_as(&plugin, &checks, Interface::Workload));
+            }
+            Some(Role::Animal) if !has(Interface::Animal) => {
+                return Err(self.not_as(&plugin, &checks, Interface::Animal));
+            }
+            Some(role) => Some(role),
+            None if has(Interface::Workload) && has(Interface::Animal) => {
+                stdio::note(format_args!(
+                    "{} is a Workload and an Animal: it runs as a Workload (--as animal makes it speak)",
+                    plugin.description.name
+                ));
+                Some(Role::Workload)
+            }
+            None if has(Interface::Workload) => Some(Role::Workload),
+            None if has(Interface::Animal) => Some(Role::Animal),
+            None => None,
+        };
+        if role == Some(Role::Workload) {
             let satisfied = checks
                 .iter()
                 .filter(|c| c.satisfied())
                 .map(|c| c.interface)
                 .collect();
             self.run_workload(plugin, satisfied, config, launcher, quack_stdout)
-        } else if has(Interface::Animal) {
+        } else if role == Some(Role::Animal) {
+            self.refuse_workload_options(&plugin)?;
             self.speak(plugin, config, quack_stdout)
         } else {
             let details = checks
@@ -293,6 +327,54 @@ impl RunArgs {
                 name: plugin.description.name.clone(),
                 details,
             })
+        }
+    }
+
+    /// The sentence for `--as INTERFACE` on a plugin that is not one.
+    fn not_as(
+        &self,
+        plugin: &LoadedPlugin,
+        checks: &[interfaces::InterfaceCheck],
+        interface: Interface,
+    ) -> HostError {
+        let missing = checks
+            .iter()
+            .find(|check| check.interface == interface)
+            .map(|check| check.missing.join(", "))
+            .unwrap_or_default();
+        HostError::NotRunnable {
+            path: plugin.path.clone(),
+            name: plugin.description.name.clone(),
+            details: format!(
+                "--as {} asks for {} {interface}, and it is not one (missing {missing})",
+                interface.name().to_lowercase(),
+                article(interface)
+            ),
+        }
+    }
+
+    /// An Animal speaks once: the options about tasks, workers and limits mean nothing for it,
+    /// and are refused rather than ignored.
+    fn refuse_workload_options(&self, plugin: &LoadedPlugin) -> Result<(), HostError> {
+        let given = [
+            ("--task", !self.tasks.is_empty()),
+            ("--input", self.input.is_some()),
+            ("--mode", self.mode != ModeArg::Auto),
+            ("--workers", self.workers.is_some()),
+            ("--isolate", self.isolate),
+            ("--timeout", self.timeout.is_some()),
+            ("--retries", self.retries > 0),
+            ("--max-fail", self.max_fail.is_some()),
+            ("--no-split", self.no_split),
+            ("--launcher", self.launcher.is_some()),
+            ("--worker-program", self.worker_program.is_some()),
+        ];
+        match given.iter().find(|(_, present)| *present) {
+            Some((flag, _)) => Err(HostError::Usage(format!(
+                "{flag} means nothing for an Animal: {} speaks once, with no tasks or workers; leave it out",
+                plugin.description.name
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -434,8 +516,18 @@ impl RunArgs {
         let (status, output, error) = match spoken {
             Ok((name, sound)) => {
                 let line = format!("{name} said {sound}");
+                let speech = json!({"type": "speech", "name": name, "sound": sound, "line": line});
+                let printed = match (self.format, &target) {
+                    // The report itself goes to stdout below.
+                    (Format::Json, _) | (_, Some(ReportTarget::Stdout(_))) => String::new(),
+                    (Format::Jsonl, _) => format!("{speech}\n"),
+                    (Format::Human, _) => format!("{line}\n"),
+                };
                 let mut stdout = &quack_stdout;
-                match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+                match stdout
+                    .write_all(printed.as_bytes())
+                    .and_then(|()| stdout.flush())
+                {
                     Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
                         return Err(HostError::Output(error));
                     }
@@ -468,6 +560,12 @@ impl RunArgs {
         let mut summary = Summary::default();
         summary.count(record.status);
         summary.finish(origin.elapsed());
+        let target = match (target, self.format) {
+            (None, Format::Json) => Some(ReportTarget::Stdout(
+                quack_stdout.try_clone().map_err(HostError::Output)?,
+            )),
+            (target, _) => target,
+        };
         if let Some(target) = target {
             let choice = Choice {
                 mode: Mode::Inline,

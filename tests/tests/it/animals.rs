@@ -33,3 +33,71 @@ fn a_mistyped_config_key_is_refused_by_the_plugin() {
         "{line}"
     );
 }
+
+#[test]
+fn a_plugin_that_is_a_workload_and_an_animal_runs_as_a_workload_and_says_so() {
+    let parrot = plugin_arg("parrot");
+    let result = run(&["run", &parrot]);
+    result.expect_code(0);
+    assert!(
+        result.stdout.contains("\"hello\" -> hello hello"),
+        "{result:#?}"
+    );
+    assert!(
+        result.stderr.contains(
+            "parrot is a Workload and an Animal: it runs as a Workload (--as animal makes it speak)"
+        ),
+        "{result:#?}"
+    );
+    let spoken = run(&["run", &parrot, "--as", "animal"]);
+    spoken.expect_code(0);
+    assert_eq!(spoken.stdout, "Polly said Squawk!\n", "{spoken:#?}");
+    let refused = run(&["run", &plugin_arg("dog"), "--as", "workload"]);
+    refused.expect_code(8);
+    assert!(
+        refused.one_error_line().contains(
+            "--as workload asks for a Workload, and it is not one (missing `run(task) -> result`)"
+        ),
+        "{refused:#?}"
+    );
+}
+
+#[test]
+fn an_animal_speaks_json_lines_and_a_json_report_when_asked() {
+    let duck = plugin_arg("duck");
+    let lines = run(&["run", &duck, "--format", "jsonl"]);
+    lines.expect_code(0);
+    let speech: serde_json::Value = serde_json::from_str(lines.stdout.trim()).unwrap();
+    assert_eq!(speech["type"], "speech");
+    assert_eq!(speech["line"], "Daisy said Quack!");
+    let report = run(&["run", &duck, "--format", "json", "--set", "name=Donald"]);
+    report.expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    quack_tests::assert_valid_report(&report);
+    assert_eq!(report["tasks"][0]["output"]["line"], "Donald said Quack!");
+}
+
+#[test]
+fn options_that_mean_nothing_for_an_animal_are_refused() {
+    let dog = plugin_arg("dog");
+    for option in [
+        &["--task", "1"][..],
+        &["--mode", "thread"],
+        &["--workers", "2"],
+        &["--timeout", "1s"],
+        &["--retries", "1"],
+    ] {
+        let mut args = vec!["run", &dog];
+        args.extend(option);
+        let result = run(&args);
+        result.expect_code(2);
+        let line = result.one_error_line();
+        assert!(
+            line.contains(&format!(
+                "{} means nothing for an Animal: dog speaks once",
+                option[0]
+            )),
+            "{line}"
+        );
+    }
+}
