@@ -295,6 +295,24 @@ mod tests {
         assert_eq!(values[3], Ok(4.into()), "the line after the bad one runs");
     }
 
+    proptest::proptest! {
+        /// Any bytes: every non-blank line becomes exactly one entry (a task or an invalid one),
+        /// in order, and nothing panics.
+        #[test]
+        fn every_non_blank_line_is_one_entry(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let (sender, receiver) = crossbeam_channel::unbounded();
+            read_lines(std::io::Cursor::new(bytes.clone()), &sender);
+            drop(sender);
+            let entries: Vec<Incoming> = receiver.into_iter().collect();
+            let lines = bytes
+                .split(|byte| *byte == b'\n')
+                .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+                .count();
+            proptest::prop_assert_eq!(entries.len(), lines);
+            proptest::prop_assert!(entries.iter().all(|entry| !matches!(entry, Incoming::Broken(_))));
+        }
+    }
+
     #[test]
     fn lenient_json_takes_bare_words_as_strings() {
         assert_eq!(lenient_json("42"), Value::from(42));

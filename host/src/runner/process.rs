@@ -29,7 +29,9 @@ use super::{
     EventKind, Executor, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
     outbox::{Outbox, Stop, wait_time},
     pending::Pending,
-    protocol::{FatalStage, FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
+    protocol::{
+        FatalStage, FromWorker, MAX_FRAME, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+    },
     record::CallOutcome,
     source::{TaskFeed, wait_ready},
 };
@@ -495,6 +497,23 @@ impl Pool<'_> {
                 }
                 // A Value always serializes; the fallback only keeps this free of panics.
                 let input = to_raw_value(&task.input).unwrap_or_else(|_| RawValue::NULL.to_owned());
+                if input.get().len() > MAX_FRAME - 64 {
+                    // It cannot travel: the task fails, the worker is untouched.
+                    let error = format!(
+                        "its input is {} bytes of JSON, more than a worker can be sent ({MAX_FRAME}); give it a path to read instead",
+                        input.get().len()
+                    );
+                    let record = TaskRecord::failed(
+                        task,
+                        Status::Error,
+                        error,
+                        index,
+                        outbox.origin().elapsed(),
+                        Duration::ZERO,
+                    );
+                    outbox.finished(record);
+                    continue;
+                }
                 let written = match slot.stdin.as_mut() {
                     Some(stdin) => write_frame(
                         stdin,

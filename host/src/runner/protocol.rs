@@ -125,11 +125,18 @@ pub fn read_frame(input: &mut impl Read, buffer: &mut Vec<u8>) -> io::Result<boo
     if length > MAX_FRAME {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("a frame of {length} bytes"),
+            format!("a frame of {length} bytes, more than the {MAX_FRAME} a frame may hold"),
         ));
     }
-    buffer.resize(length, 0);
-    input.read_exact(buffer)?;
+    // Memory grows with the bytes that actually arrive, never with what a header claims.
+    buffer.clear();
+    let read = input.take(length as u64).read_to_end(buffer)?;
+    if read < length {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("a frame cut short: {read} of its {length} bytes"),
+        ));
+    }
     Ok(true)
 }
 
@@ -150,6 +157,49 @@ mod tests {
         };
         assert_eq!((id, input.get()), (7, "[1,2]"));
         assert!(!read_frame(&mut reader, &mut buffer).unwrap());
+    }
+
+    proptest::proptest! {
+        /// Any bytes at all: frames or a clean end or an error, never a panic, and never a
+        /// buffer larger than the bytes that came.
+        #[test]
+        fn the_frame_reader_survives_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
+            let mut reader = bytes.as_slice();
+            let mut buffer = Vec::new();
+            while let Ok(true) = read_frame(&mut reader, &mut buffer) {
+                proptest::prop_assert!(buffer.len() <= bytes.len());
+                let _ = serde_json::from_slice::<ToWorker>(&buffer);
+                let _ = serde_json::from_slice::<FromWorker>(&buffer);
+            }
+        }
+
+        /// A frame cut anywhere is an error or a clean end, never a panic.
+        #[test]
+        fn a_frame_cut_anywhere_is_never_a_panic(cut in 0usize..64) {
+            let mut wire = Vec::new();
+            let input = RawValue::from_string("[1,2,3]".to_owned()).unwrap();
+            write_frame(&mut wire, &ToWorker::Task { id: 7, input }).unwrap();
+            let whole = wire.len();
+            wire.truncate(cut.min(whole));
+            let mut buffer = Vec::new();
+            let outcome = read_frame(&mut wire.as_slice(), &mut buffer);
+            if cut < whole {
+                // Cut before its end: never a whole frame.
+                proptest::prop_assert!(!matches!(outcome, Ok(true)));
+            } else {
+                proptest::prop_assert!(matches!(outcome, Ok(true)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_length_reserves_nothing_it_has_not_received() {
+        let mut wire = (MAX_FRAME as u32).to_le_bytes().to_vec();
+        wire.extend(b"{}");
+        let mut buffer = Vec::new();
+        let error = read_frame(&mut wire.as_slice(), &mut buffer).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(buffer.capacity() < 1 << 20, "{}", buffer.capacity());
     }
 
     #[test]

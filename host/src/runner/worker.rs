@@ -18,9 +18,17 @@ use quack_core::abi_stable::std_types::RResult;
 use serde_json::value::RawValue;
 
 use super::protocol::{
-    FatalStage, FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+    FatalStage, FromWorker, MAX_FRAME, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
 };
 use crate::loader::{LoadedPlugin, sha256_hex};
+
+/// Writes a line on stderr for the host to relay; a closed stderr is no reason to panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 /// Makes this process end (SIGKILL) when the process that started it (the host, or the launcher
 /// that started it for the host) ends, even if that process is killed: a worker never outlives
@@ -44,7 +52,7 @@ pub fn serve() -> u8 {
     let (mut protocol_out, stdin) = match take_protocol_pipes() {
         Ok(pipes) => pipes,
         Err(error) => {
-            eprintln!("worker: could not set up the protocol pipes: {error}");
+            say!("worker: could not set up the protocol pipes: {error}");
             return 2;
         }
     };
@@ -111,18 +119,18 @@ pub fn serve() -> u8 {
             Ok(true) => {}
             Ok(false) => return 0,
             Err(error) => {
-                eprintln!("worker {worker}: the host's message could not be read: {error}");
+                say!("worker {worker}: the host's message could not be read: {error}");
                 return 2;
             }
         }
         let (id, input) = match serde_json::from_slice::<ToWorker>(&frame) {
             Ok(ToWorker::Task { id, input }) => (id, input),
             Ok(ToWorker::Start { .. }) => {
-                eprintln!("worker {worker}: the host sent a second start message");
+                say!("worker {worker}: the host sent a second start message");
                 return 2;
             }
             Err(error) => {
-                eprintln!(
+                say!(
                     "worker {worker}: the host sent a message that is not the protocol's: {error}"
                 );
                 return 2;
@@ -158,13 +166,38 @@ pub fn serve() -> u8 {
                 nanos,
             },
         };
-        if write_frame(&mut protocol_out, &done).is_err() {
+        if write_answer(&mut protocol_out, done, MAX_FRAME).is_err() {
             return 2;
         }
         if reader.buffer().is_empty() && protocol_out.flush().is_err() {
             return 2;
         }
     }
+}
+
+/// Writes a task's answer; one too large for a frame becomes an error of that task instead.
+fn write_answer(out: &mut impl Write, done: FromWorker, limit: usize) -> io::Result<()> {
+    let body = serde_json::to_vec(&done)?;
+    if body.len() <= limit {
+        out.write_all(&(body.len() as u32).to_le_bytes())?;
+        return out.write_all(&body);
+    }
+    let FromWorker::Done { id, nanos, .. } = done else {
+        return Err(io::Error::other("only a task's answer is written here"));
+    };
+    let error = format!(
+        "the result is {} bytes of JSON, more than the {limit} a worker can send back; return less, or write it to a file and return its path",
+        body.len()
+    );
+    write_frame(
+        out,
+        &FromWorker::Done {
+            id,
+            ok: None,
+            error: Some(error),
+            nanos,
+        },
+    )
 }
 
 fn fatal(out: &mut impl Write, stage: FatalStage, error: String) -> u8 {
@@ -222,5 +255,36 @@ fn take_protocol_pipes() -> io::Result<(BufWriter<File>, File)> {
             BufWriter::with_capacity(1 << 16, File::from_raw_fd(protocol)),
             File::from_raw_fd(stdin),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_too_large_for_a_frame_is_that_tasks_error() {
+        let big = RawValue::from_string(format!("\"{}\"", "x".repeat(500))).unwrap();
+        let done = FromWorker::Done {
+            id: 9,
+            ok: Some(big),
+            error: None,
+            nanos: 1,
+        };
+        let mut wire = Vec::new();
+        write_answer(&mut wire, done, 200).unwrap();
+        let mut frame = Vec::new();
+        assert!(read_frame(&mut wire.as_slice(), &mut frame).unwrap());
+        let FromWorker::Done { id, ok, error, .. } = serde_json::from_slice(&frame).unwrap() else {
+            panic!("not an answer");
+        };
+        assert_eq!(id, 9);
+        assert!(ok.is_none());
+        let error = error.unwrap();
+        assert!(error.starts_with("the result is 5"), "{error}");
+        assert!(
+            error.contains("more than the 200 a worker can send back"),
+            "{error}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 mod animals;
 mod auto_choice;
 mod bench;
+mod children;
 mod closed_streams;
 mod compat;
 mod events;

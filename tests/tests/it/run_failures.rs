@@ -178,3 +178,32 @@ fn max_fail_stops_handing_out_tasks_and_reports_the_rest_not_run() {
         );
     }
 }
+
+#[test]
+fn workers_that_crash_at_every_turn_stop_respawning_and_the_rest_is_not_run() {
+    let plugin = plugin_arg("misbehave");
+    let mut args = vec!["run", &plugin, "--mode", "process", "--workers", "2"];
+    for _ in 0..40 {
+        args.extend(["--task", "abort"]);
+    }
+    let (run, report) = run_with_report(&args);
+    run.expect_code(12);
+    assert_valid_report(&report);
+    let summary = &report["summary"];
+    assert_eq!(summary["tasks"], 40, "{summary:#}");
+    let crashed = summary["crashed"].as_u64().unwrap();
+    assert!(
+        (8..=10).contains(&crashed),
+        "the brake held after about 8 crashes: {summary:#}"
+    );
+    assert_eq!(
+        summary["not_run"].as_u64().unwrap() + crashed,
+        40,
+        "{summary:#}"
+    );
+    let last = run.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("workers in a row crashed before any task finished"),
+        "{run:#?}"
+    );
+}

@@ -1,0 +1,88 @@
+//! A task that starts processes of its own: `--timeout` still stops it, no process it started
+//! outlives the run, and a worker that dies while its child holds its pipes counts as dead at
+//! once (process mode; in thread and inline mode a plugin's children are its own business).
+
+use quack_tests::{plugin_arg, run_with_report, task_record};
+
+/// The processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(marker) {
+                found.push(format!(
+                    "{}: {cmdline}",
+                    entry.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// A marker no other test uses.
+fn marker(name: &str) -> String {
+    format!("quack-child-{name}-{}", std::process::id())
+}
+
+#[test]
+fn a_task_whose_child_hangs_is_stopped_by_the_timeout_and_leaves_no_process() {
+    let mark = marker("hang");
+    let task = format!("child-hang:{mark}");
+    let (run, report) = run_with_report(&[
+        "run",
+        &plugin_arg("misbehave"),
+        "--mode",
+        "process",
+        "--workers",
+        "1",
+        "--timeout",
+        "300ms",
+        "--task",
+        &task,
+        "--task",
+        "ok",
+    ]);
+    run.expect_code(1);
+    assert_eq!(task_record(&report, 0)["status"], "timeout", "{report:#}");
+    assert_eq!(task_record(&report, 1)["status"], "ok", "{report:#}");
+    assert_eq!(
+        processes_with(&mark),
+        Vec::<String>::new(),
+        "a child outlived the run"
+    );
+}
+
+#[test]
+fn a_worker_that_exits_while_its_child_holds_its_pipes_is_dead_at_once() {
+    // Without reaping the worker itself, the run would wait for the child (60 s), far past the
+    // hang guard of run_with_report.
+    let mark = marker("exit");
+    let task = format!("child-exit:{mark}");
+    let (run, report) = run_with_report(&[
+        "run",
+        &plugin_arg("misbehave"),
+        "--mode",
+        "process",
+        "--workers",
+        "1",
+        "--task",
+        &task,
+        "--task",
+        "ok",
+    ]);
+    run.expect_code(1);
+    let record = task_record(&report, 0);
+    assert_eq!(record["status"], "crashed", "{record:#}");
+    assert!(
+        record["error"].as_str().unwrap().contains("exit code 3"),
+        "{record:#}"
+    );
+    assert_eq!(task_record(&report, 1)["status"], "ok", "{report:#}");
+    assert_eq!(
+        processes_with(&mark),
+        Vec::<String>::new(),
+        "a child outlived the run"
+    );
+}
