@@ -139,7 +139,9 @@ pub struct LoadedPlugin {
     pub description: Description,
     /// Its methods.
     pub methods: Vec<Signature>,
-    module: PluginModRef,
+    /// The loaded root module; `None` for a plugin described by a probe and never loaded into
+    /// this process (an isolated run).
+    module: Option<PluginModRef>,
     /// The file's size and SHA-256, read once when first asked for.
     content: Arc<OnceLock<Content>>,
 }
@@ -295,7 +297,7 @@ impl LoadedPlugin {
             abi_version,
             description,
             methods,
-            module,
+            module: Some(module),
             content: Arc::new(OnceLock::new()),
         })
     }
@@ -318,7 +320,36 @@ impl LoadedPlugin {
 
     /// Makes a new instance with `config` (a JSON object as text).
     pub fn instantiate(&self, config: &str) -> Result<InstanceBox, PluginError> {
-        (self.module.new())(RStr::from(config)).into_result()
+        match self.module {
+            Some(module) => (module.new())(RStr::from(config)).into_result(),
+            None => Err(PluginError::new(
+                quack_core::ErrorKind::Failed,
+                "the plugin is not loaded in the host: it runs isolated, in worker processes only",
+            )),
+        }
+    }
+
+    /// A plugin known from what a probe (a child process that loaded it) said, never loaded into
+    /// this process: its instances live in worker processes only.
+    pub fn described(
+        path: &Path,
+        abi_version: String,
+        description: Description,
+        methods: Vec<Signature>,
+    ) -> Self {
+        LoadedPlugin {
+            path: path.to_path_buf(),
+            abi_version,
+            description,
+            methods,
+            module: None,
+            content: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Whether the plugin's code is loaded into this process.
+    pub fn is_loaded_here(&self) -> bool {
+        self.module.is_some()
     }
 
     /// The signature of the method called `name`, if the plugin has one.

@@ -34,8 +34,8 @@ use crate::{
         jsonl::JsonlReporter,
     },
     runner::{
-        Choice, Event, EventKind, Limits, Mode, Reporter, Run, RunEnd, RunError, SplitPolicy,
-        Status, Summary, TaskRecord, seconds,
+        Choice, DEFAULT_START_TIMEOUT, Event, EventKind, Limits, Mode, Reporter, Run, RunEnd,
+        RunError, SplitPolicy, Status, Summary, TaskRecord, seconds,
     },
 };
 
@@ -102,7 +102,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = parse_workers)]
     workers: Option<NonZeroUsize>,
 
-    /// Run the plugin in worker processes, so that a crash fails only the task that caused it.
+    /// Run the plugin in worker processes only, so that a crash fails only the task that caused
+    /// it: no plugin code runs in the host, not even its loading (split and merge run in a worker
+    /// too). Without it, a segfault or stack overflow in thread or inline mode ends the host.
     #[arg(long)]
     isolate: bool,
 
@@ -236,6 +238,12 @@ impl RunArgs {
         if self.timeout.is_some() && self.mode == ModeArg::Inline {
             return Err(HostError::Usage("--timeout cannot be kept in inline mode, which cannot stop a running task; use --mode thread or --mode process".to_owned()));
         }
+        if self.isolate && matches!(self.mode, ModeArg::Inline | ModeArg::Thread) {
+            return Err(HostError::Usage(
+                "--isolate runs the plugin in worker processes, so it goes with --mode process (or no --mode)"
+                    .to_owned(),
+            ));
+        }
         let launcher = self.launcher_words()?;
         if launcher.is_some() && !matches!(self.mode, ModeArg::Auto | ModeArg::Process) {
             return Err(HostError::Usage(
@@ -265,7 +273,20 @@ impl RunArgs {
         captured: &PluginStdout,
         quack_stdout: File,
     ) -> Result<Outcome, HostError> {
-        let plugin = LoadedPlugin::load(&self.plugin)?;
+        // Isolated (worker processes only): no plugin code runs in the host, not even its
+        // loading; a probe in a child process says what the plugin is.
+        let isolated = self.isolate || self.mode == ModeArg::Process || launcher.is_some();
+        let plugin = if isolated {
+            let probed = super::probe::probe(&self.plugin, DEFAULT_START_TIMEOUT)?;
+            LoadedPlugin::described(
+                &self.plugin,
+                probed.abi_version,
+                probed.description,
+                probed.methods,
+            )
+        } else {
+            LoadedPlugin::load(&self.plugin)?
+        };
         captured.set_name(&plugin.description.name);
         exit_guard::name(&format!(
             "{} ({})",

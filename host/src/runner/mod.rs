@@ -12,6 +12,7 @@ mod pending;
 mod process;
 pub mod protocol;
 mod record;
+mod remote;
 mod run;
 mod source;
 mod split;
@@ -116,6 +117,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The worker process for `split` and `merge` of an isolated run could not start.
+    #[error("the worker for split and merge could not start: {0}")]
+    Splitter(String),
     /// Process mode was asked for without a way to start worker processes.
     #[error("process mode needs a worker command, and this run has none")]
     NoWorkerCommand,

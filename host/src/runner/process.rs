@@ -519,6 +519,7 @@ impl Pool<'_> {
                         stdin,
                         &ToWorker::Task {
                             id: dispatch,
+                            method: None,
                             input,
                         },
                     )

@@ -41,10 +41,13 @@ pub enum ToWorker {
         /// The plugin's configuration, a JSON object as text.
         config: String,
     },
-    /// Run `run(input)` and answer with the same `id`.
+    /// Run `run(input)` (or `method(input)`) and answer with the same `id`.
     Task {
         /// The dispatch id (unique per attempt).
         id: u64,
+        /// The method to call when it is not `run` (`split`, `merge` for an isolated run).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<String>,
         /// The argument, as JSON.
         input: Box<RawValue>,
     },
@@ -148,11 +151,19 @@ mod tests {
     fn frames_round_trip_and_end_cleanly() {
         let mut wire = Vec::new();
         let input = RawValue::from_string("[1,2]".to_owned()).unwrap();
-        write_frame(&mut wire, &ToWorker::Task { id: 7, input }).unwrap();
+        write_frame(
+            &mut wire,
+            &ToWorker::Task {
+                id: 7,
+                method: None,
+                input,
+            },
+        )
+        .unwrap();
         let mut reader = wire.as_slice();
         let mut buffer = Vec::new();
         assert!(read_frame(&mut reader, &mut buffer).unwrap());
-        let ToWorker::Task { id, input } = serde_json::from_slice(&buffer).unwrap() else {
+        let ToWorker::Task { id, input, .. } = serde_json::from_slice(&buffer).unwrap() else {
             panic!("not a task frame");
         };
         assert_eq!((id, input.get()), (7, "[1,2]"));
@@ -178,7 +189,7 @@ mod tests {
         fn a_frame_cut_anywhere_is_never_a_panic(cut in 0usize..64) {
             let mut wire = Vec::new();
             let input = RawValue::from_string("[1,2,3]".to_owned()).unwrap();
-            write_frame(&mut wire, &ToWorker::Task { id: 7, input }).unwrap();
+            write_frame(&mut wire, &ToWorker::Task { id: 7, method: None, input }).unwrap();
             let whole = wire.len();
             wire.truncate(cut.min(whole));
             let mut buffer = Vec::new();

@@ -277,7 +277,7 @@ impl Run {
             let mut outbox = Outbox::new(context.origin, &mut sink);
             return executor.execute(feed, &mut outbox);
         }
-        let splitter = RefCell::new(Splitter::new(context)?);
+        let splitter = RefCell::new(Splitter::new(context, self.worker_command.as_ref())?);
         let mut parts = splitter.borrow().parts(feed, split_state, &splitter);
         let mut sink = |event: Event| {
             if let Some(event) = split_state.borrow_mut().pass(event, &splitter) {

@@ -22,8 +22,9 @@ use crate::interfaces::{self, MergeForm};
 use serde_json::Value;
 
 use super::{
-    Event, EventKind, Part, RunContext, RunError, Status, Task, TaskRecord,
+    Event, EventKind, Part, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
     outbox::Stop,
+    remote::RemoteInstance,
     source::{Fed, Incoming, TaskFeed},
 };
 
@@ -40,7 +41,7 @@ pub fn worth_splitting(splittable: bool, workers: usize, tasks: Option<usize>) -
 
 /// Splits tasks into parts and merges the parts' results, on an instance of its own.
 pub(crate) struct Splitter {
-    instance: InstanceBox,
+    instance: Instance,
     /// Whether `merge` takes the results alone or the task with them.
     merge_form: MergeForm,
 }
@@ -60,19 +61,39 @@ pub(crate) struct SplitState {
     parents: HashMap<u64, Parent>,
 }
 
+/// Where `split` and `merge` run.
+enum Instance {
+    /// In the host, on an instance of their own.
+    Here(InstanceBox),
+    /// In a worker process (an isolated run loads no plugin code into the host).
+    Worker(RemoteInstance),
+}
+
 impl Splitter {
-    /// A splitter with its own plugin instance.
-    pub(crate) fn new(context: &RunContext) -> Result<Self, RunError> {
+    /// A splitter with its own plugin instance: in the host when the plugin is loaded here,
+    /// otherwise in a worker started with `command`.
+    pub(crate) fn new(
+        context: &RunContext,
+        command: Option<&WorkerCommand>,
+    ) -> Result<Self, RunError> {
+        let instance = match (context.plugin.is_loaded_here(), command) {
+            (true, _) | (false, None) => Instance::Here(context.instance()?),
+            (false, Some(command)) => Instance::Worker(RemoteInstance::start(context, command)?),
+        };
         Ok(Splitter {
-            instance: context.instance()?,
+            instance,
             merge_form: interfaces::merge_form(&context.plugin.methods)
                 .unwrap_or(MergeForm::Results),
         })
     }
 
     fn call(&mut self, method: &str, input: &Value) -> Result<Value, String> {
+        let instance = match &mut self.instance {
+            Instance::Here(instance) => instance,
+            Instance::Worker(remote) => return remote.call(method, input),
+        };
         let input = input.to_string();
-        match self.instance.call(method.into(), input.as_str().into()) {
+        match instance.call(method.into(), input.as_str().into()) {
             RResult::ROk(json) => serde_json::from_str(json.as_str())
                 .map_err(|error| format!("{method} returned invalid JSON: {error}")),
             RResult::RErr(error) => Err(format!("{method} failed: {error}")),

@@ -123,8 +123,8 @@ pub fn serve() -> u8 {
                 return 2;
             }
         }
-        let (id, input) = match serde_json::from_slice::<ToWorker>(&frame) {
-            Ok(ToWorker::Task { id, input }) => (id, input),
+        let (id, method, input) = match serde_json::from_slice::<ToWorker>(&frame) {
+            Ok(ToWorker::Task { id, method, input }) => (id, method, input),
             Ok(ToWorker::Start { .. }) => {
                 say!("worker {worker}: the host sent a second start message");
                 return 2;
@@ -142,7 +142,10 @@ pub fn serve() -> u8 {
             return 2;
         }
         let started = Instant::now();
-        let result = instance.call("run".into(), input.get().into());
+        let result = instance.call(
+            method.as_deref().unwrap_or("run").into(),
+            input.get().into(),
+        );
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let done = match result {
             RResult::ROk(json) => match RawValue::from_string(json.into_string()) {

@@ -16,6 +16,7 @@ mod hostile_files;
 mod inputs;
 mod inspect_list;
 mod interrupt;
+mod isolation;
 mod loading;
 mod new_plugin;
 mod option_limits;
