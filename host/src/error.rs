@@ -4,11 +4,15 @@
 use std::{io, path::PathBuf};
 
 use crate::{
-    cli::new::NewError, input::InputError, loader::LoadError, report::file::ReportFileError,
+    cli::new::NewError,
+    input::InputError,
+    loader::LoadError,
+    report::{file::ReportFileError, read::ReadReportError},
     runner::RunError,
 };
 
-/// Exit code when every task ran and at least one did not end `ok`.
+/// Exit code when every task ran and at least one did not end `ok`, or when `host compare` found a
+/// regression.
 pub const EXIT_TASKS_FAILED: u8 = 1;
 
 /// Exit code when the run was interrupted with Ctrl-C (128 + SIGINT, as shells do).
@@ -18,7 +22,8 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success: every task ended ok
-  1  the run finished but some tasks failed (see their status)
+  1  the run finished but some tasks failed (see their status); `host compare`: something
+     regressed (a status got worse, an output changed, a task went missing or got slower)
   2  the command line is wrong
   3  the plugin (or the directory to list) does not exist
   4  the file is not a shared library
@@ -32,6 +37,11 @@ Exit codes:
  12  the host could not start its workers, or could not keep them going (the tasks left are
      reported not-run, and the report is still written)
  13  `host new`: the name is not a valid crate name, or the directory already exists
+ 14  `host compare`: a report cannot be read (no such file, no permission)
+ 15  `host compare`: a report is not JSON
+ 16  `host compare`: a file is JSON but not a Quack report
+ 17  `host compare`: a report has a newer format version than this host reads
+ 18  `host compare`: the reports are of different plugins (--force compares them anyway)
 130  interrupted with Ctrl-C (finished tasks are reported, the rest cancelled)";
 
 /// A failed `host` command.
@@ -79,6 +89,23 @@ pub enum HostError {
     /// `host new` wrote nothing.
     #[error(transparent)]
     New(#[from] NewError),
+    /// A report given to `host compare` cannot be read.
+    #[error(transparent)]
+    ReadReport(#[from] ReadReportError),
+    /// `host compare` was given reports of different plugins without `--force`.
+    #[error(
+        "{old} is a report of {old_plugin} but {new} of {new_plugin}; compare reports of the same plugin, or give --force"
+    )]
+    DifferentPlugins {
+        /// The old report.
+        old: PathBuf,
+        /// Its plugin's name.
+        old_plugin: String,
+        /// The new report.
+        new: PathBuf,
+        /// Its plugin's name.
+        new_plugin: String,
+    },
     /// A directory to list could not be read.
     #[error("could not read the directory {path}: {source}; give an existing directory of plugins")]
     ListDirectory {
@@ -104,6 +131,8 @@ impl HostError {
             HostError::Report(_) | HostError::Output(_) => 11,
             HostError::ListDirectory { .. } => 3,
             HostError::New(error) => error.exit_code(),
+            HostError::ReadReport(error) => error.exit_code(),
+            HostError::DifferentPlugins { .. } => 18,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The `host` command line: [`Cli`] and its subcommands, one file each, and [`main`], which maps
 //! every error to one sentence on stderr and its exit code.
 
+mod compare;
 mod inspect;
 mod list;
 pub(crate) mod new;
 mod run;
+mod shell;
 mod worker;
 
 use std::process::ExitCode;
@@ -16,7 +18,8 @@ use crate::error::{EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_TASKS_FAILED, HostErr
 /// Quack: loads plugins through a stable ABI, finds out what they can do from the methods they
 /// have, and runs their tasks inline, on threads or in worker processes.
 #[derive(Debug, Parser)]
-#[command(name = "host", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "host", after_help = EXIT_CODES_HELP)]
+#[command(version = crate::version::short(), long_version = crate::version::long())]
 #[command(about = "Load Quack plugins, see what they can do, and run their tasks")]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,6 +32,9 @@ enum Command {
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
     New(new::NewArgs),
+    Compare(compare::CompareArgs),
+    Completions(shell::CompletionsArgs),
+    Man(shell::ManArgs),
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
 }
@@ -38,7 +44,7 @@ enum Command {
 pub enum Outcome {
     /// Everything went well.
     Success,
-    /// The run finished, but some tasks did not end `ok`.
+    /// The run finished, but some tasks did not end `ok`; or `host compare` found a regression.
     TasksFailed,
     /// The run was interrupted with Ctrl-C.
     Interrupted,
@@ -54,6 +60,9 @@ impl Cli {
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
             Command::New(args) => args.exec(),
+            Command::Compare(args) => args.exec(),
+            Command::Completions(args) => args.exec(),
+            Command::Man(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),
         }
     }
