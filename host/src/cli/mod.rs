@@ -153,6 +153,62 @@ mod tests {
             (&["host", "frobnicate"], false),
             // The benchmark is its own program, quack-bench.
             (&["host", "bench"], false),
+            (&["host", "compare", "old.json", "new.json"], true),
+            (
+                &[
+                    "host",
+                    "compare",
+                    "old.json",
+                    "new.json",
+                    "--threshold",
+                    "5%",
+                    "--noise-floor",
+                    "500us",
+                    "--force",
+                    "--format",
+                    "json",
+                ],
+                true,
+            ),
+            (
+                &["host", "compare", "a.json", "b.json", "--threshold", "7.5"],
+                true,
+            ),
+            (
+                &["host", "compare", "a.json", "b.json", "--noise-floor", "0"],
+                true,
+            ),
+            (&["host", "compare", "old.json"], false),
+            (
+                &["host", "compare", "a.json", "b.json", "--threshold", "ten"],
+                false,
+            ),
+            (
+                &["host", "compare", "a.json", "b.json", "--threshold", "-5%"],
+                false,
+            ),
+            (
+                &[
+                    "host",
+                    "compare",
+                    "a.json",
+                    "b.json",
+                    "--noise-floor",
+                    "soon",
+                ],
+                false,
+            ),
+            (
+                &["host", "compare", "a.json", "b.json", "--format", "xml"],
+                false,
+            ),
+            (&["host", "completions", "bash"], true),
+            (&["host", "completions", "zsh"], true),
+            (&["host", "completions", "fish"], true),
+            (&["host", "completions", "tcsh"], false),
+            (&["host", "completions"], false),
+            (&["host", "man"], true),
+            (&["host", "man", "extra"], false),
         ];
         for (line, valid) in cases {
             assert_eq!(Cli::try_parse_from(*line).is_ok(), *valid, "{line:?}");

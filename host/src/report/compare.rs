@@ -70,12 +70,32 @@ impl Side {
 pub struct SummaryRow {
     /// The summary's field: `wall_seconds`, `cpu_seconds`, `tasks_per_second`, `tasks` or a status.
     pub name: &'static str,
-    /// In the old report.
-    pub old: f64,
-    /// In the new report.
-    pub new: f64,
+    /// In the old report (a whole number for counts).
+    pub old: Value,
+    /// In the new report (a whole number for counts).
+    pub new: Value,
     /// new / old (`null` when old is zero).
     pub ratio: Option<f64>,
+}
+
+impl SummaryRow {
+    fn seconds(name: &'static str, old: f64, new: f64) -> Self {
+        SummaryRow {
+            name,
+            old: Value::from(old),
+            new: Value::from(new),
+            ratio: ratio(old, new),
+        }
+    }
+
+    fn count(name: &'static str, old: u64, new: u64) -> Self {
+        SummaryRow {
+            name,
+            old: Value::from(old),
+            new: Value::from(new),
+            ratio: ratio(old as f64, new as f64),
+        }
+    }
 }
 
 /// A task whose status changed.
@@ -219,28 +239,28 @@ impl Comparison {
         }
 
         let mut summary = vec![
-            Self::row(
+            SummaryRow::seconds(
                 "wall_seconds",
                 old.summary.wall_seconds,
                 new.summary.wall_seconds,
             ),
-            Self::row(
+            SummaryRow::seconds(
                 "cpu_seconds",
                 old.summary.cpu_seconds,
                 new.summary.cpu_seconds,
             ),
-            Self::row(
+            SummaryRow::seconds(
                 "tasks_per_second",
                 old.summary.tasks_per_second,
                 new.summary.tasks_per_second,
             ),
-            Self::row("tasks", old.summary.tasks as f64, new.summary.tasks as f64),
+            SummaryRow::count("tasks", old.summary.tasks, new.summary.tasks),
         ];
         for status in SavedStatus::ALL {
-            summary.push(Self::row(
+            summary.push(SummaryRow::count(
                 status.as_str(),
-                old.summary.count(status) as f64,
-                new.summary.count(status) as f64,
+                old.summary.count(status),
+                new.summary.count(status),
             ));
         }
 
@@ -302,15 +322,6 @@ impl Comparison {
         }
         comparison.judge();
         comparison
-    }
-
-    fn row(name: &'static str, old: f64, new: f64) -> SummaryRow {
-        SummaryRow {
-            name,
-            old,
-            new,
-            ratio: ratio(old, new),
-        }
     }
 
     /// Compares one task present in both reports.
@@ -445,18 +456,16 @@ impl Comparison {
             "", "old", "new", "ratio"
         );
         for row in &self.summary {
+            let old = row.old.as_f64().unwrap_or(0.0);
+            let new = row.new.as_f64().unwrap_or(0.0);
             let (label, old, new) = match row.name {
-                "wall_seconds" => ("wall", duration(row.old), duration(row.new)),
-                "cpu_seconds" => ("cpu", duration(row.old), duration(row.new)),
-                "tasks_per_second" => (
-                    "tasks/s",
-                    format!("{:.1}", row.old),
-                    format!("{:.1}", row.new),
-                ),
-                "tasks" | "ok" => (row.name, format!("{}", row.old), format!("{}", row.new)),
+                "wall_seconds" => ("wall", duration(old), duration(new)),
+                "cpu_seconds" => ("cpu", duration(old), duration(new)),
+                "tasks_per_second" => ("tasks/s", format!("{old:.1}"), format!("{new:.1}")),
+                "tasks" | "ok" => (row.name, row.old.to_string(), row.new.to_string()),
                 // Statuses nobody had would only make the table longer.
-                _ if row.old == 0.0 && row.new == 0.0 => continue,
-                name => (name, format!("{}", row.old), format!("{}", row.new)),
+                _ if old == 0.0 && new == 0.0 => continue,
+                name => (name, row.old.to_string(), row.new.to_string()),
             };
             let ratio = match row.ratio {
                 Some(ratio) if row.name.ends_with("seconds") || row.name.ends_with("second") => {
@@ -464,7 +473,8 @@ impl Comparison {
                 }
                 _ => String::new(),
             };
-            let _ = writeln!(out, "  {label:<10} {old:>12} {new:>12} {ratio:>8}");
+            let line = format!("  {label:<10} {old:>12} {new:>12} {ratio:>8}");
+            let _ = writeln!(out, "{}", line.trim_end());
         }
         if !self.status_changed.is_empty() {
             let _ = writeln!(out, "\nstatus changed ({}):", self.status_changed.len());

@@ -7,6 +7,7 @@
 mod animals;
 mod auto_choice;
 mod bench;
+mod compare;
 mod compat;
 mod events;
 mod faults;
@@ -16,7 +17,9 @@ mod interrupt;
 mod loading;
 mod new_plugin;
 mod report;
+mod report_metadata;
 mod run_failures;
+mod shell_integration;
 mod streaming;
 mod time_limits;
 mod workloads;
