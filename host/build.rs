@@ -1,8 +1,9 @@
 //! Records the git commit the host is built from, for `host --version` and the report: the short
 //! hash of HEAD, with `-dirty` when tracked files differ from it, as the environment variable
 //! `QUACK_GIT_COMMIT`. Outside a git checkout (a crate from a registry, a tarball) or without git,
-//! nothing is recorded. The script runs again when HEAD, the branch it points to or the index
-//! changes.
+//! nothing is recorded. The script runs again when HEAD, the branch it points to, the index or
+//! the host's own sources change (an edit elsewhere in the workspace shows as `-dirty` from the
+//! next of those on).
 
 use std::{path::Path, process::Command};
 
@@ -21,6 +22,9 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // Edits to the host's own sources change whether it is dirty (they rebuild it anyway).
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=Cargo.toml");
     let Some(commit) = git(&["rev-parse", "--short", "HEAD"]).filter(|hash| !hash.is_empty())
     else {
         return;
