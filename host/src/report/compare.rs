@@ -212,7 +212,7 @@ fn short(value: &Value, limit: usize) -> String {
 const LISTED: usize = 5;
 
 impl Comparison {
-    /// Compares `old` with `new`. `forced` says the plugins may differ (`--force`).
+    /// Compares `old` with `new` (refusing reports of different plugins is the caller's part).
     pub fn new(old: &SavedReport, new: &SavedReport, thresholds: Thresholds) -> Self {
         let mut warnings = Vec::new();
         if old.plugin.name != new.plugin.name {
@@ -583,4 +583,143 @@ impl Comparison {
 /// The first 12 characters of a hash.
 fn abbreviate(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A report of `plugin` whose tasks are `(id, status, output, seconds)`.
+    fn saved(plugin: &str, tasks: &[(u64, &str, Value, f64)]) -> SavedReport {
+        let tasks: Vec<Value> = tasks
+            .iter()
+            .map(|(id, status, output, seconds)| {
+                let mut task = json!({
+                    "id": id, "input": id, "status": status, "worker": 0,
+                    "start_seconds": 0.0, "duration_seconds": seconds,
+                });
+                if *status == "ok" {
+                    task["output"] = output.clone();
+                } else {
+                    task["error"] = json!("failed");
+                }
+                task
+            })
+            .collect();
+        let report = json!({
+            "format_version": 1, "quack_version": "0.1.0",
+            "plugin": {"path": "p.so", "name": plugin, "version": "0.1.0"},
+            "runner": {"mode": "inline", "workers": 1},
+            "tasks": tasks,
+            "summary": {"tasks": 0, "ok": 0, "error": 0, "crashed": 0, "timeout": 0,
+                        "cancelled": 0, "wall_seconds": 1.0, "cpu_seconds": 1.0,
+                        "tasks_per_second": 1.0},
+        });
+        SavedReport::parse(Path::new("r.json"), report.to_string().as_bytes())
+            .expect("a valid report")
+    }
+
+    const TEN_PERCENT: Thresholds = Thresholds {
+        threshold: 0.1,
+        noise_floor_seconds: 0.001,
+    };
+
+    #[test]
+    fn tiny_tasks_are_not_judged_on_time_but_counted() {
+        let old = saved(
+            "p",
+            &[(0, "ok", json!(1), 0.0001), (1, "ok", json!(1), 0.5)],
+        );
+        let new = saved(
+            "p",
+            &[(0, "ok", json!(1), 0.0009), (1, "ok", json!(1), 0.52)],
+        );
+        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
+        assert_eq!(comparison.under_noise_floor, 1);
+        assert_eq!(comparison.verdict, Verdict::NoChange);
+        assert_eq!(comparison.message, "no change");
+        assert!(
+            comparison
+                .render()
+                .contains("note: 1 task took under 1.0 ms")
+        );
+    }
+
+    #[test]
+    fn a_task_that_grows_past_the_floor_is_judged() {
+        let old = saved("p", &[(0, "ok", json!(1), 0.0005)]);
+        let new = saved("p", &[(0, "ok", json!(1), 0.05)]);
+        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
+        assert_eq!(comparison.slower.len(), 1);
+        assert_eq!(
+            comparison.message,
+            "regressed: 1 task slower by more than 10%"
+        );
+    }
+
+    #[test]
+    fn faster_tasks_improve_and_missing_tasks_regress() {
+        let old = saved(
+            "p",
+            &[
+                (0, "ok", json!(1), 0.2),
+                (1, "ok", json!(1), 0.2),
+                (2, "ok", json!(1), 0.2),
+            ],
+        );
+        let new = saved("p", &[(0, "ok", json!(1), 0.1), (1, "ok", json!(1), 0.1)]);
+        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
+        assert_eq!(comparison.only_in_old, [2]);
+        assert_eq!(
+            comparison.message,
+            "regressed: 1 task missing from the new report; improved: 2 tasks faster by more than 10%"
+        );
+        assert!(comparison.regressed());
+
+        let back = Comparison::new(&new, &old, TEN_PERCENT);
+        assert_eq!(back.only_in_new, [2]);
+        assert_eq!(back.message, "regressed: 2 tasks slower by more than 10%");
+    }
+
+    #[test]
+    fn any_change_to_a_failing_status_is_a_regression_and_to_ok_an_improvement() {
+        let old = saved(
+            "p",
+            &[(0, "error", Value::Null, 0.1), (1, "ok", json!([1]), 0.1)],
+        );
+        let new = saved(
+            "p",
+            &[(0, "crashed", Value::Null, 0.1), (1, "ok", json!([2]), 0.1)],
+        );
+        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
+        assert_eq!(
+            comparison.message,
+            "regressed: 1 task changed status, 1 task's output changed"
+        );
+        let fixed = saved("p", &[(0, "ok", json!(0), 0.1), (1, "ok", json!([1]), 0.1)]);
+        assert_eq!(
+            Comparison::new(&old, &fixed, TEN_PERCENT).message,
+            "improved: 1 task now ok"
+        );
+    }
+
+    #[test]
+    fn warnings_name_what_makes_times_incomparable() {
+        let old = saved("p", &[(0, "ok", json!(1), 0.1)]);
+        let mut new = saved("q", &[(0, "ok", json!(1), 0.1)]);
+        new.runner.mode = "thread".to_owned();
+        new.tasks[0].input = json!("other");
+        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
+        let warnings = comparison.warnings.join("\n");
+        assert!(
+            warnings.contains("different plugins (p and q)"),
+            "{warnings}"
+        );
+        assert!(warnings.contains("different runners"), "{warnings}");
+        assert!(warnings.contains("task 0's input differs"), "{warnings}");
+    }
 }
