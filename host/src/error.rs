@@ -4,11 +4,15 @@
 use std::{io, path::PathBuf};
 
 use crate::{
-    cli::new::NewError, input::InputError, loader::LoadError, report::file::ReportFileError,
+    cli::new::NewError,
+    input::InputError,
+    loader::LoadError,
+    report::{file::ReportFileError, read::ReadReportError},
     runner::RunError,
 };
 
-/// Exit code when every task ran and at least one did not end `ok`.
+/// Exit code when every task ran and at least one did not end `ok`, or when `host compare` found a
+/// regression.
 pub const EXIT_TASKS_FAILED: u8 = 1;
 
 /// Exit code when a plugin running in the host's process ended it (it called `exit`).
@@ -27,7 +31,8 @@ pub fn exit_interrupted(signal: i32) -> u8 {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success: every task ended ok
-  1  the run finished but some tasks failed (see their status)
+  1  the run finished but some tasks failed (see their status); `host compare`: something
+     regressed (a status got worse, an output changed, a task went missing or got slower)
   2  the command line is wrong
   3  the plugin (or the directory to list) does not exist
   4  the file is not a shared library
@@ -44,6 +49,11 @@ Exit codes:
      while loading); its output is incomplete and no report was written
  14  loading the plugin crashed or hung (inspect and list load each file in a child process)
  15  `host new`: the name is not a valid crate name, or the directory already exists
+ 16  `host compare`: a report cannot be read (no such file, no permission)
+ 17  `host compare`: a report is not JSON
+ 18  `host compare`: a file is JSON but not a Quack report
+ 19  `host compare`: a report has a newer format version than this host reads
+ 20  `host compare`: the reports are of different plugins (--force compares them anyway)
 129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
 130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
 143  stopped by SIGTERM (finished tasks are reported, the rest cancelled)";
@@ -101,6 +111,23 @@ pub enum HostError {
     /// `host new` wrote nothing.
     #[error(transparent)]
     New(#[from] NewError),
+    /// A report given to `host compare` cannot be read.
+    #[error(transparent)]
+    ReadReport(#[from] ReadReportError),
+    /// `host compare` was given reports of different plugins without `--force`.
+    #[error(
+        "{old} is a report of {old_plugin} but {new} of {new_plugin}; compare reports of the same plugin, or give --force"
+    )]
+    DifferentPlugins {
+        /// The old report.
+        old: PathBuf,
+        /// Its plugin's name.
+        old_plugin: String,
+        /// The new report.
+        new: PathBuf,
+        /// Its plugin's name.
+        new_plugin: String,
+    },
     /// A directory to list could not be read.
     #[error("could not read the directory {path}: {source}; give an existing directory of plugins")]
     ListDirectory {
@@ -127,6 +154,8 @@ impl HostError {
             HostError::ListDirectory { .. } => 3,
             HostError::New(error) => error.exit_code(),
             HostError::Probe { code, .. } => *code,
+            HostError::ReadReport(error) => error.exit_code(),
+            HostError::DifferentPlugins { .. } => 20,
         }
     }
 }

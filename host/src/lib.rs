@@ -10,3 +10,4 @@ pub mod interfaces;
 pub mod loader;
 pub mod report;
 pub mod runner;
+pub mod version;

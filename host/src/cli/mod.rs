@@ -1,12 +1,14 @@
 //! The `host` command line: [`Cli`] and its subcommands, one file each, and [`main`], which maps
 //! every error to one sentence on stderr and its exit code.
 
+mod compare;
 mod exit_guard;
 mod inspect;
 mod list;
 pub(crate) mod new;
 mod probe;
 mod run;
+mod shell;
 mod signals;
 mod stdio;
 mod worker;
@@ -20,7 +22,8 @@ use crate::error::{EXIT_CODES_HELP, EXIT_TASKS_FAILED, HostError, exit_interrupt
 /// Quack: loads plugins through a stable ABI, finds out what they can do from the methods they
 /// have, and runs their tasks inline, on threads or in worker processes.
 #[derive(Debug, Parser)]
-#[command(name = "host", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "host", after_help = EXIT_CODES_HELP)]
+#[command(version = crate::version::short(), long_version = crate::version::long())]
 #[command(about = "Load Quack plugins, see what they can do, and run their tasks")]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,6 +36,9 @@ enum Command {
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
     New(new::NewArgs),
+    Compare(compare::CompareArgs),
+    Completions(shell::CompletionsArgs),
+    Man(shell::ManArgs),
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
     #[command(hide = true)]
@@ -44,7 +50,7 @@ enum Command {
 pub enum Outcome {
     /// Everything went well.
     Success,
-    /// The run finished, but some tasks did not end `ok`.
+    /// The run finished, but some tasks did not end `ok`; or `host compare` found a regression.
     TasksFailed,
     /// The run was stopped by this signal (SIGINT, SIGTERM or SIGHUP).
     Interrupted(i32),
@@ -60,6 +66,9 @@ impl Cli {
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
             Command::New(args) => args.exec(),
+            Command::Compare(args) => args.exec(),
+            Command::Completions(args) => args.exec(),
+            Command::Man(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),
             Command::Probe(args) => args.exec(),
         }
@@ -175,6 +184,62 @@ mod tests {
             (&["host", "frobnicate"], false),
             // The benchmark is its own program, quack-bench.
             (&["host", "bench"], false),
+            (&["host", "compare", "old.json", "new.json"], true),
+            (
+                &[
+                    "host",
+                    "compare",
+                    "old.json",
+                    "new.json",
+                    "--threshold",
+                    "5%",
+                    "--noise-floor",
+                    "500us",
+                    "--force",
+                    "--format",
+                    "json",
+                ],
+                true,
+            ),
+            (
+                &["host", "compare", "a.json", "b.json", "--threshold", "7.5"],
+                true,
+            ),
+            (
+                &["host", "compare", "a.json", "b.json", "--noise-floor", "0"],
+                true,
+            ),
+            (&["host", "compare", "old.json"], false),
+            (
+                &["host", "compare", "a.json", "b.json", "--threshold", "ten"],
+                false,
+            ),
+            (
+                &["host", "compare", "a.json", "b.json", "--threshold", "-5%"],
+                false,
+            ),
+            (
+                &[
+                    "host",
+                    "compare",
+                    "a.json",
+                    "b.json",
+                    "--noise-floor",
+                    "soon",
+                ],
+                false,
+            ),
+            (
+                &["host", "compare", "a.json", "b.json", "--format", "xml"],
+                false,
+            ),
+            (&["host", "completions", "bash"], true),
+            (&["host", "completions", "zsh"], true),
+            (&["host", "completions", "fish"], true),
+            (&["host", "completions", "tcsh"], false),
+            (&["host", "completions"], false),
+            (&["host", "man"], true),
+            (&["host", "man", "extra"], false),
         ];
         for (line, valid) in cases {
             assert_eq!(Cli::try_parse_from(*line).is_ok(), *valid, "{line:?}");

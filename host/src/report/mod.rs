@@ -3,15 +3,18 @@
 //! finish, to stdout or through [`file::ReportFile`] to a file renamed into place), and the lines
 //! on stderr ([`diagnostics`]).
 
+pub mod compare;
 pub mod diagnostics;
 pub mod file;
 pub mod human;
 pub mod jsonl;
+pub mod read;
 
 use std::{
     collections::BTreeMap,
     io::{self, Write},
     path::PathBuf,
+    time::SystemTime,
 };
 
 use quack_core::Hint;
@@ -25,6 +28,9 @@ use crate::{
 };
 
 /// The version of the report's format; it changes when a field changes meaning or goes away.
+/// Fields added later are optional (`quack_commit`, `started_at`, `command_line`, the plugin's
+/// `size` and `sha256`, the machine's `host_name`, the summary's `not_run`), so reports written
+/// before them still read, and readers that predate them ignore them.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// What a report says before its tasks: everything known when the run starts. The report
@@ -35,6 +41,13 @@ pub struct ReportHead {
     pub format_version: u32,
     /// The version of the host that wrote it.
     pub quack_version: &'static str,
+    /// The git commit the host was built from, when built from a checkout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quack_commit: Option<&'static str>,
+    /// When the run started (the origin of the tasks' `start_seconds`), in RFC 3339, UTC.
+    pub started_at: String,
+    /// The command line of the process that wrote the report, program first.
+    pub command_line: Vec<String>,
     /// The plugin that ran.
     pub plugin: PluginInfo,
     /// The configuration its instances were made with.
@@ -55,13 +68,29 @@ impl ReportHead {
     ) -> Self {
         ReportHead {
             format_version: FORMAT_VERSION,
-            quack_version: env!("CARGO_PKG_VERSION"),
+            quack_version: crate::version::VERSION,
+            quack_commit: crate::version::COMMIT,
+            started_at: rfc3339(SystemTime::now()),
+            command_line: std::env::args_os()
+                .map(|arg| arg.to_string_lossy().into_owned())
+                .collect(),
             plugin: PluginInfo::new(plugin, interfaces),
             config: Value::Object(config),
             runner: None,
             machine: Machine::this(),
         }
     }
+
+    /// The same head with another command line (the process's own is the default).
+    pub fn with_command_line(mut self, command_line: Vec<String>) -> Self {
+        self.command_line = command_line;
+        self
+    }
+}
+
+/// `time` in RFC 3339, UTC, to the millisecond: `2026-11-25T14:31:33.123Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// The plugin part of a report.
@@ -81,6 +110,10 @@ pub struct PluginInfo {
     pub methods: Vec<Signature>,
     /// The interfaces it satisfies.
     pub interfaces: Vec<Interface>,
+    /// The plugin file's size in bytes.
+    pub size: u64,
+    /// The plugin file's SHA-256, in lowercase hex.
+    pub sha256: String,
 }
 
 impl PluginInfo {
@@ -94,6 +127,8 @@ impl PluginInfo {
             hint: plugin.description.hint,
             methods: plugin.methods.clone(),
             interfaces,
+            size: plugin.content().size,
+            sha256: plugin.content().sha256.clone(),
         }
     }
 }
@@ -107,6 +142,9 @@ pub struct Machine {
     pub os: &'static str,
     /// The processor architecture, e.g. `x86_64`.
     pub arch: &'static str,
+    /// The machine's host name, when the system tells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
 }
 
 impl Machine {
@@ -116,8 +154,27 @@ impl Machine {
             cores: cores(),
             os: std::env::consts::OS,
             arch: std::env::consts::ARCH,
+            host_name: host_name(),
         }
     }
+}
+
+/// This machine's host name (`gethostname`), if it has one that is valid text.
+pub fn host_name() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: gethostname writes at most `buffer.len()` bytes into the buffer it is given.
+    let result = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if result != 0 {
+        return None;
+    }
+    let end = buffer
+        .iter()
+        .position(|&byte| byte == 0)
+        .unwrap_or(buffer.len());
+    std::str::from_utf8(&buffer[..end])
+        .ok()
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
 }
 
 /// The number of cores this process may use.
@@ -230,6 +287,9 @@ impl<W: Write> Reporter for ReportWriter<W> {
         match &event.kind {
             EventKind::RunStarted { choice, .. } => {
                 self.head.runner = Some(choice.clone());
+                // The run's origin, which the tasks' start_seconds count from.
+                let now = SystemTime::now();
+                self.head.started_at = rfc3339(now.checked_sub(event.elapsed).unwrap_or(now));
                 self.write(Self::write_head);
             }
             EventKind::TaskFinished(record) => self.write(|writer| writer.file_task(record)),

@@ -1,0 +1,318 @@
+//! Reading a JSON report back ([`SavedReport::read`]) for `host compare`: the current format and
+//! every older report of format 1 (before the metadata fields and the summary's `not_run`). A file
+//! that is not JSON, JSON that is not a Quack report, or a report of a newer format is refused with
+//! one sentence each ([`ReadReportError`]).
+
+use std::{
+    io,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::FORMAT_VERSION;
+
+/// Why a report cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadReportError {
+    /// The file cannot be read.
+    #[error(
+        "cannot read the report {path} ({source}); give the path of a report written by `host run --json PATH`"
+    )]
+    Unreadable {
+        /// The path given.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not JSON.
+    #[error("{path} is not JSON ({source}); give a report written by `host run --json PATH`")]
+    NotJson {
+        /// The path given.
+        path: PathBuf,
+        /// Where the JSON breaks.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The file is JSON but not a Quack report.
+    #[error(
+        "{path} is JSON but not a Quack report ({reason}); give a report written by `host run --json PATH`"
+    )]
+    NotAReport {
+        /// The path given.
+        path: PathBuf,
+        /// What is missing or wrong.
+        reason: String,
+    },
+    /// The report is of a format newer than this host reads.
+    #[error(
+        "{path} is a report of format version {version}, newer than the version {FORMAT_VERSION} this host reads; compare it with a newer host"
+    )]
+    FutureFormat {
+        /// The path given.
+        path: PathBuf,
+        /// Its format version.
+        version: u64,
+    },
+}
+
+impl ReadReportError {
+    /// The process exit code for this error (listed in `host --help`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ReadReportError::Unreadable { .. } => 16,
+            ReadReportError::NotJson { .. } => 17,
+            ReadReportError::NotAReport { .. } => 18,
+            ReadReportError::FutureFormat { .. } => 19,
+        }
+    }
+}
+
+/// A task's status as a report spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SavedStatus {
+    /// `ok`.
+    Ok,
+    /// `error`.
+    Error,
+    /// `crashed`.
+    Crashed,
+    /// `timeout`.
+    Timeout,
+    /// `cancelled`.
+    Cancelled,
+    /// `not-run`.
+    #[serde(rename = "not-run")]
+    NotRun,
+}
+
+impl SavedStatus {
+    /// Every status, in report order.
+    pub const ALL: [SavedStatus; 6] = [
+        SavedStatus::Ok,
+        SavedStatus::Error,
+        SavedStatus::Crashed,
+        SavedStatus::Timeout,
+        SavedStatus::Cancelled,
+        SavedStatus::NotRun,
+    ];
+
+    /// The status as the report spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SavedStatus::Ok => "ok",
+            SavedStatus::Error => "error",
+            SavedStatus::Crashed => "crashed",
+            SavedStatus::Timeout => "timeout",
+            SavedStatus::Cancelled => "cancelled",
+            SavedStatus::NotRun => "not-run",
+        }
+    }
+}
+
+/// The plugin part of a saved report.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedPlugin {
+    /// The path it was loaded from.
+    pub path: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The file's size (absent in older reports).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// The file's SHA-256 (absent in older reports).
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+/// The machine part of a saved report.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SavedMachine {
+    /// Logical cores.
+    #[serde(default)]
+    pub cores: Option<u64>,
+    /// The host name (absent in older reports).
+    #[serde(default)]
+    pub host_name: Option<String>,
+}
+
+/// The runner part of a saved report.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedRunner {
+    /// `inline`, `thread` or `process`.
+    pub mode: String,
+    /// How many workers.
+    pub workers: u64,
+}
+
+/// One task of a saved report.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedTask {
+    /// Its id.
+    pub id: u64,
+    /// Its input.
+    #[serde(default)]
+    pub input: Value,
+    /// How it ended.
+    pub status: SavedStatus,
+    /// Its result, when `ok`.
+    #[serde(default)]
+    pub output: Option<Value>,
+    /// Its error, when not `ok`.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_seconds: f64,
+}
+
+/// The summary of a saved report.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedSummary {
+    /// Tasks reported.
+    pub tasks: u64,
+    /// Tasks `ok`.
+    pub ok: u64,
+    /// Tasks `error`.
+    pub error: u64,
+    /// Tasks `crashed`.
+    pub crashed: u64,
+    /// Tasks `timeout`.
+    pub timeout: u64,
+    /// Tasks `cancelled`.
+    pub cancelled: u64,
+    /// Tasks `not-run` (absent in older reports, which had none).
+    #[serde(default)]
+    pub not_run: u64,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+    /// CPU seconds.
+    pub cpu_seconds: f64,
+    /// Tasks per second of wall time.
+    pub tasks_per_second: f64,
+}
+
+impl SavedSummary {
+    /// The count of tasks with `status`.
+    pub fn count(&self, status: SavedStatus) -> u64 {
+        match status {
+            SavedStatus::Ok => self.ok,
+            SavedStatus::Error => self.error,
+            SavedStatus::Crashed => self.crashed,
+            SavedStatus::Timeout => self.timeout,
+            SavedStatus::Cancelled => self.cancelled,
+            SavedStatus::NotRun => self.not_run,
+        }
+    }
+}
+
+/// A report read back from a file: what `host compare` needs of it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedReport {
+    /// The file it was read from (not in the JSON).
+    #[serde(skip)]
+    pub file: PathBuf,
+    /// Its format version.
+    pub format_version: u64,
+    /// The version of the host that wrote it.
+    pub quack_version: String,
+    /// The commit that host was built from (absent in older reports, or when not from a checkout).
+    #[serde(default)]
+    pub quack_commit: Option<String>,
+    /// When the run started (absent in older reports).
+    #[serde(default)]
+    pub started_at: Option<String>,
+    /// The command line (absent in older reports).
+    #[serde(default)]
+    pub command_line: Option<Vec<String>>,
+    /// The plugin.
+    pub plugin: SavedPlugin,
+    /// How it ran.
+    pub runner: SavedRunner,
+    /// Where it ran.
+    #[serde(default)]
+    pub machine: SavedMachine,
+    /// Every task.
+    pub tasks: Vec<SavedTask>,
+    /// The summary.
+    pub summary: SavedSummary,
+}
+
+impl SavedReport {
+    /// Reads and checks the report at `path`.
+    pub fn read(path: &Path) -> Result<Self, ReadReportError> {
+        let text = std::fs::read(path).map_err(|source| ReadReportError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Checks and reads the report `text`, which came from `path`.
+    pub fn parse(path: &Path, text: &[u8]) -> Result<Self, ReadReportError> {
+        let value: Value =
+            serde_json::from_slice(text).map_err(|source| ReadReportError::NotJson {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let not_a_report = |reason: String| ReadReportError::NotAReport {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let Value::Object(fields) = &value else {
+            return Err(not_a_report("it is not a JSON object".to_owned()));
+        };
+        let version = match fields.get("format_version") {
+            None => return Err(not_a_report("it has no format_version".to_owned())),
+            Some(version) => version.as_u64().ok_or_else(|| {
+                not_a_report(format!(
+                    "its format_version is {version}, not a whole number"
+                ))
+            })?,
+        };
+        if version > u64::from(FORMAT_VERSION) {
+            return Err(ReadReportError::FutureFormat {
+                path: path.to_path_buf(),
+                version,
+            });
+        }
+        let mut report: SavedReport =
+            serde_json::from_value(value).map_err(|error| not_a_report(error.to_string()))?;
+        report.file = path.to_path_buf();
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SavedReport, ReadReportError> {
+        SavedReport::parse(Path::new("r.json"), text.as_bytes())
+    }
+
+    #[test]
+    fn each_kind_of_bad_file_has_its_own_error() {
+        assert!(matches!(parse("{"), Err(ReadReportError::NotJson { .. })));
+        assert!(matches!(
+            parse("[1]"),
+            Err(ReadReportError::NotAReport { .. })
+        ));
+        assert!(matches!(
+            parse(r#"{"name": "x"}"#),
+            Err(ReadReportError::NotAReport { .. })
+        ));
+        assert!(matches!(
+            parse(r#"{"format_version": 1}"#),
+            Err(ReadReportError::NotAReport { .. })
+        ));
+        assert!(matches!(
+            parse(r#"{"format_version": 2}"#),
+            Err(ReadReportError::FutureFormat { version: 2, .. })
+        ));
+    }
+}
