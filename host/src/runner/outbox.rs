@@ -62,12 +62,29 @@ impl Stop {
 pub(crate) struct Outbox<'a> {
     origin: Instant,
     sink: &'a mut dyn FnMut(Event),
+    /// The time stamp of a batch of events sent at once (one clock read for the batch).
+    frozen: Option<std::time::Duration>,
 }
 
 impl<'a> Outbox<'a> {
     /// An outbox stamping events with the time since `origin`.
     pub(crate) fn new(origin: Instant, sink: &'a mut dyn FnMut(Event)) -> Self {
-        Outbox { origin, sink }
+        Outbox {
+            origin,
+            sink,
+            frozen: None,
+        }
+    }
+
+    /// Stamps the events sent until [`thaw`](Self::thaw) with this one moment: a batch of
+    /// results handled at once needs one clock read, not one per task.
+    pub(crate) fn freeze(&mut self) {
+        self.frozen = Some(self.origin.elapsed());
+    }
+
+    /// Back to a clock read per event.
+    pub(crate) fn thaw(&mut self) {
+        self.frozen = None;
     }
 
     /// When the run started.
@@ -77,10 +94,8 @@ impl<'a> Outbox<'a> {
 
     /// Sends one event.
     pub(crate) fn emit(&mut self, kind: EventKind) {
-        (self.sink)(Event {
-            elapsed: self.origin.elapsed(),
-            kind,
-        });
+        let elapsed = self.frozen.unwrap_or_else(|| self.origin.elapsed());
+        (self.sink)(Event { elapsed, kind });
     }
 
     /// A task's final record.

@@ -230,9 +230,11 @@ impl Pool {
                 );
             }
         }
+        outbox.freeze();
         for record in records {
             outbox.finished(record);
         }
+        outbox.thaw();
     }
 
     /// Reports what every worker finished but has not sent.
@@ -407,6 +409,7 @@ fn main_loop(
             next = pending.next_task();
         }
         // Fill the queue without blocking; then report whatever results are in.
+        outbox.freeze();
         while let Some(task) = next.take() {
             let id = (task.id, task.history.len());
             match pool.task_sender.try_send(task) {
@@ -425,6 +428,7 @@ fn main_loop(
                 }
             }
         }
+        outbox.thaw();
         while let Ok(batch) = results.try_recv() {
             pool.report(batch, outbox);
         }
