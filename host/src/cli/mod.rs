@@ -9,6 +9,7 @@ mod probe;
 mod run;
 mod signals;
 mod stdio;
+mod verbosity;
 mod worker;
 
 use std::process::ExitCode;
@@ -25,6 +26,9 @@ use crate::error::{EXIT_CODES_HELP, EXIT_TASKS_FAILED, HostError, exit_interrupt
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    #[command(flatten)]
+    ui: verbosity::UiArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +81,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
+    // A worker process's stderr is read by its host; its lines stay plain.
+    cli.ui.install(!matches!(
+        cli.command,
+        Command::Worker(_) | Command::Probe(_)
+    ));
     let result = {
         // Disarmed when the command returns, and also if a bug of the host's own panics out of
         // it: from then on, an exit is the host's.
