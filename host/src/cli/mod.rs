@@ -174,6 +174,20 @@ mod tests {
             (&["host", "frobnicate"], false),
             // The benchmark is its own program, quack-bench.
             (&["host", "bench"], false),
+            // Global flags (issue 11): before or after the subcommand.
+            (&["host", "-q", "run", "p.so"], true),
+            (&["host", "run", "p.so", "--quiet"], true),
+            (&["host", "-v", "run", "p.so"], true),
+            (&["host", "run", "p.so", "-vv"], true),
+            (&["host", "-v", "inspect", "p.so"], true),
+            (&["host", "run", "p.so", "-q", "-v"], false),
+            (&["host", "--color", "always", "run", "p.so"], true),
+            (&["host", "run", "p.so", "--color", "never"], true),
+            (&["host", "list", "--color", "auto"], true),
+            (&["host", "run", "p.so", "--color", "sometimes"], false),
+            (&["host", "run", "p.so", "--keep-order"], true),
+            (&["host", "run", "p.so", "--width", "80"], true),
+            (&["host", "run", "p.so", "--width", "wide"], false),
         ];
         for (line, valid) in cases {
             assert_eq!(Cli::try_parse_from(*line).is_ok(), *valid, "{line:?}");

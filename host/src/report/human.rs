@@ -314,7 +314,8 @@ pub fn cut(text: &str, room: usize) -> String {
     if room == 0 {
         return String::new();
     }
-    let mut kept: String = text.chars().take(room - 1).collect();
+    let kept: String = text.chars().take(room - 1).collect();
+    let mut kept = kept.trim_end().to_owned();
     kept.push('…');
     kept
 }

@@ -25,5 +25,6 @@ mod report_paths;
 mod run_failures;
 mod stop_signals;
 mod streaming;
+mod terminal;
 mod time_limits;
 mod workloads;
