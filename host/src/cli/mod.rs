@@ -33,7 +33,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
     New(new::NewArgs),
@@ -60,7 +60,7 @@ impl Cli {
     /// Runs the parsed command.
     pub fn exec(self) -> Result<Outcome, HostError> {
         match self.command {
-            Command::Run(args) => args.exec(),
+            Command::Run(args) => (*args).exec(),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
             Command::New(args) => args.exec(),

@@ -51,6 +51,11 @@ Examples:
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
   host run plugins/libduck.so --set name=Donald
+  host -q run plugins/libslow_io.so --keep-order      (or -v, -vv; --color never)
+
+On a terminal, a progress line on stderr shows tasks done, failures, mode, workers, elapsed
+time and ETA while results print above it; on a pipe it is never drawn, and the table is cut
+to the terminal's width only on a terminal.
 
 Ctrl-C (SIGINT), SIGTERM and SIGHUP stop handing out tasks, stop the workers, report what
 finished and mark the rest cancelled (exit code 130, 143 or 129: 128 + the signal's number); a
