@@ -224,12 +224,17 @@ impl<W: Write> HumanReporter<W> {
             "workers"
         };
         let tasks = if summary.tasks == 1 { "task" } else { "tasks" };
+        let failed = summary.failed();
+        let style = if self.options.colors && failed > 0 {
+            Style::new().fg_color(Some(AnsiColor::Red.into())).bold()
+        } else {
+            Style::new()
+        };
         writeln!(
             self.out,
-            "{} {tasks} ({}), {} failed | mode {}, {} {workers} | wall {}, cpu {}",
+            "{} {tasks} ({}), {style}{failed} failed{style:#} | mode {}, {} {workers} | wall {}, cpu {}",
             summary.tasks,
             counts.join(", "),
-            summary.failed(),
             choice.mode.as_str(),
             choice.workers,
             duration(summary.wall_seconds),

@@ -139,10 +139,16 @@ impl ProgressReporter {
         let template = if tasks.is_some() {
             "{spinner:.green} {pos}/{len} tasks [{bar:24.cyan/blue}] {msg} | {elapsed} elapsed, ETA {eta}"
         } else {
-            "{spinner:.green} {pos} tasks done ({per_sec}) | {msg} | {elapsed} elapsed"
+            "{spinner:.green} tasks done: {pos} ({rate}) | {msg} | {elapsed} elapsed"
         };
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    let _ = write!(out, "{:.1}/s", state.per_sec());
+                },
+            )
             .progress_chars("=> ");
         let bar = ProgressBar::with_draw_target(
             tasks.map(|count| count as u64),

@@ -35,11 +35,15 @@ impl Reporter for VerboseReporter {
                 });
                 let tasks =
                     tasks.map_or_else(|| "unknown (a stream)".to_owned(), |n| n.to_string());
+                let workers = if choice.workers == 1 {
+                    "1 worker".to_owned()
+                } else {
+                    format!("{} workers", choice.workers)
+                };
                 tracing::debug!(
-                    "choice inputs: hint {hint}, tasks {tasks}, cores {}, split {split} -> mode {}, {} workers",
+                    "choice inputs: hint {hint}, tasks {tasks}, cores {}, split {split} -> mode {}, {workers}",
                     self.cores,
                     choice.mode.as_str(),
-                    choice.workers
                 );
             }
             EventKind::WorkerStarted { worker, pid, node } => {
@@ -79,8 +83,8 @@ impl Reporter for VerboseReporter {
             }
             EventKind::RunFinished { summary, .. } => {
                 tracing::debug!(
-                    "run: {} tasks in {:.3} s wall, {:.3} s cpu ({:.1} tasks/s)",
-                    summary.tasks,
+                    "run: {} in {:.3} s wall, {:.3} s cpu ({:.1} tasks/s)",
+                    super::diagnostics::tasks(summary.tasks),
                     summary.wall_seconds,
                     summary.cpu_seconds,
                     summary.tasks_per_second

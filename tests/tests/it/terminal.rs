@@ -354,6 +354,32 @@ fn verbose_says_when_workers_start_and_very_verbose_why_the_mode() {
     );
     assert!(result.stderr.contains("phase run: "), "{result:#?}");
 
+    // -v also tells failed attempts, and whether they run again.
+    let result = run(&[
+        "-v",
+        "run",
+        &slow,
+        "--task",
+        "5",
+        "--timeout",
+        "200ms",
+        "--retries",
+        "1",
+        "--mode",
+        "process",
+        "--workers",
+        "1",
+    ]);
+    result.expect_code(1);
+    assert!(
+        result
+            .stderr
+            .contains("task 0: attempt timeout on worker 0 after "),
+        "{result:#?}"
+    );
+    assert!(result.stderr.contains("; it runs again"), "{result:#?}");
+    assert!(result.stderr.contains("; no retries left"), "{result:#?}");
+
     // QUACK_LOG picks the same lines without a flag.
     let output = host(&args).env("QUACK_LOG", "info").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -381,6 +407,7 @@ fn colour_always_colours_statuses_and_no_color_turns_auto_off() {
     let always = coloured(&["--color", "always"], false);
     assert!(always.contains("\u{1b}[32mok\u{1b}[0m"), "{always}");
     assert!(always.contains("\u{1b}[31merror\u{1b}[0m"), "{always}");
+    assert!(always.contains("1 failed\u{1b}[0m"), "{always}");
     // An explicit choice beats NO_COLOR.
     assert!(coloured(&["--color", "always"], true).contains('\u{1b}'));
     for (extra, no_color) in [
