@@ -304,6 +304,13 @@ fn quiet_drops_the_runner_line_before_or_after_the_subcommand() {
             "{result:#?}"
         );
     }
+    // Nor does it say where the report went.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json").display().to_string();
+    let result = run(&["-q", "run", &slow, "--task", "0.01", "--json", &report]);
+    result.expect_code(0);
+    assert_eq!(result.stderr, "", "{result:#?}");
+    assert!(std::path::Path::new(&report).exists());
     // Errors stay.
     let result = run(&["-q", "run", "no/such/plugin.so"]);
     assert!(result.stderr.starts_with("error: "), "{result:#?}");
@@ -418,4 +425,30 @@ fn colour_always_colours_statuses_and_no_color_turns_auto_off() {
         let text = coloured(extra, no_color);
         assert!(!text.contains('\u{1b}'), "{extra:?}: {text}");
     }
+}
+
+#[test]
+fn a_stream_of_unknown_length_shows_done_and_the_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = dir.path().join("tasks.jsonl");
+    std::fs::write(&tasks, "0.3\n0.3\n0.3\n0.3\n").unwrap();
+    let slow = plugin_arg("slow_io");
+    let input = tasks.display().to_string();
+    let (code, output) = run_in_terminal(&[
+        "run",
+        &slow,
+        "--input",
+        &input,
+        "--mode",
+        "thread",
+        "--workers",
+        "2",
+    ]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("tasks done: "), "{output}");
+    assert!(
+        output.contains("/s) | 0 failed | thread, 2 workers"),
+        "{output}"
+    );
+    assert!(output.contains("4 tasks (4 ok), 0 failed"), "{output}");
 }
