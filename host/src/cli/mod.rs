@@ -11,6 +11,7 @@ mod run;
 mod shell;
 mod signals;
 mod stdio;
+mod verbosity;
 mod worker;
 
 use std::process::ExitCode;
@@ -28,11 +29,14 @@ use crate::error::{EXIT_CODES_HELP, EXIT_TASKS_FAILED, HostError, exit_interrupt
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    #[command(flatten)]
+    ui: verbosity::UiArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
     New(new::NewArgs),
@@ -62,7 +66,7 @@ impl Cli {
     /// Runs the parsed command.
     pub fn exec(self) -> Result<Outcome, HostError> {
         match self.command {
-            Command::Run(args) => args.exec(),
+            Command::Run(args) => (*args).exec(),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
             Command::New(args) => args.exec(),
@@ -86,6 +90,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
+    // A worker process's stderr is read by its host; its lines stay plain.
+    cli.ui.install(!matches!(
+        cli.command,
+        Command::Worker(_) | Command::Probe(_)
+    ));
     let result = {
         // Disarmed when the command returns, and also if a bug of the host's own panics out of
         // it: from then on, an exit is the host's.
@@ -240,6 +249,20 @@ mod tests {
             (&["host", "completions"], false),
             (&["host", "man"], true),
             (&["host", "man", "extra"], false),
+            // Global flags (issue 11): before or after the subcommand.
+            (&["host", "-q", "run", "p.so"], true),
+            (&["host", "run", "p.so", "--quiet"], true),
+            (&["host", "-v", "run", "p.so"], true),
+            (&["host", "run", "p.so", "-vv"], true),
+            (&["host", "-v", "inspect", "p.so"], true),
+            (&["host", "run", "p.so", "-q", "-v"], false),
+            (&["host", "--color", "always", "run", "p.so"], true),
+            (&["host", "run", "p.so", "--color", "never"], true),
+            (&["host", "list", "--color", "auto"], true),
+            (&["host", "run", "p.so", "--color", "sometimes"], false),
+            (&["host", "run", "p.so", "--keep-order"], true),
+            (&["host", "run", "p.so", "--width", "80"], true),
+            (&["host", "run", "p.so", "--width", "wide"], false),
         ];
         for (line, valid) in cases {
             assert_eq!(Cli::try_parse_from(*line).is_ok(), *valid, "{line:?}");

@@ -19,6 +19,7 @@ use super::{
     Outcome, exit_guard,
     signals::StopSignals,
     stdio::{self, PluginStdout},
+    verbosity::{self, ui},
     worker::worker_command,
 };
 use crate::{
@@ -28,10 +29,12 @@ use crate::{
     loader::LoadedPlugin,
     report::{
         ReportHead, ReportWriter,
-        diagnostics::{self, Diagnostics},
+        diagnostics::Diagnostics,
         file::{ReportFile, ReportFileError},
-        human::HumanReporter,
+        human::{HumanReporter, TableOptions},
         jsonl::JsonlReporter,
+        progress::{AroundProgress, ProgressReporter, StderrLines},
+        verbose::VerboseReporter,
     },
     runner::{
         Choice, DEFAULT_START_TIMEOUT, Event, EventKind, Limits, Mode, Reporter, Run, RunEnd,
@@ -48,6 +51,11 @@ Examples:
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
   host run plugins/libduck.so --set name=Donald
+  host -q run plugins/libslow_io.so --keep-order      (or -v, -vv; --color never)
+
+On a terminal, a progress line on stderr shows tasks done, failures, mode, workers, elapsed
+time and ETA while results print above it; on a pipe it is never drawn, and the table is cut
+to the terminal's width only on a terminal.
 
 Ctrl-C (SIGINT), SIGTERM and SIGHUP stop handing out tasks, stop the workers, report what
 finished and mark the rest cancelled (exit code 130, 143 or 129: 128 + the signal's number); a
@@ -152,6 +160,16 @@ pub struct RunArgs {
     /// version. Useful with --launcher when the host lives elsewhere on the other machine.
     #[arg(long, value_name = "PATH")]
     worker_program: Option<PathBuf>,
+
+    // Issue 11: the table's look (logic in report/human.rs and cli/verbosity.rs).
+    /// Print the table in task order (as GNU parallel -k does), not as tasks finish.
+    #[arg(long)]
+    keep_order: bool,
+
+    /// Cut table lines to N columns (0: never). By default: the terminal's width (or COLUMNS)
+    /// when stdout is a terminal, else never.
+    #[arg(long, value_name = "N", hide = true)]
+    width: Option<usize>,
 }
 
 /// The values of `--mode`.
@@ -273,6 +291,7 @@ impl RunArgs {
         captured: &PluginStdout,
         quack_stdout: File,
     ) -> Result<Outcome, HostError> {
+        let loading = Instant::now();
         // Isolated (worker processes only): no plugin code runs in the host, not even its
         // loading; a probe in a child process says what the plugin is.
         let isolated = self.isolate || self.mode == ModeArg::Process || launcher.is_some();
@@ -287,6 +306,7 @@ impl RunArgs {
         } else {
             LoadedPlugin::load(&self.plugin)?
         };
+        tracing::debug!("phase load: {:.3} s", loading.elapsed().as_secs_f64());
         captured.set_name(&plugin.description.name);
         exit_guard::name(&format!(
             "{} ({})",
@@ -500,9 +520,14 @@ impl RunArgs {
             .worker_command(worker_command(program, launcher.unwrap_or_default()))
             .cancel_flag(signals.cancel_flag());
         let head = ReportHead::new(&plugin, satisfied, config);
-        let mut outputs = Outputs::new(self.format, target, head, &quack_stdout)?;
+        let look = Look::new(&self, &plugin, &quack_stdout);
+        let mut outputs = Outputs::new(self.format, target, head, &quack_stdout, look)?;
+        let running = Instant::now();
         let outcome = run.execute(&mut input, &mut outputs);
+        tracing::debug!("phase run: {:.3} s", running.elapsed().as_secs_f64());
+        let finishing = Instant::now();
         outputs.finish()?;
+        tracing::debug!("phase report: {:.3} s", finishing.elapsed().as_secs_f64());
         if let Some(error) = outcome.error {
             return Err(error.into());
         }
@@ -633,7 +658,7 @@ enum ReportTarget {
 
 /// The JSON report being written to its target.
 enum ReportOutput {
-    Stdout(ReportWriter<BufWriter<File>>),
+    Stdout(ReportWriter<QuackOut>),
     File(ReportFile, ReportWriter<BufWriter<File>>),
 }
 
@@ -666,7 +691,9 @@ impl ReportOutput {
                     source,
                 })?;
                 file.persist(written)?;
-                stdio::note(format_args!("report written to {}", path.display()));
+                if !ui().quiet {
+                    stdio::note(format_args!("report written to {}", path.display()));
+                }
                 Ok(())
             }
         }
@@ -684,8 +711,8 @@ impl Reporter for ReportOutput {
 
 /// What `--format` prints on stdout.
 enum StdoutReporter {
-    Human(HumanReporter<BufWriter<File>>),
-    Jsonl(JsonlReporter<BufWriter<File>>),
+    Human(HumanReporter<QuackOut>),
+    Jsonl(JsonlReporter<QuackOut>),
     /// `--format json`: the report itself.
     Report(Box<ReportOutput>),
     /// `--json -` already prints the report on stdout.
@@ -694,14 +721,54 @@ enum StdoutReporter {
 
 /// Every reporter of a `host run`: notes on stderr, the chosen format on stdout, the report.
 struct Outputs {
-    stderr: Diagnostics<io::Stderr>,
+    stderr: Diagnostics<StderrLines>,
     stdout: StdoutReporter,
     report: Option<ReportOutput>,
+    // Issue 11: the progress line and -v.
+    progress: Option<ProgressReporter>,
+    verbose: VerboseReporter,
 }
 
+/// Quack's stdout, buffered, written around the progress line when it shares its terminal.
+type QuackOut = BufWriter<AroundProgress<File>>;
+
 /// Quack's stdout (never fd 1, which is the plugin's: see [`PluginStdout`]), buffered.
-fn buffered(out: File) -> BufWriter<File> {
-    BufWriter::with_capacity(1 << 16, out)
+fn buffered(out: File) -> QuackOut {
+    use std::io::IsTerminal;
+    let on_terminal = out.is_terminal();
+    BufWriter::with_capacity(1 << 16, AroundProgress::new(out, on_terminal))
+}
+
+/// How a run's output looks: the global flags and the table's options (issue 11).
+struct Look {
+    ui: verbosity::Ui,
+    table: TableOptions,
+    hint: Option<quack_core::Hint>,
+}
+
+impl Look {
+    fn new(args: &RunArgs, plugin: &LoadedPlugin, quack_stdout: &File) -> Self {
+        use std::io::IsTerminal;
+        let ui = ui();
+        let on_terminal = quack_stdout.is_terminal();
+        Look {
+            ui,
+            table: TableOptions {
+                width: crate::report::human::table_width(args.width, quack_stdout),
+                keep_order: args.keep_order,
+                retries: args.retries,
+                colors: ui.colors(on_terminal),
+            },
+            hint: plugin.description.hint,
+        }
+    }
+
+    /// The progress line, when stderr is a terminal and `-q` is not given.
+    fn progress(&self) -> Option<ProgressReporter> {
+        use std::io::IsTerminal;
+        (!self.ui.quiet && io::stderr().is_terminal())
+            .then(|| ProgressReporter::new(self.ui.stderr_colors()))
+    }
 }
 
 impl Outputs {
@@ -710,12 +777,15 @@ impl Outputs {
         target: Option<ReportTarget>,
         head: ReportHead,
         quack_stdout: &File,
+        look: Look,
     ) -> Result<Self, HostError> {
         let report_on_stdout = matches!(target, Some(ReportTarget::Stdout(_)));
         let out = || quack_stdout.try_clone().map_err(HostError::Output);
         let stdout = match format {
             _ if report_on_stdout => StdoutReporter::Nothing,
-            Format::Human => StdoutReporter::Human(HumanReporter::new(buffered(out()?))),
+            Format::Human => {
+                StdoutReporter::Human(HumanReporter::with_options(buffered(out()?), look.table))
+            }
             Format::Jsonl => StdoutReporter::Jsonl(JsonlReporter::new(buffered(out()?))),
             Format::Json => StdoutReporter::Report(Box::new(ReportOutput::new(
                 ReportTarget::Stdout(out()?),
@@ -726,9 +796,11 @@ impl Outputs {
             .map(|target| ReportOutput::new(target, head))
             .transpose()?;
         Ok(Outputs {
-            stderr: diagnostics::stderr(),
+            stderr: Diagnostics::new(StderrLines::default()).quiet(look.ui.quiet),
             stdout,
             report,
+            progress: look.progress(),
+            verbose: VerboseReporter::new(look.hint, crate::report::cores()),
         })
     }
 
@@ -755,7 +827,13 @@ impl Outputs {
 
 impl Reporter for Outputs {
     fn report(&mut self, event: &Event) {
+        // The progress line goes away before the last lines, and starts after the first.
+        let last = matches!(event.kind, EventKind::RunFinished { .. });
+        if let Some(progress) = self.progress.as_mut().filter(|_| last) {
+            progress.report(event);
+        }
         self.stderr.report(event);
+        self.verbose.report(event);
         match &mut self.stdout {
             StdoutReporter::Human(human) => human.report(event),
             StdoutReporter::Jsonl(jsonl) => jsonl.report(event),
@@ -764,6 +842,9 @@ impl Reporter for Outputs {
         }
         if let Some(report) = &mut self.report {
             report.report(event);
+        }
+        if let Some(progress) = self.progress.as_mut().filter(|_| !last) {
+            progress.report(event);
         }
     }
 }

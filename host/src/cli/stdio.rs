@@ -13,18 +13,17 @@
 
 use std::{
     fs::File,
-    io::{self, BufRead, BufReader, Write},
+    io::{self, BufRead, BufReader},
     os::fd::{FromRawFd, OwnedFd},
     sync::{Arc, Mutex, mpsc},
     thread,
     time::Duration,
 };
 
-/// Writes one line to stderr, dropping any error (a closed or full stderr must not stop the host).
+/// Writes one line to stderr (above the progress line when one is drawn), dropping any error (a
+/// closed or full stderr must not stop the host).
 pub fn note(line: std::fmt::Arguments<'_>) {
-    let mut stderr = io::stderr().lock();
-    let _ = stderr.write_fmt(line);
-    let _ = stderr.write_all(b"\n");
+    crate::report::progress::eprint_line(&line.to_string());
 }
 
 /// Points fd 0 at `/dev/null`, so that a plugin reading its stdin reads nothing and never takes

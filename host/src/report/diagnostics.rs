@@ -1,7 +1,8 @@
 //! [`Diagnostics`]: the lines a run writes on stderr for people, whatever `--format` prints on
 //! stdout: the runner's choice and why, what each worker printed (marked with its worker), worker
-//! replacements, and how an interrupted or failed run ended. A closed or full stderr never stops
-//! the run: what cannot be written is dropped.
+//! replacements, and how an interrupted or failed run ended. With `-q` only the lines about
+//! errors stay (worker output, how a run ended). A closed or full stderr never stops the run: what
+//! cannot be written is dropped.
 
 use std::io::{self, Write};
 
@@ -10,12 +11,19 @@ use crate::runner::{Event, EventKind, Reporter, RunEnd};
 /// Writes a run's notes for people to a writer (stderr in the CLI).
 pub struct Diagnostics<W: Write> {
     out: W,
+    quiet: bool,
 }
 
 impl<W: Write> Diagnostics<W> {
     /// Notes written to `out`.
     pub fn new(out: W) -> Self {
-        Diagnostics { out }
+        Diagnostics { out, quiet: false }
+    }
+
+    /// Drops the notes that are not about errors (`-q`): the runner's choice, replacements.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 }
 
@@ -28,6 +36,7 @@ impl<W: Write> Reporter for Diagnostics<W> {
     fn report(&mut self, event: &Event) {
         // Errors are dropped on purpose: see the module docs.
         let _ = match &event.kind {
+            EventKind::RunStarted { .. } | EventKind::WorkerReplaced { .. } if self.quiet => Ok(()),
             EventKind::RunStarted { choice, .. } => writeln!(self.out, "runner: {}", choice.reason),
             EventKind::WorkerOutput { worker, line } => {
                 writeln!(self.out, "[worker {worker}] {line}")
@@ -39,18 +48,27 @@ impl<W: Write> Reporter for Diagnostics<W> {
                 RunEnd::Completed => Ok(()),
                 RunEnd::Interrupted => writeln!(
                     self.out,
-                    "interrupted: {} tasks finished, {} cancelled",
-                    summary.tasks - summary.cancelled,
+                    "interrupted: {} finished, {} cancelled",
+                    tasks(summary.tasks - summary.cancelled),
                     summary.cancelled
                 ),
                 RunEnd::Failed(reason) => writeln!(
                     self.out,
-                    "the run stopped: {reason}; {} tasks finished, {} not run",
-                    summary.tasks - summary.cancelled - summary.not_run,
+                    "the run stopped: {reason}; {} finished, {} not run",
+                    tasks(summary.tasks - summary.cancelled - summary.not_run),
                     summary.not_run + summary.cancelled
                 ),
             },
             _ => Ok(()),
         };
+    }
+}
+
+/// "1 task", "2 tasks".
+pub fn tasks(count: u64) -> String {
+    if count == 1 {
+        "1 task".to_owned()
+    } else {
+        format!("{count} tasks")
     }
 }

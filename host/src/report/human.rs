@@ -1,17 +1,56 @@
-//! The human reporter: one line per task as it finishes (input, result or error, time, worker)
-//! and a summary line, in the seed's list format (`[1, 5501, 9733, 53541233]`).
+//! The human reporter: one line per task as it finishes (input, result or error, time, and the
+//! worker, parts and attempts when they say something) and a summary line, in the seed's list
+//! format (`[1, 5501, 9733, 53541233]`).
+//!
+//! The columns are chosen when the run starts, since lines stream: `worker` when there is more
+//! than one worker, `parts` when tasks are split, `attempts` when `--retries` allows more than
+//! one. With a width ([`TableOptions::width`]: the terminal's), inputs and results are cut to fit
+//! with an ellipsis; the JSON report keeps them whole. With [`TableOptions::keep_order`], lines
+//! come in task order (ids are 0.. in input order), those that finish early waiting for the ones
+//! before them, as GNU parallel's `-k` does.
 
-use std::io::{self, Write};
+use std::{
+    collections::BTreeMap,
+    io::{self, Write},
+};
 
+use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
 use crate::runner::{Choice, Event, EventKind, Reporter, Status, Summary, TaskRecord};
 
+/// How the table looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableOptions {
+    /// Cut each line to this many columns (inputs and results shorten); `None`: never cut.
+    pub width: Option<usize>,
+    /// Print tasks in id order rather than as they finish.
+    pub keep_order: bool,
+    /// `--retries`: above 0, the table has an `attempts` column.
+    pub retries: u32,
+    /// Colour the statuses.
+    pub colors: bool,
+}
+
+/// The optional columns of a run's table.
+#[derive(Debug, Clone, Copy, Default)]
+struct Columns {
+    worker: bool,
+    parts: bool,
+    attempts: bool,
+}
+
 /// Writes task lines and the summary to a writer (standard output in the CLI).
 pub struct HumanReporter<W: Write> {
     out: W,
+    options: TableOptions,
+    columns: Columns,
     header_written: bool,
     choice: Option<Choice>,
+    /// With `keep_order`: tasks finished before an earlier one, by id.
+    waiting: BTreeMap<u64, TaskRecord>,
+    /// With `keep_order`: the id of the next task to print.
+    next_id: u64,
     /// The first write error; writing stops there.
     failure: Option<io::Error>,
 }
@@ -22,18 +61,23 @@ impl<W: Write> Reporter for HumanReporter<W> {
             return;
         }
         let written = match &event.kind {
-            EventKind::RunStarted { choice, .. } => {
+            EventKind::RunStarted { choice, split, .. } => {
                 self.choice = Some(choice.clone());
+                self.columns = Columns {
+                    worker: choice.workers > 1,
+                    parts: *split,
+                    attempts: self.options.retries > 0,
+                };
                 Ok(())
             }
-            EventKind::TaskFinished(record) => self.task(record),
+            EventKind::TaskFinished(record) => self.file(record),
             EventKind::Idle => self.out.flush(),
             EventKind::RunFinished { summary, .. } => {
                 let choice = self.choice.clone();
-                match choice {
+                self.drain().and_then(|()| match choice {
                     Some(choice) => self.summary(summary, &choice),
                     None => Ok(()),
-                }
+                })
             }
             _ => Ok(()),
         };
@@ -44,12 +88,21 @@ impl<W: Write> Reporter for HumanReporter<W> {
 }
 
 impl<W: Write> HumanReporter<W> {
-    /// A reporter writing to `out`.
+    /// A reporter writing to `out`, in finishing order, never cut, without colour.
     pub fn new(out: W) -> Self {
+        Self::with_options(out, TableOptions::default())
+    }
+
+    /// A reporter writing to `out` as `options` say.
+    pub fn with_options(out: W, options: TableOptions) -> Self {
         HumanReporter {
             out,
+            options,
+            columns: Columns::default(),
             header_written: false,
             choice: None,
+            waiting: BTreeMap::new(),
+            next_id: 0,
             failure: None,
         }
     }
@@ -59,14 +112,68 @@ impl<W: Write> HumanReporter<W> {
         self.failure
     }
 
+    /// Prints a finished task now, or (keeping order) once every task before it is printed.
+    fn file(&mut self, record: &TaskRecord) -> io::Result<()> {
+        if !self.options.keep_order {
+            return self.task(record);
+        }
+        if record.id != self.next_id {
+            self.waiting.insert(record.id, record.clone());
+            return Ok(());
+        }
+        self.task(record)?;
+        self.next_id += 1;
+        while let Some(record) = self.waiting.remove(&self.next_id) {
+            self.task(&record)?;
+            self.next_id += 1;
+        }
+        Ok(())
+    }
+
+    /// Prints what still waits (a task whose predecessor never came), in order.
+    fn drain(&mut self) -> io::Result<()> {
+        for record in std::mem::take(&mut self.waiting).into_values() {
+            self.task(&record)?;
+        }
+        Ok(())
+    }
+
+    /// The columns before `input -> result`, padded; `cells` gives each optional column's text.
+    /// `status` is coloured with `style` (after padding, so colour codes never shift a column).
+    fn prefix(
+        &self,
+        task: &str,
+        (status, style): (&str, Style),
+        time: &str,
+        cells: [&str; 3],
+    ) -> String {
+        let pad = " ".repeat(9usize.saturating_sub(status.chars().count()));
+        let mut line = format!("{task:>6}  {style}{status}{style:#}{pad} {time:>10}");
+        let shown = [
+            self.columns.worker,
+            self.columns.parts,
+            self.columns.attempts,
+        ];
+        let widths = [6, 5, 8];
+        for ((cell, shown), width) in cells.iter().zip(shown).zip(widths) {
+            if shown {
+                line.push_str(&format!(" {cell:>width$}"));
+            }
+        }
+        line.push_str("  ");
+        line
+    }
+
     /// Writes one finished task (shown at the next flush).
     fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
         if !self.header_written {
-            writeln!(
-                self.out,
-                "{:>6}  {:<9} {:>10}  input -> result",
-                "task", "status", "time"
-            )?;
+            let header = self.prefix(
+                "task",
+                ("status", Style::new()),
+                "time",
+                ["worker", "parts", "attempts"],
+            );
+            writeln!(self.out, "{header}input -> result")?;
             self.header_written = true;
         }
         let outcome = match (&record.output, &record.error) {
@@ -74,15 +181,32 @@ impl<W: Write> HumanReporter<W> {
             (None, Some(error)) => error.clone(),
             (None, None) => String::new(),
         };
-        writeln!(
-            self.out,
-            "{:>6}  {:<9} {:>10}  {} -> {}",
-            record.id,
-            record.status.as_str(),
-            duration(record.duration_seconds),
-            compact(&record.input),
-            outcome
-        )
+        let worker = record.worker.to_string();
+        let parts = record
+            .parts
+            .map_or_else(|| "-".to_owned(), |n| n.to_string());
+        let attempts = (record.attempts.len() + 1).to_string();
+        let style = if self.options.colors {
+            status_style(record.status)
+        } else {
+            Style::new()
+        };
+        let prefix = self.prefix(
+            &record.id.to_string(),
+            (record.status.as_str(), style),
+            &duration(record.duration_seconds),
+            [&worker, &parts, &attempts],
+        );
+        let input = compact(&record.input);
+        let rest = match self.options.width {
+            Some(width) => fit(
+                &input,
+                &outcome,
+                width.saturating_sub(visible_width(&prefix)),
+            ),
+            None => format!("{input} -> {outcome}"),
+        };
+        writeln!(self.out, "{prefix}{rest}")
     }
 
     /// Writes the summary line.
@@ -100,12 +224,17 @@ impl<W: Write> HumanReporter<W> {
             "workers"
         };
         let tasks = if summary.tasks == 1 { "task" } else { "tasks" };
+        let failed = summary.failed();
+        let style = if self.options.colors && failed > 0 {
+            Style::new().fg_color(Some(AnsiColor::Red.into())).bold()
+        } else {
+            Style::new()
+        };
         writeln!(
             self.out,
-            "{} {tasks} ({}), {} failed | mode {}, {} {workers} | wall {}, cpu {}",
+            "{} {tasks} ({}), {style}{failed} failed{style:#} | mode {}, {} {workers} | wall {}, cpu {}",
             summary.tasks,
             counts.join(", "),
-            summary.failed(),
             choice.mode.as_str(),
             choice.workers,
             duration(summary.wall_seconds),
@@ -113,6 +242,87 @@ impl<W: Write> HumanReporter<W> {
         )?;
         self.out.flush()
     }
+}
+
+/// The width to cut the table to: `--width` (0: never cut); else, when stdout is a terminal,
+/// `COLUMNS` if it holds a number, or the terminal's width; else (a pipe, a file) never cut, so
+/// that what a program reads is whole.
+pub fn table_width(flag: Option<usize>, stdout: &std::fs::File) -> Option<usize> {
+    use std::io::IsTerminal;
+    if let Some(width) = flag {
+        return (width > 0).then_some(width);
+    }
+    if !stdout.is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.trim().parse::<usize>().ok())
+        .filter(|columns| *columns > 0)
+        .or_else(|| terminal_size::terminal_size_of(stdout).map(|(width, _)| usize::from(width.0)))
+}
+
+/// The colour of a status in the table.
+fn status_style(status: Status) -> Style {
+    let color = match status {
+        Status::Ok => AnsiColor::Green,
+        Status::Error | Status::Crashed | Status::Timeout => AnsiColor::Red,
+        Status::Cancelled | Status::NotRun => AnsiColor::Yellow,
+    };
+    let style = Style::new().fg_color(Some(color.into()));
+    if matches!(status, Status::Crashed | Status::Timeout) {
+        style.bold()
+    } else {
+        style
+    }
+}
+
+/// How many columns `text` takes on a terminal: its characters less ANSI colour codes.
+fn visible_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for c in text.chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (false, _) => width += 1,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+        }
+    }
+    width
+}
+
+/// `input -> result` in at most `room` columns: whatever does not fit is cut with an ellipsis,
+/// the input keeping at least half the room (all of it it needs when the result is short).
+pub fn fit(input: &str, result: &str, room: usize) -> String {
+    const ARROW: &str = " -> ";
+    let (input_len, result_len) = (input.chars().count(), result.chars().count());
+    if input_len + ARROW.len() + result_len <= room {
+        return format!("{input}{ARROW}{result}");
+    }
+    // Too narrow to say anything useful: keep a few columns of each rather than nothing.
+    let room = room.saturating_sub(ARROW.len()).max(8);
+    let input_room = input_len.min((room / 2).max(room.saturating_sub(result_len)));
+    let result_room = room - input_room;
+    format!(
+        "{}{ARROW}{}",
+        cut(input, input_room),
+        cut(result, result_room)
+    )
+}
+
+/// `text` in at most `room` characters, ending with `…` when cut.
+pub fn cut(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_owned();
+    }
+    if room == 0 {
+        return String::new();
+    }
+    let kept: String = text.chars().take(room - 1).collect();
+    let mut kept = kept.trim_end().to_owned();
+    kept.push('…');
+    kept
 }
 
 /// A value for people: compact JSON with a space after each comma, strings without quotes at
@@ -164,6 +374,19 @@ mod tests {
         );
         assert_eq!(display(&json!({"a": [1, "x"]})), "{\"a\": [1, \"x\"]}");
         assert_eq!(display(&json!("Quack!")), "Quack!");
+    }
+
+    #[test]
+    fn long_inputs_and_results_are_cut_with_an_ellipsis() {
+        assert_eq!(fit("12", "[2, 2, 3]", 40), "12 -> [2, 2, 3]");
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abc", 3), "abc");
+        // A short input stays whole; the result takes the rest.
+        assert_eq!(fit("7", "abcdefghijklmnopqrstuvwxyz", 14), "7 -> abcdefgh…");
+        // Both long: half each.
+        assert_eq!(fit("abcdefghij", "klmnopqrst", 14), "abcd… -> klmn…");
+        let line = fit(&"x".repeat(100), &"y".repeat(100), 30);
+        assert_eq!(line.chars().count(), 30, "{line}");
     }
 
     #[test]

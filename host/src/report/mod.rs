@@ -1,14 +1,17 @@
 //! The reporters that turn a run's events into output, each a [`Reporter`]: the human table
 //! ([`human`]), JSON Lines ([`jsonl`]), the JSON report ([`ReportWriter`], streamed as tasks
-//! finish, to stdout or through [`file::ReportFile`] to a file renamed into place), and the lines
-//! on stderr ([`diagnostics`]).
+//! finish, to stdout or through [`file::ReportFile`] to a file renamed into place), the lines
+//! on stderr ([`diagnostics`]), the progress line on a terminal ([`progress`]) and what `-v`
+//! adds ([`verbose`], through `tracing`).
 
 pub mod compare;
 pub mod diagnostics;
 pub mod file;
 pub mod human;
 pub mod jsonl;
+pub mod progress;
 pub mod read;
+pub mod verbose;
 
 use std::{
     collections::BTreeMap,

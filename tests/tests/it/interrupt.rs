@@ -98,7 +98,8 @@ fn ctrl_c_after_the_first_result(mode: &str) {
     assert_eq!(lines[TASKS]["cancelled"], cancelled);
     assert!(
         run.stderr.contains(&format!(
-            "interrupted: {ok} tasks finished, {cancelled} cancelled"
+            "interrupted: {ok} {} finished, {cancelled} cancelled",
+            if ok == 1 { "task" } else { "tasks" }
         )),
         "{run:#?}"
     );

@@ -30,5 +30,6 @@ mod run_failures;
 mod shell_integration;
 mod stop_signals;
 mod streaming;
+mod terminal;
 mod time_limits;
 mod workloads;

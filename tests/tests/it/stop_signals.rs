@@ -55,7 +55,8 @@ fn stopped_after_the_first_result(mode: &str, signal: libc::c_int, code: i32) {
     );
     assert!(
         run.stderr.contains(&format!(
-            "interrupted: {ok} tasks finished, {cancelled} cancelled"
+            "interrupted: {ok} {} finished, {cancelled} cancelled",
+            if ok == 1 { "task" } else { "tasks" }
         )),
         "{run:#?}"
     );

@@ -1,0 +1,185 @@
+//! The global flags every `host` command takes, before or after its subcommand: `-q`, `-v`/`-vv`
+//! and `--color`, resolved once into a [`Ui`] that the rest of the CLI reads with [`ui`].
+//!
+//! - `-q` keeps only errors and the summary: no `runner:` line, no progress line, no notes.
+//! - `-v` adds worker starts, attempt failures and replacements; `-vv` the auto choice's inputs
+//!   and the time of each phase; `-vvv` every task's start. These lines go through `tracing`, so
+//!   `QUACK_LOG` (or else `RUST_LOG`) with an env-filter directive such as `debug` overrides them.
+//! - `--color auto` colours a stream when it is a terminal, `NO_COLOR` is not set (to anything
+//!   but the empty string) and `TERM` is not `dumb`; `CLICOLOR_FORCE` (not `0`) forces colour in
+//!   auto mode. `always` and `never` mean what they say.
+
+use std::{io::IsTerminal, sync::OnceLock};
+
+use clap::{Args, ValueEnum};
+use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
+
+use crate::report::progress::StderrLines;
+
+/// The global flags.
+#[derive(Debug, Clone, Args)]
+pub struct UiArgs {
+    /// Print only errors and the summary: no runner line, no progress line.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Say more on stderr: -v worker starts and failed attempts, -vv the mode choice's inputs and
+    /// timings, -vvv every task. QUACK_LOG or RUST_LOG (e.g. QUACK_LOG=debug) override it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+}
+
+/// The values of `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour a stream that is a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// What the global flags asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ui {
+    /// `-q`.
+    pub quiet: bool,
+    /// How many `-v`.
+    pub verbose: u8,
+    /// `--color`.
+    pub color: ColorChoice,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui {
+            quiet: false,
+            verbose: 0,
+            color: ColorChoice::Auto,
+        }
+    }
+}
+
+static UI: OnceLock<Ui> = OnceLock::new();
+
+/// The flags of this command (the defaults before [`UiArgs::install`]).
+pub fn ui() -> Ui {
+    UI.get().copied().unwrap_or_default()
+}
+
+impl UiArgs {
+    /// Records the flags for [`ui`] and, unless `tracing` is false (a worker process), sends
+    /// `tracing` events to stderr through the progress line.
+    pub fn install(&self, tracing: bool) {
+        let ui = Ui {
+            quiet: self.quiet,
+            verbose: self.verbose,
+            color: self.color,
+        };
+        let _ = UI.set(ui);
+        if tracing {
+            init_tracing(ui);
+        }
+    }
+}
+
+impl Ui {
+    /// Whether to colour a stream that is (or is not) a terminal.
+    pub fn colors(self, is_terminal: bool) -> bool {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if set("NO_COLOR") => false,
+            ColorChoice::Auto
+                if set("CLICOLOR_FORCE")
+                    && std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| value != "0") =>
+            {
+                true
+            }
+            ColorChoice::Auto => {
+                is_terminal && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
+            }
+        }
+    }
+
+    /// Whether stderr gets colour.
+    pub fn stderr_colors(self) -> bool {
+        self.colors(std::io::stderr().is_terminal())
+    }
+
+    /// The `tracing` filter the flags ask for.
+    fn default_filter(self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "info",
+            (false, 2) => "debug",
+            (false, _) => "trace",
+        }
+    }
+}
+
+/// Where `tracing` writes: stderr, above the progress line when one is drawn.
+struct StderrMaker;
+
+impl<'a> MakeWriter<'a> for StderrMaker {
+    type Writer = StderrLines;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        StderrLines::default()
+    }
+}
+
+/// Sends `tracing` events to stderr, one plain line each, filtered by `QUACK_LOG`, `RUST_LOG` or
+/// the flags.
+fn init_tracing(ui: Ui) {
+    let from_env = ["QUACK_LOG", "RUST_LOG"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.trim().is_empty())
+        .and_then(|value| EnvFilter::try_new(value).ok());
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(ui.default_filter()));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(StderrMaker)
+        .with_ansi(ui.stderr_colors())
+        .without_time()
+        .with_target(false)
+        .with_level(false)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_choices_win_over_the_terminal() {
+        let ui = |color| Ui {
+            color,
+            ..Ui::default()
+        };
+        assert!(ui(ColorChoice::Always).colors(false));
+        assert!(!ui(ColorChoice::Never).colors(true));
+    }
+
+    #[test]
+    fn flags_pick_the_filter() {
+        let ui = |quiet, verbose| Ui {
+            quiet,
+            verbose,
+            color: ColorChoice::Auto,
+        };
+        assert_eq!(ui(true, 0).default_filter(), "error");
+        assert_eq!(ui(false, 0).default_filter(), "warn");
+        assert_eq!(ui(false, 1).default_filter(), "info");
+        assert_eq!(ui(false, 2).default_filter(), "debug");
+        assert_eq!(ui(false, 5).default_filter(), "trace");
+    }
+}
