@@ -32,6 +32,8 @@ Exit codes:
  12  the host could not start its workers, or could not keep them going (the tasks left are
      reported not-run, and the report is still written)
  13  `host new`: the name is not a valid crate name, or the directory already exists
+ 14  the launcher (--launcher, --slurm) could not be run, or no worker could be started through
+     it (its own message is quoted)
 130  interrupted with Ctrl-C (finished tasks are reported, the rest cancelled)";
 
 /// A failed `host` command.
@@ -100,6 +102,7 @@ impl HostError {
             HostError::Input(_) | HostError::Config(_) => 9,
             HostError::Signal(_) | HostError::WorkerProgram(_) => 12,
             HostError::Run(RunError::Instance(_)) => 10,
+            HostError::Run(RunError::LauncherMissing { .. } | RunError::Launcher { .. }) => 14,
             HostError::Run(_) => 12,
             HostError::Report(_) | HostError::Output(_) => 11,
             HostError::ListDirectory { .. } => 3,

@@ -2,6 +2,7 @@
 //! every error to one sentence on stderr and its exit code.
 
 mod inspect;
+mod launch;
 mod list;
 pub(crate) mod new;
 mod run;

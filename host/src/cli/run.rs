@@ -16,7 +16,11 @@ use clap::{Args, ValueEnum};
 use quack_core::abi_stable::std_types::RResult;
 use serde_json::{Map, Value, json};
 
-use super::{Outcome, worker::worker_command};
+use super::{
+    Outcome,
+    launch::{self, Launch},
+    worker::worker_command,
+};
 use crate::{
     error::HostError,
     input::{TaskInput, lenient_json},
@@ -43,6 +47,7 @@ Examples:
   host run plugins/libslow_io.so --input tasks.jsonl --format jsonl
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
+  host run plugins/libfactorize.so --slurm --workers 2 --slurm-args '-p debug -t 10'
   host run plugins/libduck.so --set name=Donald
 
 Ctrl-C stops handing out tasks, stops the workers, reports what finished and marks the rest
@@ -111,10 +116,32 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
 
-    /// Start every worker process through this launcher: its words (split as a shell splits
-    /// them, quotes and all) go before the worker command, e.g. 'ssh node1'. Implies process mode.
+    /// Start every worker process through this launcher: its words go before the worker command
+    /// (`host worker`), e.g. 'ssh node1'. COMMAND is split as a shell splits words: quote a word
+    /// with spaces inside COMMAND ('ssh -o "ProxyJump gw" node1'); no variables, globs or pipes
+    /// are expanded. The plugin is sent to workers that do not have it. Implies process mode.
     #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
     launcher: Option<String>,
+
+    /// Start every worker as a Slurm job step (srun, one task each). Inside an allocation
+    /// (sbatch, salloc) the steps use it and --workers defaults to its task count; outside one,
+    /// each srun asks for a job. Implies process mode.
+    #[arg(long, conflicts_with = "launcher")]
+    slurm: bool,
+
+    /// More srun flags for --slurm, as shell words, e.g. '-p debug -t 60 -A myproject'.
+    #[arg(
+        long,
+        value_name = "ARGS",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
+    slurm_args: Option<String>,
+
+    /// How long a worker may take to start (load the plugin, say hello) before it counts as
+    /// failed; default 30s, or 300s through --launcher or --slurm (a queue may be slow).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    start_timeout: Option<Duration>,
 
     /// The program workers run (default: this host binary); it must be a Quack host of the same
     /// version. Useful with --launcher when the host lives elsewhere on the other machine.
@@ -181,10 +208,14 @@ impl RunArgs {
         if self.timeout.is_some() && self.mode == ModeArg::Inline {
             return Err(HostError::Usage("--timeout cannot be kept in inline mode, which cannot stop a running task; use --mode thread or --mode process".to_owned()));
         }
-        let launcher = self.launcher_words()?;
+        let launcher = Launch::from_args(
+            self.launcher_words()?,
+            self.slurm,
+            self.slurm_args.as_deref(),
+        )?;
         if launcher.is_some() && !matches!(self.mode, ModeArg::Auto | ModeArg::Process) {
             return Err(HostError::Usage(
-                "--launcher starts worker processes, so it goes with --mode process (or no --mode)"
+                "--launcher and --slurm start worker processes, so they go with --mode process (or no --mode)"
                     .to_owned(),
             ));
         }
@@ -293,7 +324,7 @@ impl RunArgs {
         plugin: LoadedPlugin,
         satisfied: Vec<Interface>,
         config: Map<String, Value>,
-        launcher: Option<Vec<OsString>>,
+        launcher: Option<Launch>,
     ) -> Result<Outcome, HostError> {
         let mut input = self.task_input(&plugin)?;
         let target = self.report_target()?;
@@ -309,19 +340,26 @@ impl RunArgs {
         let run = Run::new(plugin.clone())
             .config(config.clone())
             .mode(mode)
-            .workers(self.workers.map(NonZeroUsize::get))
+            .workers(
+                self.workers
+                    .map(NonZeroUsize::get)
+                    .or(launcher.as_ref().and_then(|launch| launch.default_workers)),
+            )
             .isolate(self.isolate)
             .limits(Limits {
                 timeout: self.timeout,
                 retries: self.retries,
-                ..Limits::default()
+                start_timeout: launch::start_timeout(self.start_timeout, launcher.as_ref()),
             })
             .split(if self.no_split {
                 SplitPolicy::Never
             } else {
                 SplitPolicy::Auto
             })
-            .worker_command(worker_command(program, launcher.unwrap_or_default()))
+            .worker_command(match launcher {
+                Some(launch) => launch.command(worker_command(program, Vec::new())),
+                None => worker_command(program, Vec::new()),
+            })
             .cancel_flag(interrupt_flag()?);
         let head = ReportHead::new(&plugin, satisfied, config);
         let mut outputs = Outputs::new(self.format, target, head)?;
@@ -395,6 +433,7 @@ impl RunArgs {
                 mode: Mode::Inline,
                 workers: 1,
                 reason: "inline: an Animal speaks once".to_owned(),
+                launcher: None,
             };
             let head = ReportHead::new(&plugin, vec![Interface::Animal], config);
             let mut writer = ReportOutput::new(target, head)?;

@@ -10,12 +10,17 @@ use crate::runner::{Event, EventKind, Reporter, RunEnd};
 /// Writes a run's notes for people to a writer (stderr in the CLI).
 pub struct Diagnostics<W: Write> {
     out: W,
+    /// Whether workers start through a launcher (then each says where it runs).
+    remote_workers: bool,
 }
 
 impl<W: Write> Diagnostics<W> {
     /// Notes written to `out`.
     pub fn new(out: W) -> Self {
-        Diagnostics { out }
+        Diagnostics {
+            out,
+            remote_workers: false,
+        }
     }
 }
 
@@ -28,7 +33,14 @@ impl<W: Write> Reporter for Diagnostics<W> {
     fn report(&mut self, event: &Event) {
         // Errors are dropped on purpose: see the module docs.
         let _ = match &event.kind {
-            EventKind::RunStarted { choice, .. } => writeln!(self.out, "runner: {}", choice.reason),
+            EventKind::RunStarted { choice, .. } => {
+                self.remote_workers = choice.launcher.is_some();
+                writeln!(self.out, "runner: {}", choice.reason)
+            }
+            // Through a launcher, where each worker landed is worth a line.
+            EventKind::WorkerStarted { worker, pid, node } if self.remote_workers => {
+                writeln!(self.out, "worker {worker} runs on {node} (pid {pid})")
+            }
             EventKind::WorkerOutput { worker, line } => {
                 writeln!(self.out, "[worker {worker}] {line}")
             }

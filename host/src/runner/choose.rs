@@ -63,6 +63,9 @@ pub struct Choice {
     pub workers: usize,
     /// Why, in one sentence.
     pub reason: String,
+    /// The launcher worker processes start through (`--launcher`, `--slurm`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launcher: Option<String>,
 }
 
 /// Picks mode and workers from the request, the plugin's hint, the number of tasks (when known)
@@ -168,6 +171,7 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         mode,
         workers,
         reason,
+        launcher: None,
     }
 }
 

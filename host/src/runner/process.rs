@@ -9,6 +9,11 @@
 //! that task alone is `crashed` (or `timeout`, if the host stopped it); the tasks queued behind it
 //! go to another worker. The dead worker is replaced and the run goes on.
 //!
+//! A worker without a file of the plugin's content at the host's path asks for it
+//! (`NeedPlugin`), and the host sends the bytes it loaded from (checked against the hash it
+//! announced). When workers start through a launcher (`ssh`, `srun`), the launcher's failures are
+//! worker failures: its last words on stderr go into the reason.
+//!
 //! Per worker, one thread reads its result frames (sending them to the main thread in batches)
 //! and reaps it when its stdout closes, and one thread forwards its stderr line by line.
 
@@ -18,7 +23,7 @@ use std::{
     os::unix::process::ExitStatusExt,
     path::PathBuf,
     process::{ChildStdin, ExitStatus},
-    sync::atomic::Ordering,
+    sync::{Arc, atomic::Ordering},
     thread,
     time::{Duration, Instant},
 };
@@ -30,7 +35,10 @@ use super::{
     EventKind, Executor, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
     outbox::{Outbox, Stop, wait_time},
     pending::Pending,
-    protocol::{FatalStage, FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
+    protocol::{
+        FatalStage, FromWorker, PLUGIN_CHUNK, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+        write_raw_frame,
+    },
     record::CallOutcome,
     source::{TaskFeed, wait_ready},
 };
@@ -52,6 +60,8 @@ const MAX_FAILED_STARTS: usize = 3;
 /// Workers that crash this many times in a row (at least) without any task finishing in
 /// between end the run: the plugin crashes at every turn, and respawning is no use.
 const MIN_CRASH_LOOP: usize = 8;
+/// The stderr lines kept per worker, for the reason when it fails (a launcher's message).
+const RECENT_LINES: usize = 4;
 
 /// Runs tasks in worker processes.
 pub(crate) struct ProcessExecutor {
@@ -85,6 +95,7 @@ struct Hello {
 enum Message {
     Hello(Hello),
     Fatal { stage: FatalStage, error: String },
+    NeedPlugin(String),
     Done(Vec<Done>),
     Output(String),
     ProtocolError(String),
@@ -141,6 +152,8 @@ struct Slot {
     unflushed: bool,
     /// When its process was started.
     spawned: Instant,
+    /// Its last lines on stderr.
+    recent: VecDeque<String>,
 }
 
 impl Slot {
@@ -182,6 +195,8 @@ struct Pool<'a> {
     failed_starts: usize,
     /// Workers that crashed since a task last finished.
     crashes_in_a_row: usize,
+    /// The plugin's bytes, read when a worker first asks for them.
+    plugin_bytes: Option<Arc<Vec<u8>>>,
 }
 
 impl Executor for ProcessExecutor {
@@ -204,6 +219,7 @@ impl Executor for ProcessExecutor {
             average: Duration::ZERO,
             failed_starts: 0,
             crashes_in_a_row: 0,
+            plugin_bytes: None,
         };
         let mut pending = Pending::new(tasks);
         let outcome = pool.run(self.workers, &mut pending, &receiver, outbox);
@@ -235,15 +251,19 @@ impl Pool<'_> {
     }
 
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
-        let mut child = self
-            .command
-            .command()
-            .spawn()
-            .map_err(|source| RunError::Spawn {
-                worker: slot,
-                program: self.command.display(),
-                source,
-            })?;
+        let mut child = self.command.command().spawn().map_err(|source| {
+            match self.command.launcher().first() {
+                Some(launcher) => RunError::LauncherMissing {
+                    launcher: launcher.to_string_lossy().into_owned(),
+                    source,
+                },
+                None => RunError::Spawn {
+                    worker: slot,
+                    program: self.command.display(),
+                    source,
+                },
+            }
+        })?;
         let pid = child.id();
         let (stdin, stdout, stderr) =
             match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
@@ -336,6 +356,7 @@ impl Pool<'_> {
             stopping: None,
             unflushed: false,
             spawned: Instant::now(),
+            recent: VecDeque::new(),
         })
     }
 
@@ -349,31 +370,120 @@ impl Pool<'_> {
         let limit = self.context.limits.start_timeout;
         let deadline = Instant::now() + limit;
         while !self.slots.iter().any(|slot| slot.ready) {
-            let event = receiver
-                .recv_deadline(deadline)
-                .map_err(|_| RunError::WorkerFailed {
-                    worker: self.slots.iter().position(|slot| !slot.ready).unwrap_or(0),
-                    reason: format!("it did not start within {}", human_duration(limit)),
-                })?;
+            let event = receiver.recv_deadline(deadline).map_err(|_| {
+                let worker = self.slots.iter().position(|slot| !slot.ready).unwrap_or(0);
+                let said = self.said(worker);
+                self.start_failed(
+                    worker,
+                    format!("it did not start within {}{said}", human_duration(limit)),
+                )
+            })?;
             let slot = event.slot;
             match event.message {
                 Message::Hello(hello) => self.greet(slot, hello, outbox)?,
                 Message::Fatal { stage, error } => return Err(fatal(slot, stage, error)),
-                Message::Output(line) => outbox.output(slot, line),
+                Message::NeedPlugin(reason) => self.ship(slot, &reason, outbox)?,
+                Message::Output(line) => self.output(slot, line, outbox),
                 Message::ProtocolError(reason) => {
-                    return Err(RunError::WorkerFailed {
-                        worker: slot,
-                        reason,
-                    });
+                    return Err(self.start_failed(slot, reason));
                 }
                 Message::Exited(status) => {
                     self.slots[slot].alive = false;
-                    return Err(RunError::WorkerFailed {
-                        worker: slot,
-                        reason: format!("it died before the handshake ({})", describe_exit(status)),
-                    });
+                    let said = self.said(slot);
+                    return Err(self.start_failed(
+                        slot,
+                        format!(
+                            "it died before the handshake ({}){said}",
+                            describe_exit(status)
+                        ),
+                    ));
                 }
                 Message::Done(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A worker that could not start: through a launcher, the launcher's failure.
+    fn start_failed(&self, worker: usize, reason: String) -> RunError {
+        match self.command.launcher().first() {
+            Some(launcher) => RunError::Launcher {
+                worker,
+                launcher: launcher.to_string_lossy().into_owned(),
+                reason,
+            },
+            None => RunError::WorkerFailed { worker, reason },
+        }
+    }
+
+    /// The worker's last stderr lines, as the end of a reason: `, saying: ...`; nothing if it
+    /// said nothing.
+    fn said(&self, index: usize) -> String {
+        let Some(slot) = self.slots.get(index) else {
+            return String::new();
+        };
+        if slot.recent.is_empty() {
+            return String::new();
+        }
+        let lines: Vec<&str> = slot.recent.iter().map(String::as_str).collect();
+        format!(", saying: {}", lines.join(" / "))
+    }
+
+    /// A line a worker wrote on stderr: reported, and kept for a reason.
+    fn output(&mut self, index: usize, line: String, outbox: &mut Outbox<'_>) {
+        let recent = &mut self.slots[index].recent;
+        if recent.len() == RECENT_LINES {
+            recent.pop_front();
+        }
+        recent.push_back(line.clone());
+        outbox.output(index, line);
+    }
+
+    /// Sends the plugin's bytes to a worker that asked for them: the very file the host loaded
+    /// (a file changed since is refused, not sent).
+    fn ship(
+        &mut self,
+        index: usize,
+        reason: &str,
+        outbox: &mut Outbox<'_>,
+    ) -> Result<(), RunError> {
+        let bytes = match &self.plugin_bytes {
+            Some(bytes) => Arc::clone(bytes),
+            None => {
+                let changed = |reason: String| RunError::PluginChanged {
+                    path: self.plugin_path.clone(),
+                    reason,
+                };
+                let bytes = std::fs::read(&self.plugin_path)
+                    .map_err(|error| changed(format!("it cannot be read ({error})")))?;
+                if crate::loader::sha256_hex(&bytes) != self.sha256 {
+                    return Err(changed("its content is not what was loaded".to_owned()));
+                }
+                let bytes = Arc::new(bytes);
+                self.plugin_bytes = Some(Arc::clone(&bytes));
+                bytes
+            }
+        };
+        outbox.output(
+            index,
+            format!(
+                "{reason}: the host sends the plugin ({} bytes)",
+                bytes.len()
+            ),
+        );
+        let slot = &mut self.slots[index];
+        if let Some(stdin) = slot.stdin.as_mut() {
+            let size = bytes.len() as u64;
+            let sent = write_frame(stdin, &ToWorker::Plugin { size })
+                .and_then(|()| {
+                    bytes
+                        .chunks(PLUGIN_CHUNK)
+                        .try_for_each(|chunk| write_raw_frame(stdin, chunk))
+                })
+                .and_then(|()| stdin.flush());
+            if sent.is_err() {
+                // The worker is gone; its exit says how.
+                slot.stop(StopReason::Broken);
             }
         }
         Ok(())
@@ -529,7 +639,8 @@ impl Pool<'_> {
                     self.finish(index, done, outbox);
                 }
             }
-            Message::Output(line) => outbox.output(index, line),
+            Message::Output(line) => self.output(index, line, outbox),
+            Message::NeedPlugin(reason) => self.ship(index, &reason, outbox)?,
             Message::Hello(hello) => self.greet(index, hello, outbox)?,
             Message::Fatal { stage, error } if self.slots[index].generation == 0 => {
                 return Err(fatal(index, stage, error));
@@ -596,6 +707,12 @@ impl Pool<'_> {
     ) -> Result<(), RunError> {
         let origin = outbox.origin();
         let limits = self.context.limits;
+        // Through a launcher, its last words say what happened (`srun: error: ...: Killed`).
+        let said = if self.command.has_launcher() {
+            self.said(index)
+        } else {
+            String::new()
+        };
         let slot = &mut self.slots[index];
         slot.alive = false;
         slot.stdin = None;
@@ -618,12 +735,12 @@ impl Pool<'_> {
             Some(StopReason::Slow) => (
                 Status::Crashed,
                 format!(
-                    "worker {index} did not start within {}",
+                    "worker {index} did not start within {}{said}",
                     human_duration(limits.start_timeout)
                 ),
             ),
             Some(StopReason::Broken) | None => {
-                (Status::Crashed, format!("worker {index} died: {how}"))
+                (Status::Crashed, format!("worker {index} died: {how}{said}"))
             }
         };
         if task_status == Status::Crashed {
@@ -818,6 +935,7 @@ fn read_results(stdout: impl std::io::Read, send: &impl Fn(Message)) {
                 sha256,
             })),
             Ok(FromWorker::Fatal { stage, error }) => send(Message::Fatal { stage, error }),
+            Ok(FromWorker::NeedPlugin { reason }) => send(Message::NeedPlugin(reason)),
             Err(error) => {
                 send(Message::ProtocolError(format!(
                     "a message that is not the protocol's: {error}"

@@ -177,6 +177,14 @@ impl Run {
                 .reason
                 .push_str("; tasks are cut into parts for balance (the plugin is Splittable)");
         }
+        if choice.mode == Mode::Process {
+            if let Some(command) = &self.worker_command {
+                if let Some(place) = command.place() {
+                    choice.reason.push_str(&format!("; workers run {place}"));
+                }
+                choice.launcher = command.launcher_display();
+            }
+        }
         (choice, split)
     }
 

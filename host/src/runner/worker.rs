@@ -2,6 +2,10 @@
 //! which configuration), loads the plugin itself, makes one instance, says hello, then answers
 //! task frames on stdin with result frames on stdout until stdin closes.
 //!
+//! A worker that has no file with the plugin's content at the host's path (another machine without
+//! a shared file system) asks the host for the bytes, keeps them in its [`PluginCache`] and loads
+//! that copy.
+//!
 //! The protocol needs stdout to itself, but a plugin may print. So before loading anything the
 //! worker keeps a private copy of the stdout pipe for the protocol and points file descriptor 1 at
 //! stderr: whatever the plugin prints reaches the host as stderr lines, marked with the worker.
@@ -10,15 +14,16 @@ use std::{
     fs::File,
     io::{self, BufReader, BufWriter, Write},
     os::fd::FromRawFd,
-    path::Path,
+    path::{Path, PathBuf},
     time::Instant,
 };
 
 use quack_core::abi_stable::std_types::RResult;
 use serde_json::value::RawValue;
 
-use super::protocol::{
-    FatalStage, FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+use super::{
+    plugin_cache::PluginCache,
+    protocol::{FatalStage, FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
 };
 use crate::loader::{LoadedPlugin, sha256_hex};
 
@@ -59,9 +64,9 @@ pub fn serve() -> u8 {
             protocol,
             worker,
             plugin,
-            sha256: _,
+            sha256,
             config,
-        }) if protocol == PROTOCOL_VERSION => (worker, plugin, config),
+        }) if protocol == PROTOCOL_VERSION => (worker, plugin, sha256, config),
         Some(ToWorker::Start { protocol, .. }) => {
             let error = format!(
                 "the host speaks worker protocol {protocol}, this worker {PROTOCOL_VERSION}; use the same version of host on both sides"
@@ -73,7 +78,17 @@ pub fn serve() -> u8 {
             return fatal(&mut protocol_out, FatalStage::Start, error);
         }
     };
-    let (worker, plugin_path, config) = start;
+    let (worker, host_path, sha256, config) = start;
+    let plugin_path = match obtain_plugin(
+        &host_path,
+        &sha256,
+        &mut reader,
+        &mut protocol_out,
+        &mut frame,
+    ) {
+        Ok(path) => path,
+        Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error),
+    };
     let mut instance = match LoadedPlugin::load(&plugin_path) {
         Ok(plugin) => match plugin.instantiate(&config) {
             Ok(instance) => {
@@ -117,8 +132,8 @@ pub fn serve() -> u8 {
         }
         let (id, input) = match serde_json::from_slice::<ToWorker>(&frame) {
             Ok(ToWorker::Task { id, input }) => (id, input),
-            Ok(ToWorker::Start { .. }) => {
-                eprintln!("worker {worker}: the host sent a second start message");
+            Ok(ToWorker::Start { .. } | ToWorker::Plugin { .. }) => {
+                eprintln!("worker {worker}: the host sent a start message in the middle of tasks");
                 return 2;
             }
             Err(error) => {
@@ -167,6 +182,59 @@ pub fn serve() -> u8 {
     }
 }
 
+/// The path of a file with the plugin's content: the host's path when the file there has the
+/// hash the host announced, else a copy in the plugin cache, asked from the host if it is not
+/// there yet. The error is one sentence.
+fn obtain_plugin(
+    path: &Path,
+    sha256: &str,
+    reader: &mut impl io::Read,
+    out: &mut impl Write,
+    frame: &mut Vec<u8>,
+) -> Result<PathBuf, String> {
+    let reason = match std::fs::read(path) {
+        Ok(bytes) if sha256_hex(&bytes) == sha256 => return Ok(path.to_path_buf()),
+        Ok(_) => format!("{} has other content here", path.display()),
+        Err(error) => format!("{} cannot be read here ({error})", path.display()),
+    };
+    let file_name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("libplugin.so");
+    let cache = PluginCache::for_user();
+    if let Some(cached) = cache.lookup(sha256, file_name) {
+        return Ok(cached);
+    }
+    let lost = |error: io::Error| format!("the host's plugin could not be received: {error}");
+    write_frame(out, &FromWorker::NeedPlugin { reason })
+        .and_then(|()| out.flush())
+        .map_err(lost)?;
+    if !read_frame(reader, frame).map_err(lost)? {
+        return Err("the host closed the connection instead of sending the plugin".to_owned());
+    }
+    let size = match serde_json::from_slice::<ToWorker>(frame) {
+        Ok(ToWorker::Plugin { size }) => usize::try_from(size).unwrap_or(usize::MAX),
+        _ => {
+            return Err(
+                "the host answered the request for the plugin with another message".to_owned(),
+            );
+        }
+    };
+    let mut bytes = Vec::with_capacity(size.min(1 << 30));
+    while bytes.len() < size {
+        if !read_frame(reader, frame).map_err(lost)? {
+            return Err(format!(
+                "the host closed the connection after {} of the plugin's {size} bytes",
+                bytes.len()
+            ));
+        }
+        bytes.extend_from_slice(frame);
+    }
+    cache
+        .store(sha256, file_name, &bytes)
+        .map_err(|error| format!("the plugin sent by the host could not be kept: {error}"))
+}
+
 fn fatal(out: &mut impl Write, stage: FatalStage, error: String) -> u8 {
     let _ = write_frame(out, &FromWorker::Fatal { stage, error }).and_then(|()| out.flush());
     3
@@ -180,8 +248,17 @@ fn file_hash(path: &Path) -> String {
     }
 }
 
-/// This machine's host name.
+/// The name of the node this worker runs on: Slurm's name for it inside a job step (it may differ
+/// from the host name), else the host name.
 pub fn node_name() -> String {
+    match std::env::var("SLURMD_NODENAME") {
+        Ok(name) if !name.is_empty() => name,
+        _ => host_name(),
+    }
+}
+
+/// This machine's host name.
+fn host_name() -> String {
     let mut buffer = [0u8; 256];
     // SAFETY: gethostname writes at most buffer.len() bytes into the buffer it is given.
     let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
