@@ -195,6 +195,9 @@ struct Pool<'a> {
     failed_starts: usize,
     /// Workers that crashed since a task last finished.
     crashes_in_a_row: usize,
+    /// The plugin file, opened when the run starts: a file renamed over it later does not
+    /// change what is sent to workers.
+    plugin_file: Option<std::fs::File>,
     /// The plugin's bytes, read when a worker first asks for them.
     plugin_bytes: Option<Arc<Vec<u8>>>,
 }
@@ -219,6 +222,7 @@ impl Executor for ProcessExecutor {
             average: Duration::ZERO,
             failed_starts: 0,
             crashes_in_a_row: 0,
+            plugin_file: None,
             plugin_bytes: None,
         };
         let mut pending = Pending::new(tasks);
@@ -242,6 +246,7 @@ impl Pool<'_> {
         outbox: &mut Outbox<'_>,
     ) -> Result<Option<Stop>, RunError> {
         self.sha256 = self.context.plugin.content().sha256.clone();
+        self.plugin_file = std::fs::File::open(&self.plugin_path).ok();
         for slot in 0..workers {
             let fresh = self.spawn(slot, 0)?;
             self.slots.push(fresh);
@@ -454,8 +459,12 @@ impl Pool<'_> {
                     path: self.plugin_path.clone(),
                     reason,
                 };
-                let bytes = std::fs::read(&self.plugin_path)
-                    .map_err(|error| changed(format!("it cannot be read ({error})")))?;
+                let mut bytes = Vec::new();
+                let read = match &mut self.plugin_file {
+                    Some(file) => std::io::Read::read_to_end(file, &mut bytes).map(|_| ()),
+                    None => std::fs::read(&self.plugin_path).map(|read| bytes = read),
+                };
+                read.map_err(|error| changed(format!("it cannot be read ({error})")))?;
                 if crate::loader::sha256_hex(&bytes) != self.sha256 {
                     return Err(changed("its content is not what was loaded".to_owned()));
                 }

@@ -7,6 +7,7 @@
 mod animals;
 mod auto_choice;
 mod bench;
+mod cluster;
 mod compat;
 mod events;
 mod faults;
