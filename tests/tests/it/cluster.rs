@@ -3,7 +3,12 @@
 //! on stderr) where `srun` does not work, and fail instead when `QUACK_REQUIRE_SLURM=1` (as CI
 //! sets it), so that they cannot pass there without having run.
 
-use std::{path::Path, process::Command, sync::OnceLock, time::Duration};
+use std::{
+    path::Path,
+    process::Command,
+    sync::{Mutex, MutexGuard, OnceLock},
+    time::Duration,
+};
 
 use quack_tests::{
     LiveRun, assert_valid_report, host, plugin, plugin_arg, read_report, run, seed_lines,
