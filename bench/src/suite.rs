@@ -311,7 +311,7 @@ pub fn run(
 ) -> Result<Results, BenchError> {
     let started = Instant::now();
     let setup = Setup::prepare(dir, host)?;
-    let steps: [(&str, Step); 8] = [
+    let steps: [(&str, Step); 9] = [
         ("per-task overhead", scenarios::overhead::measure),
         (
             "factorize, the seed's four numbers",
@@ -329,6 +329,7 @@ pub fn run(
             "the seed's numbers not split",
             scenarios::not_split::measure,
         ),
+        ("workers as Slurm job steps", scenarios::cluster::measure),
     ];
     let mut sections = Vec::with_capacity(steps.len());
     for (index, (what, step)) in steps.into_iter().enumerate() {

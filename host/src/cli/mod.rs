@@ -26,7 +26,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     Inspect(inspect::InspectArgs),
     List(list::ListArgs),
     New(new::NewArgs),
@@ -51,7 +51,7 @@ impl Cli {
     /// Runs the parsed command.
     pub fn exec(self) -> Result<Outcome, HostError> {
         match self.command {
-            Command::Run(args) => args.exec(),
+            Command::Run(args) => (*args).exec(),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
             Command::New(args) => args.exec(),
