@@ -70,6 +70,10 @@ struct Cli {
     #[arg(long)]
     quick: bool,
 
+    /// Run only the scenarios whose name contains TEXT, e.g. `--only slurm`.
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
+
     /// Also write the figures as JSON to PATH (written whole or not at all).
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
@@ -109,7 +113,8 @@ fn main() -> ExitCode {
 fn bench(cli: Cli) -> Result<(), BenchError> {
     let dir = cli.plugins.unwrap_or_else(suite::default_plugin_dir);
     let host = cli.host.unwrap_or_else(suite::default_host);
-    let results = suite::run(&dir, host, Plan::new(cli.quick), &mut |line| {
+    let plan = Plan::new(cli.quick);
+    let results = suite::run(&dir, host, plan, cli.only.as_deref(), &mut |line| {
         eprintln!("{line}")
     })?;
     let mut stdout = io::stdout().lock();

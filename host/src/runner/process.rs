@@ -55,6 +55,11 @@ const QUEUED_WORK: Duration = Duration::from_millis(2);
 /// worker may sit idle.
 const MIN_WINDOW: usize = 1;
 const MAX_WINDOW: usize = 256;
+/// The same through a launcher: a frame's round trip through `srun` or `ssh` takes a relay or
+/// two (hundreds of microseconds to milliseconds, not tens), so more must be in flight to keep
+/// a worker busy with trivial tasks.
+const LAUNCHER_QUEUED_WORK: Duration = Duration::from_millis(20);
+const LAUNCHER_MAX_WINDOW: usize = 4096;
 /// Workers that die before saying hello this many times in a row end the run.
 const MAX_FAILED_STARTS: usize = 3;
 /// Workers that crash this many times in a row (at least) without any task finishing in
@@ -247,6 +252,7 @@ impl Pool<'_> {
     ) -> Result<Option<Stop>, RunError> {
         self.sha256 = self.context.plugin.content().sha256.clone();
         self.plugin_file = std::fs::File::open(&self.plugin_path).ok();
+        raise_file_limit(workers);
         for slot in 0..workers {
             let fresh = self.spawn(slot, 0)?;
             self.slots.push(fresh);
@@ -572,10 +578,15 @@ impl Pool<'_> {
             return MIN_WINDOW;
         }
         let average = self.average.as_nanos().max(1);
-        let window = QUEUED_WORK.as_nanos() / average + 1;
+        let (queued, max) = if self.command.has_launcher() {
+            (LAUNCHER_QUEUED_WORK, LAUNCHER_MAX_WINDOW)
+        } else {
+            (QUEUED_WORK, MAX_WINDOW)
+        };
+        let window = queued.as_nanos() / average + 1;
         usize::try_from(window)
-            .unwrap_or(MAX_WINDOW)
-            .clamp(MIN_WINDOW, MAX_WINDOW)
+            .unwrap_or(max)
+            .clamp(MIN_WINDOW, max)
     }
 
     /// Fills every ready worker's window and flushes what was written.
@@ -975,6 +986,25 @@ fn fatal(worker: usize, stage: FatalStage, error: String) -> RunError {
             worker,
             reason: error,
         },
+    }
+}
+
+/// Raises this process's soft limit on open files towards its hard limit when `workers` need more
+/// than it allows (three pipes each, plus what a launcher such as srun keeps): the common soft
+/// limit of 1,024 would otherwise stop a run at about 300 workers.
+fn raise_file_limit(workers: usize) {
+    let needed = libc::rlim_t::try_from(workers.saturating_mul(4).saturating_add(64))
+        .unwrap_or(libc::rlim_t::MAX);
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < needed {
+            limit.rlim_cur = needed.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
     }
 }
 
