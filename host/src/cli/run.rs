@@ -138,8 +138,8 @@ pub struct RunArgs {
     )]
     slurm_args: Option<String>,
 
-    /// How long a worker may take to start (load the plugin, say hello) before it counts as
-    /// failed; default 30s, or 300s through --launcher or --slurm (a queue may be slow).
+    /// How long each worker may take to start, e.g. 30s or 10m: to load the plugin and say hello.
+    /// Default 30s, and 300s with --launcher or --slurm, where a batch queue may be slow.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     start_timeout: Option<Duration>,
 
