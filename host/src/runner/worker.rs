@@ -82,6 +82,7 @@ pub fn serve() -> u8 {
     let plugin_path = match obtain_plugin(
         &host_path,
         &sha256,
+        &PluginCache::for_user(),
         &mut reader,
         &mut protocol_out,
         &mut frame,
@@ -188,6 +189,7 @@ pub fn serve() -> u8 {
 fn obtain_plugin(
     path: &Path,
     sha256: &str,
+    cache: &PluginCache,
     reader: &mut impl io::Read,
     out: &mut impl Write,
     frame: &mut Vec<u8>,
@@ -201,7 +203,6 @@ fn obtain_plugin(
         .file_name()
         .and_then(|name| name.to_str())
         .unwrap_or("libplugin.so");
-    let cache = PluginCache::for_user();
     if let Some(cached) = cache.lookup(sha256, file_name) {
         return Ok(cached);
     }
@@ -299,5 +300,118 @@ fn take_protocol_pipes() -> io::Result<(BufWriter<File>, File)> {
             BufWriter::with_capacity(1 << 16, File::from_raw_fd(protocol)),
             File::from_raw_fd(stdin),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::protocol::{PLUGIN_CHUNK, write_raw_frame};
+
+    /// What the host would send after a `need_plugin`: the size, then the bytes in chunks.
+    fn host_answer(bytes: &[u8]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        let size = bytes.len() as u64;
+        write_frame(&mut wire, &ToWorker::Plugin { size }).unwrap();
+        for chunk in bytes.chunks(PLUGIN_CHUNK) {
+            write_raw_frame(&mut wire, chunk).unwrap();
+        }
+        wire
+    }
+
+    #[test]
+    fn a_file_with_the_right_hash_is_used_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("libp.so");
+        std::fs::write(&path, b"plugin").unwrap();
+        let cache = PluginCache::at(dir.path().join("cache"));
+        let mut said = Vec::new();
+        let found = obtain_plugin(
+            &path,
+            &sha256_hex(b"plugin"),
+            &cache,
+            &mut io::empty(),
+            &mut said,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(found, path);
+        assert!(said.is_empty(), "nothing asked of the host");
+    }
+
+    #[test]
+    fn a_missing_or_different_file_is_asked_for_received_in_chunks_and_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = PluginCache::at(dir.path().join("cache"));
+        // More than one chunk, and not a whole number of them.
+        let bytes: Vec<u8> = (0..PLUGIN_CHUNK * 2 + 7).map(|i| (i % 251) as u8).collect();
+        let hash = sha256_hex(&bytes);
+        let other = dir.path().join("libp.so");
+        std::fs::write(&other, b"another build").unwrap();
+        for path in [dir.path().join("missing.so"), other] {
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            let wire = host_answer(&bytes);
+            let mut said = Vec::new();
+            let found = obtain_plugin(
+                &path,
+                &hash,
+                &cache,
+                &mut wire.as_slice(),
+                &mut said,
+                &mut Vec::new(),
+            )
+            .unwrap();
+            assert_eq!(found, dir.path().join("cache").join(&hash).join(&name));
+            assert_eq!(std::fs::read(&found).unwrap(), bytes);
+            let mut frame = Vec::new();
+            assert!(read_frame(&mut said.as_slice(), &mut frame).unwrap());
+            let asked: FromWorker = serde_json::from_slice(&frame).unwrap();
+            assert!(matches!(asked, FromWorker::NeedPlugin { .. }), "{asked:?}");
+            // Once cached, nothing more is asked.
+            let mut said = Vec::new();
+            let again = obtain_plugin(
+                &path,
+                &hash,
+                &cache,
+                &mut io::empty(),
+                &mut said,
+                &mut Vec::new(),
+            )
+            .unwrap();
+            assert_eq!(again, found);
+            assert!(said.is_empty());
+        }
+    }
+
+    #[test]
+    fn bytes_cut_short_or_of_another_hash_are_one_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = PluginCache::at(dir.path());
+        let path = dir.path().join("missing.so");
+        let wire = host_answer(b"the plugin");
+        let short = &wire[..wire.len() - 3];
+        let error = obtain_plugin(
+            &path,
+            &sha256_hex(b"the plugin"),
+            &cache,
+            &mut &short[..],
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with("the host's plugin could not be received"),
+            "{error}"
+        );
+        let error = obtain_plugin(
+            &path,
+            &sha256_hex(b"something else"),
+            &cache,
+            &mut wire.as_slice(),
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(error.contains("could not be kept"), "{error}");
     }
 }
