@@ -385,6 +385,39 @@ fn an_unsatisfiable_slurm_request_is_srun_s_own_sentence() {
 }
 
 #[test]
+fn a_request_the_cluster_cannot_meet_ends_at_the_start_limit_with_srun_s_words() {
+    let Some(_cluster) = slurm() else {
+        return;
+    };
+    // More CPUs than the node has: Slurm 22.05 queues it rather than refusing it.
+    let plugin = plugin_arg("factorize");
+    let (run, report) = run_env(
+        &[
+            "run",
+            &plugin,
+            "--slurm",
+            "--slurm-args",
+            "--cpus-per-task=4096",
+            "--start-timeout",
+            "2s",
+            "--task",
+            "12",
+        ],
+        &[],
+    );
+    run.expect_code(14);
+    let last = run.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "error: worker 0 could not be started through srun: it did not start within 2s"
+        ),
+        "{last}"
+    );
+    assert!(last.contains("srun: "), "srun's own words: {last}");
+    assert_eq!(task_record(&report, 0)["status"], "not-run", "{report:#}");
+}
+
+#[test]
 fn inside_an_sbatch_allocation_the_workers_are_its_tasks() {
     let Some(_cluster) = slurm() else {
         return;
