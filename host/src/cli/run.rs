@@ -332,11 +332,8 @@ impl RunArgs {
             Some(program) => program.clone(),
             None => std::env::current_exe().map_err(HostError::WorkerProgram)?,
         };
-        let mode = if launcher.is_some() {
-            Some(Mode::Process)
-        } else {
-            self.mode.requested()
-        };
+        // A launcher makes it process mode (the runner says so in its reason).
+        let mode = self.mode.requested();
         let run = Run::new(plugin.clone())
             .config(config.clone())
             .mode(mode)

@@ -166,6 +166,10 @@ impl Run {
             isolate: self.isolate,
             plugin_isolates: self.plugin.description.isolate,
             timeout: self.limits.timeout.is_some(),
+            launcher: self
+                .worker_command
+                .as_ref()
+                .is_some_and(WorkerCommand::has_launcher),
         };
         let mut choice = choose(request, self.plugin.description.hint, tasks, cores());
         let splittable =
