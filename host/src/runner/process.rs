@@ -99,8 +99,13 @@ struct Hello {
 /// What a worker's reader threads tell the main thread.
 enum Message {
     Hello(Hello),
-    Fatal { stage: FatalStage, error: String },
+    Fatal {
+        stage: FatalStage,
+        error: String,
+    },
     NeedPlugin(String),
+    /// The plugin was sent to the worker (its stdin comes back), or could not be (`None`).
+    Shipped(Option<BufWriter<ChildStdin>>),
     Done(Vec<Done>),
     Output(String),
     ProtocolError(String),
@@ -394,6 +399,7 @@ impl Pool<'_> {
                 Message::Hello(hello) => self.greet(slot, hello, outbox)?,
                 Message::Fatal { stage, error } => return Err(fatal(slot, stage, error)),
                 Message::NeedPlugin(reason) => self.ship(slot, &reason, outbox)?,
+                Message::Shipped(stdin) => self.shipped(slot, stdin),
                 Message::Output(line) => self.output(slot, line, outbox),
                 Message::ProtocolError(reason) => {
                     return Err(self.start_failed(slot, reason));
@@ -486,22 +492,47 @@ impl Pool<'_> {
                 bytes.len()
             ),
         );
-        let slot = &mut self.slots[index];
-        if let Some(stdin) = slot.stdin.as_mut() {
-            let size = bytes.len() as u64;
-            let sent = write_frame(stdin, &ToWorker::Plugin { size })
-                .and_then(|()| {
-                    bytes
-                        .chunks(PLUGIN_CHUNK)
-                        .try_for_each(|chunk| write_raw_frame(stdin, chunk))
-                })
-                .and_then(|()| stdin.flush());
-            if sent.is_err() {
-                // The worker is gone; its exit says how.
-                slot.stop(StopReason::Broken);
-            }
-        }
+        // Sent from a thread of its own: the main thread goes on with the other workers (and
+        // their deadlines), and many workers get the plugin at once. Until the worker has said
+        // hello it gets no tasks, so nothing else writes to its stdin meanwhile.
+        let Some(mut stdin) = self.slots[index].stdin.take() else {
+            return Ok(());
+        };
+        let events = self.events.clone();
+        let generation = self.slots[index].generation;
+        thread::Builder::new()
+            .name(format!("quack-ship-{index}"))
+            .spawn(move || {
+                let size = bytes.len() as u64;
+                let sent = write_frame(&mut stdin, &ToWorker::Plugin { size })
+                    .and_then(|()| {
+                        bytes
+                            .chunks(PLUGIN_CHUNK)
+                            .try_for_each(|chunk| write_raw_frame(&mut stdin, chunk))
+                    })
+                    .and_then(|()| stdin.flush());
+                let _ = events.send(WorkerEvent {
+                    slot: index,
+                    generation,
+                    message: Message::Shipped(sent.is_ok().then_some(stdin)),
+                });
+            })
+            .map_err(|source| RunError::Spawn {
+                worker: index,
+                program: "a thread to send the plugin".to_owned(),
+                source,
+            })?;
         Ok(())
+    }
+
+    /// The plugin went to a worker: its stdin is the runner's again; if it could not be sent,
+    /// the worker is gone or going, and its exit says how.
+    fn shipped(&mut self, index: usize, stdin: Option<BufWriter<ChildStdin>>) {
+        let slot = &mut self.slots[index];
+        match stdin {
+            Some(stdin) => slot.stdin = Some(stdin),
+            None => slot.stop(StopReason::Broken),
+        }
     }
 
     /// Takes a worker's hello: it must speak this protocol and have loaded the very plugin the
@@ -661,6 +692,7 @@ impl Pool<'_> {
             }
             Message::Output(line) => self.output(index, line, outbox),
             Message::NeedPlugin(reason) => self.ship(index, &reason, outbox)?,
+            Message::Shipped(stdin) => self.shipped(index, stdin),
             Message::Hello(hello) => self.greet(index, hello, outbox)?,
             Message::Fatal { stage, error } if self.slots[index].generation == 0 => {
                 return Err(fatal(index, stage, error));
