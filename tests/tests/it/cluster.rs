@@ -451,3 +451,28 @@ fn inside_an_sbatch_allocation_the_workers_are_its_tasks() {
     assert!(text.contains("(2 tasks)"), "{text}");
     assert!(text.contains("worker 1 runs on"), "{text}");
 }
+
+#[test]
+fn launcher_options_that_cannot_go_together_are_usage_errors() {
+    let plugin = plugin_arg("factorize");
+    let thread = run(&["run", &plugin, "--slurm", "--mode", "thread"]);
+    thread.expect_code(2);
+    assert!(
+        thread.one_error_line().contains("--mode process"),
+        "{thread:#?}"
+    );
+    for args in [
+        &["--slurm", "--launcher", "ssh node1"][..],
+        &["--slurm-args", "-p debug"][..],
+    ] {
+        let mut full = vec!["run", plugin.as_str()];
+        full.extend(args);
+        run(&full).expect_code(2);
+    }
+    let unclosed = run(&["run", &plugin, "--slurm", "--slurm-args", "-p 'debug"]);
+    unclosed.expect_code(2);
+    assert!(
+        unclosed.one_error_line().contains("close every quote"),
+        "{unclosed:#?}"
+    );
+}
