@@ -130,7 +130,7 @@ pub enum RunError {
         source: std::io::Error,
     },
     /// The launcher ran but no worker came up through it.
-    #[error("worker {worker} could not be started through {launcher}: {reason}")]
+    #[error("worker {worker} could not be started through {launcher}: {reason}; {advice}")]
     Launcher {
         /// Which worker.
         worker: usize,
@@ -138,6 +138,8 @@ pub enum RunError {
         launcher: String,
         /// How it ended, with the launcher's own message.
         reason: String,
+        /// What to do about it.
+        advice: &'static str,
     },
     /// A worker asked for the plugin's bytes, and the file is no longer what the host loaded.
     #[error(

@@ -65,6 +65,8 @@ const MAX_FAILED_STARTS: usize = 3;
 /// Workers that crash this many times in a row (at least) without any task finishing in
 /// between end the run: the plugin crashes at every turn, and respawning is no use.
 const MIN_CRASH_LOOP: usize = 8;
+/// What to do when a launcher could not start a worker.
+const CHECK_LAUNCHER: &str = "check the launcher and its arguments (--launcher, --slurm-args)";
 /// The stderr lines kept per worker, for the reason when it fails (a launcher's message).
 const RECENT_LINES: usize = 4;
 
@@ -389,9 +391,10 @@ impl Pool<'_> {
             let event = receiver.recv_deadline(deadline).map_err(|_| {
                 let worker = self.slots.iter().position(|slot| !slot.ready).unwrap_or(0);
                 let said = self.said(worker);
-                self.start_failed(
+                self.start_failed_with(
                     worker,
                     format!("it did not start within {}{said}", human_duration(limit)),
+                    "raise --start-timeout if it only waits its turn, or ask for less",
                 )
             })?;
             let slot = event.slot;
@@ -423,11 +426,17 @@ impl Pool<'_> {
 
     /// A worker that could not start: through a launcher, the launcher's failure.
     fn start_failed(&self, worker: usize, reason: String) -> RunError {
+        self.start_failed_with(worker, reason, CHECK_LAUNCHER)
+    }
+
+    /// [`start_failed`](Self::start_failed) with the advice for people.
+    fn start_failed_with(&self, worker: usize, reason: String, advice: &'static str) -> RunError {
         match self.command.launcher().first() {
             Some(launcher) => RunError::Launcher {
                 worker,
                 launcher: launcher.to_string_lossy().into_owned(),
                 reason,
+                advice,
             },
             None => RunError::WorkerFailed { worker, reason },
         }
