@@ -32,12 +32,15 @@ Examples:
   quack-bench
   quack-bench --plugins target/release
   quack-bench --quick --json bench.json
+  quack-bench --plugins target/release --only slurm
   quack-bench --host target/release/host --plugins plugins
 
 Scenarios: per-task overhead (thread and process mode against a bare call loop and the inline
 executor), the seed's four factorize numbers (speedup over inline), slow-io waits with the auto
 choice, process mode's time to first result, peak memory of a long run, a race against a plain
-rayon program, JSON Lines against JSON array input, and the seed's numbers without splitting.
+rayon program, JSON Lines against JSON array input, the seed's numbers without splitting, and
+workers as Slurm job steps against local processes (only where srun works; --only slurm runs it
+alone).
 Each is repeated; the table shows the median and the minimum, the target, what the figure is
 compared with and the ratio. The Python peers run when python3 is on the PATH and the Go peer
 when go is; otherwise their figures are quoted from docs/peers.md and marked (quoted). Build with
@@ -69,6 +72,10 @@ struct Cli {
     /// Fewer tasks and repetitions: a smoke run for CI.
     #[arg(long)]
     quick: bool,
+
+    /// Run only the scenarios whose name contains TEXT, e.g. `--only slurm`.
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
 
     /// Also write the figures as JSON to PATH (written whole or not at all).
     #[arg(long, value_name = "PATH")]
@@ -109,7 +116,8 @@ fn main() -> ExitCode {
 fn bench(cli: Cli) -> Result<(), BenchError> {
     let dir = cli.plugins.unwrap_or_else(suite::default_plugin_dir);
     let host = cli.host.unwrap_or_else(suite::default_host);
-    let results = suite::run(&dir, host, Plan::new(cli.quick), &mut |line| {
+    let plan = Plan::new(cli.quick);
+    let results = suite::run(&dir, host, plan, cli.only.as_deref(), &mut |line| {
         eprintln!("{line}")
     })?;
     let mut stdout = io::stdout().lock();

@@ -301,17 +301,18 @@ impl Setup {
 /// One scenario.
 type Step = fn(&Setup, Plan) -> Result<Section, BenchError>;
 
-/// Runs every scenario with the plugins in `dir` and the `host` binary `host`, telling
-/// `progress` what it is doing.
+/// Runs every scenario (or those whose name contains `only`) with the plugins in `dir` and the
+/// `host` binary `host`, telling `progress` what it is doing.
 pub fn run(
     dir: &Path,
     host: PathBuf,
     plan: Plan,
+    only: Option<&str>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Results, BenchError> {
     let started = Instant::now();
     let setup = Setup::prepare(dir, host)?;
-    let steps: [(&str, Step); 8] = [
+    let steps: [(&str, Step); 9] = [
         ("per-task overhead", scenarios::overhead::measure),
         (
             "factorize, the seed's four numbers",
@@ -329,16 +330,23 @@ pub fn run(
             "the seed's numbers not split",
             scenarios::not_split::measure,
         ),
+        ("workers as Slurm job steps", scenarios::cluster::measure),
     ];
-    let mut sections = Vec::with_capacity(steps.len());
+    let steps: Vec<(&str, Step)> = steps
+        .into_iter()
+        .filter(|(what, _)| {
+            only.is_none_or(|only| what.to_lowercase().contains(&only.to_lowercase()))
+        })
+        .collect();
+    let total = steps.len();
+    let mut sections = Vec::with_capacity(total);
     for (index, (what, step)) in steps.into_iter().enumerate() {
-        progress(&format!("bench: {}/{} {what}...", index + 1, steps.len()));
+        progress(&format!("bench: {}/{total} {what}...", index + 1));
         let step_started = Instant::now();
         sections.push(step(&setup, plan)?);
         progress(&format!(
-            "bench: {}/{} {what}: {:.1} s",
+            "bench: {}/{total} {what}: {:.1} s",
             index + 1,
-            steps.len(),
             step_started.elapsed().as_secs_f64()
         ));
     }

@@ -54,6 +54,8 @@ Exit codes:
  18  `host compare`: a file is JSON but not a Quack report
  19  `host compare`: a report has a newer format version than this host reads
  20  `host compare`: the reports are of different plugins (--force compares them anyway)
+ 21  the launcher (--launcher, --slurm) could not be run, or no worker could be started through
+     it (its own message is quoted)
 129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
 130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
 143  stopped by SIGTERM (finished tasks are reported, the rest cancelled)";
@@ -149,6 +151,7 @@ impl HostError {
             HostError::Input(_) | HostError::Config(_) => 9,
             HostError::Signal(_) | HostError::WorkerProgram(_) => 12,
             HostError::Run(RunError::Instance(_)) => 10,
+            HostError::Run(RunError::LauncherMissing { .. } | RunError::Launcher { .. }) => 21,
             HostError::Run(_) => 12,
             HostError::Report(_) | HostError::Output(_) => 11,
             HostError::ListDirectory { .. } => 3,
@@ -166,7 +169,7 @@ mod tests {
 
     #[test]
     fn every_exit_code_is_listed_in_the_help() {
-        let codes = (0..=14).chain([
+        let codes = (0..=21).chain([
             exit_interrupted(libc::SIGHUP),
             exit_interrupted(libc::SIGINT),
             exit_interrupted(libc::SIGTERM),

@@ -453,6 +453,12 @@ impl LiveRun {
         Self::spawn(&mut host(args), guard)
     }
 
+    /// Starts `command` (made with [`host`], e.g. with more environment); any wait on it past
+    /// `guard` from now kills it and fails.
+    pub fn start_command(command: &mut Command, guard: Duration) -> Self {
+        Self::spawn(command, guard)
+    }
+
     fn spawn(command: &mut Command, guard: Duration) -> Self {
         let mut child = command
             .stdout(Stdio::piped())

@@ -1,11 +1,13 @@
 //! The scenarios, one file each, in the order of the table: per-task [`overhead`], the seed's
 //! [`factorize`] numbers, [`slow_io`] waits, process [`startup`], the [`memory`] of a long run,
 //! the race with a plain rayon program ([`rayon_race`]), JSON Lines against JSON array input
-//! ([`input_formats`]) and the seed's numbers without splitting ([`not_split`]). Each returns one
+//! ([`input_formats`]), the seed's numbers without splitting ([`not_split`]) and workers as Slurm
+//! job steps ([`cluster`], where srun works). Each returns one
 //! section of the table. Scenarios that drive the library do it through [`crate::drive`] only;
 //! the others run whole `host run` processes ([`crate::process`]), so they stay valid whatever
 //! the runner's internals become.
 
+pub mod cluster;
 pub mod factorize;
 pub mod input_formats;
 pub mod memory;

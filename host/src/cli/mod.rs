@@ -4,6 +4,7 @@
 mod compare;
 mod exit_guard;
 mod inspect;
+mod launch;
 mod list;
 pub(crate) mod new;
 mod probe;

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Outcome, exit_guard,
+    launch::{self, Launch},
     signals::StopSignals,
     stdio::{self, PluginStdout},
     verbosity::{self, ui},
@@ -50,6 +51,7 @@ Examples:
   host run plugins/libslow_io.so --input tasks.jsonl --format jsonl
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
+  host run plugins/libfactorize.so --slurm --workers 2 --slurm-args '-p debug -t 10'
   host run plugins/libduck.so --set name=Donald
   host -q run plugins/libslow_io.so --keep-order      (or -v, -vv; --color never)
 
@@ -151,10 +153,32 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
 
-    /// Start every worker process through this launcher: its words (split as a shell splits
-    /// them, quotes and all) go before the worker command, e.g. 'ssh node1'. Implies process mode.
+    /// Start every worker process through this launcher: its words go before the worker command
+    /// (`host worker`), e.g. 'ssh node1'. COMMAND is split as a shell splits words: quote a word
+    /// with spaces inside COMMAND ('ssh -o "ProxyJump gw" node1'); no variables, globs or pipes
+    /// are expanded. The plugin is sent to workers that do not have it. Implies process mode.
     #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
     launcher: Option<String>,
+
+    /// Start every worker as a Slurm job step (srun, one task each). Inside an allocation
+    /// (sbatch, salloc) the steps use it and --workers defaults to its task count; outside one,
+    /// each srun asks for a job. Implies process mode.
+    #[arg(long, conflicts_with = "launcher")]
+    slurm: bool,
+
+    /// More srun flags for --slurm, as shell words, e.g. '-p debug -t 60 -A myproject'.
+    #[arg(
+        long,
+        value_name = "ARGS",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
+    slurm_args: Option<String>,
+
+    /// How long each worker may take to start, e.g. 30s or 10m: to load the plugin and say hello.
+    /// Default 30s, and 300s with --launcher or --slurm, where a batch queue may be slow.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    start_timeout: Option<Duration>,
 
     /// The program workers run (default: this host binary); it must be a Quack host of the same
     /// version. Useful with --launcher when the host lives elsewhere on the other machine.
@@ -262,10 +286,14 @@ impl RunArgs {
                     .to_owned(),
             ));
         }
-        let launcher = self.launcher_words()?;
+        let launcher = Launch::from_args(
+            self.launcher_words()?,
+            self.slurm,
+            self.slurm_args.as_deref(),
+        )?;
         if launcher.is_some() && !matches!(self.mode, ModeArg::Auto | ModeArg::Process) {
             return Err(HostError::Usage(
-                "--launcher starts worker processes, so it goes with --mode process (or no --mode)"
+                "--launcher and --slurm start worker processes, so they go with --mode process (or no --mode)"
                     .to_owned(),
             ));
         }
@@ -287,7 +315,7 @@ impl RunArgs {
 
     fn load_and_run(
         self,
-        launcher: Option<Vec<OsString>>,
+        launcher: Option<Launch>,
         captured: &PluginStdout,
         quack_stdout: File,
     ) -> Result<Outcome, HostError> {
@@ -486,7 +514,7 @@ impl RunArgs {
         plugin: LoadedPlugin,
         satisfied: Vec<Interface>,
         config: Map<String, Value>,
-        launcher: Option<Vec<OsString>>,
+        launcher: Option<Launch>,
         quack_stdout: File,
     ) -> Result<Outcome, HostError> {
         let mut input = self.task_input(&plugin)?;
@@ -495,29 +523,33 @@ impl RunArgs {
             Some(program) => program.clone(),
             None => std::env::current_exe().map_err(HostError::WorkerProgram)?,
         };
-        let mode = if launcher.is_some() {
-            Some(Mode::Process)
-        } else {
-            self.mode.requested()
-        };
+        // A launcher makes it process mode (the runner says so in its reason).
+        let mode = self.mode.requested();
         let signals = StopSignals::install()?;
         let run = Run::new(plugin.clone())
             .config(config.clone())
             .mode(mode)
-            .workers(self.workers.map(NonZeroUsize::get))
+            .workers(
+                self.workers
+                    .map(NonZeroUsize::get)
+                    .or(launcher.as_ref().and_then(|launch| launch.default_workers)),
+            )
             .isolate(self.isolate)
             .limits(Limits {
                 timeout: self.timeout,
                 retries: self.retries,
                 max_fail: self.max_fail,
-                ..Limits::default()
+                start_timeout: launch::start_timeout(self.start_timeout, launcher.as_ref()),
             })
             .split(if self.no_split {
                 SplitPolicy::Never
             } else {
                 SplitPolicy::Auto
             })
-            .worker_command(worker_command(program, launcher.unwrap_or_default()))
+            .worker_command(match launcher {
+                Some(launch) => launch.command(worker_command(program, Vec::new())),
+                None => worker_command(program, Vec::new()),
+            })
             .cancel_flag(signals.cancel_flag());
         let head = ReportHead::new(&plugin, satisfied, config);
         let look = Look::new(&self, &plugin, &quack_stdout);
@@ -617,6 +649,7 @@ impl RunArgs {
                 mode: Mode::Inline,
                 workers: 1,
                 reason: "inline: an Animal speaks once".to_owned(),
+                launcher: None,
             };
             let head = ReportHead::new(&plugin, vec![Interface::Animal], config);
             let mut writer = ReportOutput::new(target, head)?;

@@ -12,12 +12,18 @@ use crate::runner::{Event, EventKind, Reporter, RunEnd};
 pub struct Diagnostics<W: Write> {
     out: W,
     quiet: bool,
+    /// Whether workers start through a launcher (then each says where it runs).
+    remote_workers: bool,
 }
 
 impl<W: Write> Diagnostics<W> {
     /// Notes written to `out`.
     pub fn new(out: W) -> Self {
-        Diagnostics { out, quiet: false }
+        Diagnostics {
+            out,
+            quiet: false,
+            remote_workers: false,
+        }
     }
 
     /// Drops the notes that are not about errors (`-q`): the runner's choice, replacements.
@@ -37,7 +43,14 @@ impl<W: Write> Reporter for Diagnostics<W> {
         // Errors are dropped on purpose: see the module docs.
         let _ = match &event.kind {
             EventKind::RunStarted { .. } | EventKind::WorkerReplaced { .. } if self.quiet => Ok(()),
-            EventKind::RunStarted { choice, .. } => writeln!(self.out, "runner: {}", choice.reason),
+            EventKind::RunStarted { choice, .. } => {
+                self.remote_workers = choice.launcher.is_some();
+                writeln!(self.out, "runner: {}", choice.reason)
+            }
+            // Through a launcher, where each worker landed is worth a line.
+            EventKind::WorkerStarted { worker, pid, node } if self.remote_workers => {
+                writeln!(self.out, "worker {worker} runs on {node} (pid {pid})")
+            }
             EventKind::WorkerOutput { worker, line } => {
                 writeln!(self.out, "[worker {worker}] {line}")
             }

@@ -201,6 +201,19 @@ pub struct ReportWriter<W: Write> {
     /// The first write error; writing stops there.
     failure: Option<io::Error>,
     finished: bool,
+    /// Every worker process that started (process mode), in order: written at the end.
+    workers: Vec<WorkerInfo>,
+}
+
+/// One worker process in the report: where it ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerInfo {
+    /// The worker's number (a replacement keeps the number of the worker it replaces).
+    pub worker: usize,
+    /// The node it ran on (Slurm's node name inside a job step, else the host name).
+    pub node: String,
+    /// Its process id on that node.
+    pub pid: u32,
 }
 
 impl<W: Write> ReportWriter<W> {
@@ -214,6 +227,7 @@ impl<W: Write> ReportWriter<W> {
             wrote_task: false,
             failure: None,
             finished: false,
+            workers: Vec::new(),
         }
     }
 
@@ -280,7 +294,12 @@ impl<W: Write> ReportWriter<W> {
         }
         let summary = serde_json::to_string_pretty(summary)?.replace('\n', "\n  ");
         let close = if self.wrote_task { "\n  ]" } else { "]" };
-        writeln!(self.out, "{close},\n  \"summary\": {summary}\n}}")?;
+        write!(self.out, "{close},")?;
+        if !self.workers.is_empty() {
+            let workers = serde_json::to_string_pretty(&self.workers)?.replace('\n', "\n  ");
+            write!(self.out, "\n  \"workers\": {workers},")?;
+        }
+        writeln!(self.out, "\n  \"summary\": {summary}\n}}")?;
         self.out.flush()
     }
 }
@@ -296,6 +315,11 @@ impl<W: Write> Reporter for ReportWriter<W> {
                 self.write(Self::write_head);
             }
             EventKind::TaskFinished(record) => self.write(|writer| writer.file_task(record)),
+            EventKind::WorkerStarted { worker, pid, node } => self.workers.push(WorkerInfo {
+                worker: *worker,
+                node: node.clone(),
+                pid: *pid,
+            }),
             EventKind::RunFinished { summary, .. } => {
                 self.write(|writer| writer.write_end(summary));
                 self.finished = true;

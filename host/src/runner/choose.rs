@@ -50,6 +50,9 @@ pub struct Request {
     pub plugin_isolates: bool,
     /// Whether a time limit is set (inline mode cannot enforce one).
     pub timeout: bool,
+    /// Whether worker processes start through a launcher (`--launcher`, `--slurm`), which only
+    /// process mode can use.
+    pub launcher: bool,
 }
 
 /// The runner's decision.
@@ -61,6 +64,9 @@ pub struct Choice {
     pub workers: usize,
     /// Why, in one sentence.
     pub reason: String,
+    /// The launcher worker processes start through (`--launcher`, `--slurm`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launcher: Option<String>,
 }
 
 /// Picks mode and workers from the request, the plugin's hint, the number of tasks (when known)
@@ -68,7 +74,8 @@ pub struct Choice {
 pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores: usize) -> Choice {
     let cores = cores.max(1);
     let isolated = request.mode == Some(Mode::Process)
-        || (request.mode.is_none() && (request.isolate || request.plugin_isolates));
+        || (request.mode.is_none()
+            && (request.isolate || request.plugin_isolates || request.launcher));
     let cap = if isolated {
         IO_PROCESS_CAP
     } else {
@@ -134,7 +141,9 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
             ),
         ),
         None if isolated => {
-            let asker = if request.isolate {
+            let asker = if request.launcher {
+                "workers start through a launcher"
+            } else if request.isolate {
                 "--isolate was given"
             } else {
                 "the plugin asks for isolation"
@@ -171,6 +180,7 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         mode,
         workers,
         reason,
+        launcher: None,
     }
 }
 
@@ -187,6 +197,23 @@ mod tests {
         let choice = choose(auto(), Some(Hint::Io), Some(10), 2);
         assert_eq!((choice.mode, choice.workers), (Mode::Thread, 10));
         assert!(choice.reason.contains("I/O-bound"), "{}", choice.reason);
+    }
+
+    #[test]
+    fn a_launcher_means_worker_processes_even_for_one_task() {
+        let request = Request {
+            launcher: true,
+            ..auto()
+        };
+        let choice = choose(request, Some(Hint::Cpu), Some(1), 2);
+        assert_eq!((choice.mode, choice.workers), (Mode::Process, 1));
+        assert!(
+            choice
+                .reason
+                .starts_with("process mode because workers start through a launcher"),
+            "{}",
+            choice.reason
+        );
     }
 
     #[test]

@@ -7,8 +7,10 @@
 mod choose;
 mod events;
 mod inline;
+pub mod launcher;
 mod outbox;
 mod pending;
+pub mod plugin_cache;
 mod process;
 pub mod protocol;
 mod record;
@@ -43,6 +45,9 @@ use crate::loader::LoadedPlugin;
 /// How long a worker may take to start (load the plugin, make its instance, say hello) unless
 /// the run says otherwise.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The same through a launcher, which may wait for a batch scheduler to find room.
+pub const LAUNCHER_START_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Limits that apply to every task of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +125,39 @@ pub enum RunError {
     /// The worker process for `split` and `merge` of an isolated run could not start.
     #[error("the worker for split and merge could not start: {0}")]
     Splitter(String),
+    /// The launcher could not be run at all (not installed, not executable).
+    #[error(
+        "the launcher {launcher} could not be run ({source}); install it on this machine, or fix --launcher"
+    )]
+    LauncherMissing {
+        /// Its program, the first word of the launcher.
+        launcher: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The launcher ran but no worker came up through it.
+    #[error("worker {worker} could not be started through {launcher}: {reason}; {advice}")]
+    Launcher {
+        /// Which worker.
+        worker: usize,
+        /// The launcher's program.
+        launcher: String,
+        /// How it ended, with the launcher's own message.
+        reason: String,
+        /// What to do about it.
+        advice: &'static str,
+    },
+    /// A worker asked for the plugin's bytes, and the file is no longer what the host loaded.
+    #[error(
+        "the plugin {path} cannot be sent to a worker: {reason}; leave the file alone while it runs"
+    )]
+    PluginChanged {
+        /// The plugin's path on the host.
+        path: std::path::PathBuf,
+        /// What happened to it.
+        reason: String,
+    },
     /// Process mode was asked for without a way to start worker processes.
     #[error("process mode needs a worker command, and this run has none")]
     NoWorkerCommand,

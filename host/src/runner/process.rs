@@ -9,6 +9,11 @@
 //! that task alone is `crashed` (or `timeout`, if the host stopped it); the tasks queued behind it
 //! go to another worker. The dead worker is replaced and the run goes on.
 //!
+//! A worker without a file of the plugin's content at the host's path asks for it
+//! (`NeedPlugin`), and the host sends the bytes it loaded from (checked against the hash it
+//! announced). When workers start through a launcher (`ssh`, `srun`), the launcher's failures are
+//! worker failures: its last words on stderr go into the reason.
+//!
 //! Per worker, one thread reads its result frames (sending them to the main thread in batches)
 //! and reaps it when its stdout closes, and one thread forwards its stderr line by line.
 
@@ -18,6 +23,7 @@ use std::{
     os::unix::process::ExitStatusExt,
     path::PathBuf,
     process::{ChildStdin, ExitStatus},
+    sync::Arc,
     thread,
     time::{Duration, Instant},
 };
@@ -30,7 +36,8 @@ use super::{
     outbox::{Outbox, Stop, wait_time},
     pending::Pending,
     protocol::{
-        FatalStage, FromWorker, MAX_FRAME, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+        FatalStage, FromWorker, MAX_FRAME, PLUGIN_CHUNK, PROTOCOL_VERSION, ToWorker, read_frame,
+        write_frame, write_raw_frame,
     },
     record::CallOutcome,
     source::{TaskFeed, wait_ready},
@@ -48,11 +55,20 @@ const QUEUED_WORK: Duration = Duration::from_millis(2);
 /// worker may sit idle.
 const MIN_WINDOW: usize = 1;
 const MAX_WINDOW: usize = 256;
+/// The same through a launcher: a frame's round trip through `srun` or `ssh` takes a relay or
+/// two (hundreds of microseconds to milliseconds, not tens), so more must be in flight to keep
+/// a worker busy with trivial tasks.
+const LAUNCHER_QUEUED_WORK: Duration = Duration::from_millis(20);
+const LAUNCHER_MAX_WINDOW: usize = 4096;
 /// Workers that die before saying hello this many times in a row end the run.
 const MAX_FAILED_STARTS: usize = 3;
 /// Workers that crash this many times in a row (at least) without any task finishing in
 /// between end the run: the plugin crashes at every turn, and respawning is no use.
 const MIN_CRASH_LOOP: usize = 8;
+/// What to do when a launcher could not start a worker.
+const CHECK_LAUNCHER: &str = "check the launcher and its arguments (--launcher, --slurm-args)";
+/// The stderr lines kept per worker, for the reason when it fails (a launcher's message).
+const RECENT_LINES: usize = 4;
 
 /// Runs tasks in worker processes.
 pub(crate) struct ProcessExecutor {
@@ -85,7 +101,13 @@ struct Hello {
 /// What a worker's reader threads tell the main thread.
 enum Message {
     Hello(Hello),
-    Fatal { stage: FatalStage, error: String },
+    Fatal {
+        stage: FatalStage,
+        error: String,
+    },
+    NeedPlugin(String),
+    /// The plugin was sent to the worker (its stdin comes back), or could not be (`None`).
+    Shipped(Option<BufWriter<ChildStdin>>),
     Done(Vec<Done>),
     Output(String),
     ProtocolError(String),
@@ -142,6 +164,8 @@ struct Slot {
     unflushed: bool,
     /// When its process was started.
     spawned: Instant,
+    /// Its last lines on stderr.
+    recent: VecDeque<String>,
 }
 
 impl Slot {
@@ -183,6 +207,11 @@ struct Pool<'a> {
     failed_starts: usize,
     /// Workers that crashed since a task last finished.
     crashes_in_a_row: usize,
+    /// The plugin file, opened when the run starts: a file renamed over it later does not
+    /// change what is sent to workers.
+    plugin_file: Option<std::fs::File>,
+    /// The plugin's bytes, read when a worker first asks for them.
+    plugin_bytes: Option<Arc<Vec<u8>>>,
 }
 
 impl Executor for ProcessExecutor {
@@ -205,6 +234,8 @@ impl Executor for ProcessExecutor {
             average: Duration::ZERO,
             failed_starts: 0,
             crashes_in_a_row: 0,
+            plugin_file: None,
+            plugin_bytes: None,
         };
         let mut pending = Pending::new(tasks);
         let outcome = pool.run(self.workers, &mut pending, &receiver, outbox);
@@ -227,9 +258,17 @@ impl Pool<'_> {
         outbox: &mut Outbox<'_>,
     ) -> Result<Option<Stop>, RunError> {
         self.sha256 = self.context.plugin.content().sha256.clone();
+        self.plugin_file = std::fs::File::open(&self.plugin_path).ok();
+        raise_file_limit(workers);
         // A first wave of one worker per core: more at once would only compete for the cores
-        // with the first worker's start. The rest start once the first tasks are out.
-        let first_wave = workers.min(crate::report::cores()).max(1);
+        // with the first worker's start. The rest start once the first tasks are out. Through a
+        // launcher, every worker starts at once: a scheduler's latency, not this machine's
+        // cores, is what a start waits for.
+        let first_wave = if self.command.has_launcher() {
+            workers
+        } else {
+            workers.min(crate::report::cores()).max(1)
+        };
         for slot in 0..first_wave {
             let fresh = self.spawn(slot, 0)?;
             self.slots.push(fresh);
@@ -248,15 +287,19 @@ impl Pool<'_> {
     }
 
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
-        let mut child = self
-            .command
-            .command()
-            .spawn()
-            .map_err(|source| RunError::Spawn {
-                worker: slot,
-                program: self.command.display(),
-                source,
-            })?;
+        let mut child = self.command.command().spawn().map_err(|source| {
+            match self.command.launcher().first() {
+                Some(launcher) => RunError::LauncherMissing {
+                    launcher: launcher.to_string_lossy().into_owned(),
+                    source,
+                },
+                None => RunError::Spawn {
+                    worker: slot,
+                    program: self.command.display(),
+                    source,
+                },
+            }
+        })?;
         let pid = child.id();
         let (stdin, stdout, stderr) =
             match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
@@ -349,6 +392,7 @@ impl Pool<'_> {
             stopping: None,
             unflushed: false,
             spawned: Instant::now(),
+            recent: VecDeque::new(),
         })
     }
 
@@ -362,34 +406,160 @@ impl Pool<'_> {
         let limit = self.context.limits.start_timeout;
         let deadline = Instant::now() + limit;
         while !self.slots.iter().any(|slot| slot.ready) {
-            let event = receiver
-                .recv_deadline(deadline)
-                .map_err(|_| RunError::WorkerFailed {
-                    worker: self.slots.iter().position(|slot| !slot.ready).unwrap_or(0),
-                    reason: format!("it did not start within {}", human_duration(limit)),
-                })?;
+            let event = receiver.recv_deadline(deadline).map_err(|_| {
+                let worker = self.slots.iter().position(|slot| !slot.ready).unwrap_or(0);
+                let said = self.said(worker);
+                self.start_failed_with(
+                    worker,
+                    format!("it did not start within {}{said}", human_duration(limit)),
+                    "raise --start-timeout if it only waits its turn, or ask for less",
+                )
+            })?;
             let slot = event.slot;
             match event.message {
                 Message::Hello(hello) => self.greet(slot, hello, outbox)?,
                 Message::Fatal { stage, error } => return Err(fatal(slot, stage, error)),
-                Message::Output(line) => outbox.output(slot, line),
+                Message::NeedPlugin(reason) => self.ship(slot, &reason, outbox)?,
+                Message::Shipped(stdin) => self.shipped(slot, stdin),
+                Message::Output(line) => self.output(slot, line, outbox),
                 Message::ProtocolError(reason) => {
-                    return Err(RunError::WorkerFailed {
-                        worker: slot,
-                        reason,
-                    });
+                    return Err(self.start_failed(slot, reason));
                 }
                 Message::Exited(status) => {
                     self.slots[slot].alive = false;
-                    return Err(RunError::WorkerFailed {
-                        worker: slot,
-                        reason: format!("it died before the handshake ({})", describe_exit(status)),
-                    });
+                    let said = self.said(slot);
+                    return Err(self.start_failed(
+                        slot,
+                        format!(
+                            "it died before the handshake ({}){said}",
+                            describe_exit(status)
+                        ),
+                    ));
                 }
                 Message::Done(_) => {}
             }
         }
         Ok(())
+    }
+
+    /// A worker that could not start: through a launcher, the launcher's failure.
+    fn start_failed(&self, worker: usize, reason: String) -> RunError {
+        self.start_failed_with(worker, reason, CHECK_LAUNCHER)
+    }
+
+    /// [`start_failed`](Self::start_failed) with the advice for people.
+    fn start_failed_with(&self, worker: usize, reason: String, advice: &'static str) -> RunError {
+        match self.command.launcher().first() {
+            Some(launcher) => RunError::Launcher {
+                worker,
+                launcher: launcher.to_string_lossy().into_owned(),
+                reason,
+                advice,
+            },
+            None => RunError::WorkerFailed { worker, reason },
+        }
+    }
+
+    /// The worker's last stderr lines, as the end of a reason: `, saying: ...`; nothing if it
+    /// said nothing.
+    fn said(&self, index: usize) -> String {
+        let Some(slot) = self.slots.get(index) else {
+            return String::new();
+        };
+        if slot.recent.is_empty() {
+            return String::new();
+        }
+        let lines: Vec<&str> = slot.recent.iter().map(String::as_str).collect();
+        format!(", saying: {}", lines.join(" / "))
+    }
+
+    /// A line a worker wrote on stderr: reported, and kept for a reason.
+    fn output(&mut self, index: usize, line: String, outbox: &mut Outbox<'_>) {
+        let recent = &mut self.slots[index].recent;
+        if recent.len() == RECENT_LINES {
+            recent.pop_front();
+        }
+        recent.push_back(line.clone());
+        outbox.output(index, line);
+    }
+
+    /// Sends the plugin's bytes to a worker that asked for them: the very file the host loaded
+    /// (a file changed since is refused, not sent).
+    fn ship(
+        &mut self,
+        index: usize,
+        reason: &str,
+        outbox: &mut Outbox<'_>,
+    ) -> Result<(), RunError> {
+        let bytes = match &self.plugin_bytes {
+            Some(bytes) => Arc::clone(bytes),
+            None => {
+                let changed = |reason: String| RunError::PluginChanged {
+                    path: self.plugin_path.clone(),
+                    reason,
+                };
+                let mut bytes = Vec::new();
+                let read = match &mut self.plugin_file {
+                    Some(file) => std::io::Read::read_to_end(file, &mut bytes).map(|_| ()),
+                    None => std::fs::read(&self.plugin_path).map(|read| bytes = read),
+                };
+                read.map_err(|error| changed(format!("it cannot be read ({error})")))?;
+                if crate::loader::sha256_hex(&bytes) != self.sha256 {
+                    return Err(changed("its content is not what was loaded".to_owned()));
+                }
+                let bytes = Arc::new(bytes);
+                self.plugin_bytes = Some(Arc::clone(&bytes));
+                bytes
+            }
+        };
+        outbox.output(
+            index,
+            format!(
+                "{reason}: the host sends the plugin ({} bytes)",
+                bytes.len()
+            ),
+        );
+        // Sent from a thread of its own: the main thread goes on with the other workers (and
+        // their deadlines), and many workers get the plugin at once. Until the worker has said
+        // hello it gets no tasks, so nothing else writes to its stdin meanwhile.
+        let Some(mut stdin) = self.slots[index].stdin.take() else {
+            return Ok(());
+        };
+        let events = self.events.clone();
+        let generation = self.slots[index].generation;
+        thread::Builder::new()
+            .name(format!("quack-ship-{index}"))
+            .spawn(move || {
+                let size = bytes.len() as u64;
+                let sent = write_frame(&mut stdin, &ToWorker::Plugin { size })
+                    .and_then(|()| {
+                        bytes
+                            .chunks(PLUGIN_CHUNK)
+                            .try_for_each(|chunk| write_raw_frame(&mut stdin, chunk))
+                    })
+                    .and_then(|()| stdin.flush());
+                let _ = events.send(WorkerEvent {
+                    slot: index,
+                    generation,
+                    message: Message::Shipped(sent.is_ok().then_some(stdin)),
+                });
+            })
+            .map_err(|source| RunError::Spawn {
+                worker: index,
+                program: "a thread to send the plugin".to_owned(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// The plugin went to a worker: its stdin is the runner's again; if it could not be sent,
+    /// the worker is gone or going, and its exit says how.
+    fn shipped(&mut self, index: usize, stdin: Option<BufWriter<ChildStdin>>) {
+        let slot = &mut self.slots[index];
+        match stdin {
+            Some(stdin) => slot.stdin = Some(stdin),
+            None => slot.stop(StopReason::Broken),
+        }
     }
 
     /// Takes a worker's hello: it must speak this protocol and have loaded the very plugin the
@@ -472,10 +642,15 @@ impl Pool<'_> {
             return MIN_WINDOW;
         }
         let average = self.average.as_nanos().max(1);
-        let window = QUEUED_WORK.as_nanos() / average + 1;
+        let (queued, max) = if self.command.has_launcher() {
+            (LAUNCHER_QUEUED_WORK, LAUNCHER_MAX_WINDOW)
+        } else {
+            (QUEUED_WORK, MAX_WINDOW)
+        };
+        let window = queued.as_nanos() / average + 1;
         usize::try_from(window)
-            .unwrap_or(MAX_WINDOW)
-            .clamp(MIN_WINDOW, MAX_WINDOW)
+            .unwrap_or(max)
+            .clamp(MIN_WINDOW, max)
     }
 
     /// Fills every ready worker's window and flushes what was written.
@@ -566,7 +741,9 @@ impl Pool<'_> {
                     self.finish(index, done, outbox);
                 }
             }
-            Message::Output(line) => outbox.output(index, line),
+            Message::Output(line) => self.output(index, line, outbox),
+            Message::NeedPlugin(reason) => self.ship(index, &reason, outbox)?,
+            Message::Shipped(stdin) => self.shipped(index, stdin),
             Message::Hello(hello) => self.greet(index, hello, outbox)?,
             Message::Fatal { stage, error } if self.slots[index].generation == 0 => {
                 return Err(fatal(index, stage, error));
@@ -633,6 +810,12 @@ impl Pool<'_> {
     ) -> Result<(), RunError> {
         let origin = outbox.origin();
         let limits = self.context.limits;
+        // Through a launcher, its last words say what happened (`srun: error: ...: Killed`).
+        let said = if self.command.has_launcher() {
+            self.said(index)
+        } else {
+            String::new()
+        };
         let slot = &mut self.slots[index];
         slot.alive = false;
         slot.stdin = None;
@@ -655,12 +838,12 @@ impl Pool<'_> {
             Some(StopReason::Slow) => (
                 Status::Crashed,
                 format!(
-                    "worker {index} did not start within {}",
+                    "worker {index} did not start within {}{said}",
                     human_duration(limits.start_timeout)
                 ),
             ),
             Some(StopReason::Broken) | None => {
-                (Status::Crashed, format!("worker {index} died: {how}"))
+                (Status::Crashed, format!("worker {index} died: {how}{said}"))
             }
         };
         if task_status == Status::Crashed {
@@ -855,6 +1038,7 @@ fn read_results(stdout: impl std::io::Read, send: &impl Fn(Message)) {
                 sha256,
             })),
             Ok(FromWorker::Fatal { stage, error }) => send(Message::Fatal { stage, error }),
+            Ok(FromWorker::NeedPlugin { reason }) => send(Message::NeedPlugin(reason)),
             Err(error) => {
                 send(Message::ProtocolError(format!(
                     "a message that is not the protocol's: {error}"
@@ -885,6 +1069,25 @@ fn fatal(worker: usize, stage: FatalStage, error: String) -> RunError {
             worker,
             reason: error,
         },
+    }
+}
+
+/// Raises this process's soft limit on open files towards its hard limit when `workers` need more
+/// than it allows (three pipes each, plus what a launcher such as srun keeps): the common soft
+/// limit of 1,024 would otherwise stop a run at about 300 workers.
+fn raise_file_limit(workers: usize) {
+    let needed = libc::rlim_t::try_from(workers.saturating_mul(4).saturating_add(64))
+        .unwrap_or(libc::rlim_t::MAX);
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < needed {
+            limit.rlim_cur = needed.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
     }
 }
 

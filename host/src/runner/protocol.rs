@@ -5,7 +5,11 @@
 //! host speaks first: [`ToWorker::Start`] says which plugin to load (path and content hash), with
 //! which configuration, as which worker. The worker answers [`FromWorker::Hello`] with the identity
 //! of what it loaded (name, version, content hash; the host refuses a worker that loaded something
-//! else) or [`FromWorker::Fatal`]; then the host sends [`ToWorker::Task`]s, several in flight, and
+//! else) or [`FromWorker::Fatal`]. A worker that cannot open the plugin at the host's path, or
+//! finds a file there with another content hash (no shared file system), first asks for it with
+//! [`FromWorker::NeedPlugin`]: the host answers [`ToWorker::Plugin`] with the size, then the
+//! plugin's bytes as raw frames (not JSON) of at most [`PLUGIN_CHUNK`] bytes each; the worker keeps
+//! them in its plugin cache, checked against the hash, and loads that copy. Then the host sends [`ToWorker::Task`]s, several in flight, and
 //! the worker answers each with [`FromWorker::Done`] in the order received. Closing the worker's
 //! stdin tells it to exit. Task inputs and outputs travel as raw JSON, never parsed by the worker.
 //! Nothing but these pipes is shared: the worker may run on another machine.
@@ -16,10 +20,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// The protocol version; a host refuses a worker that speaks another, and the other way round.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest frame either side accepts (a guard against reading garbage as a length).
 pub const MAX_FRAME: usize = 1 << 30;
+
+/// The most plugin bytes in one raw frame after [`ToWorker::Plugin`].
+pub const PLUGIN_CHUNK: usize = 1 << 20;
 
 // Externally tagged (`{"task": {...}}`): serde's internally tagged enums buffer their content,
 // which cannot carry a RawValue through.
@@ -40,6 +47,12 @@ pub enum ToWorker {
         sha256: String,
         /// The plugin's configuration, a JSON object as text.
         config: String,
+    },
+    /// The answer to [`FromWorker::NeedPlugin`]: the plugin file's bytes follow, `size` of them,
+    /// as raw frames of at most [`PLUGIN_CHUNK`] bytes.
+    Plugin {
+        /// The number of bytes that follow.
+        size: u64,
     },
     /// Run `run(input)` (or `method(input)`) and answer with the same `id`.
     Task {
@@ -71,6 +84,11 @@ pub enum FromWorker {
         version: String,
         /// The SHA-256 of the file it loaded, in hex.
         sha256: String,
+    },
+    /// The worker has no file with the plugin's content at the host's path: send it the bytes.
+    NeedPlugin {
+        /// What it found at the path, for the host's notes.
+        reason: String,
     },
     /// The worker could not start, and exits.
     Fatal {
@@ -114,6 +132,13 @@ pub fn write_frame(out: &mut impl Write, message: &impl Serialize) -> io::Result
     let length = u32::try_from(body.len()).map_err(|_| io::Error::other("frame too large"))?;
     out.write_all(&length.to_le_bytes())?;
     out.write_all(&body)
+}
+
+/// Writes `bytes` as one raw frame (not flushed).
+pub fn write_raw_frame(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    let length = u32::try_from(bytes.len()).map_err(|_| io::Error::other("frame too large"))?;
+    out.write_all(&length.to_le_bytes())?;
+    out.write_all(bytes)
 }
 
 /// Reads one frame's body into `buffer`; `Ok(false)` at a clean end of stream.

@@ -36,6 +36,8 @@ impl RemoteInstance {
     /// Starts a worker with `command` and waits (up to the start limit) for its hello.
     pub(crate) fn start(context: &RunContext, command: &WorkerCommand) -> Result<Self, RunError> {
         let failed = RunError::Splitter;
+        // On this machine, where the plugin file is: split and merge need no launcher.
+        let command = &command.local();
         let mut process = command.command();
         // What it prints goes straight to the host's stderr.
         process.stderr(Stdio::inherit());
@@ -99,6 +101,9 @@ impl RemoteInstance {
                 }
                 FatalStage::Start | FatalStage::Load => failed(error),
             }),
+            Ok(FromWorker::NeedPlugin { reason }) => Err(failed(format!(
+                "it cannot find the plugin the host loaded: {reason}"
+            ))),
             Ok(FromWorker::Done { .. }) => Err(failed("it answered before its hello".to_owned())),
             Err(reason) => Err(failed(reason)),
         }

@@ -166,6 +166,10 @@ impl Run {
             isolate: self.isolate,
             plugin_isolates: self.plugin.description.isolate,
             timeout: self.limits.timeout.is_some(),
+            launcher: self
+                .worker_command
+                .as_ref()
+                .is_some_and(WorkerCommand::has_launcher),
         };
         let mut choice = choose(request, self.plugin.description.hint, tasks, cores());
         let splittable =
@@ -176,6 +180,14 @@ impl Run {
             choice
                 .reason
                 .push_str("; tasks are cut into parts for balance (the plugin is Splittable)");
+        }
+        if choice.mode == Mode::Process {
+            if let Some(command) = &self.worker_command {
+                if let Some(place) = command.place() {
+                    choice.reason.push_str(&format!("; workers run {place}"));
+                }
+                choice.launcher = command.launcher_display();
+            }
         }
         (choice, split)
     }

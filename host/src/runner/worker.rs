@@ -2,6 +2,10 @@
 //! which configuration), loads the plugin itself, makes one instance, says hello, then answers
 //! task frames on stdin with result frames on stdout until stdin closes.
 //!
+//! A worker that has no file with the plugin's content at the host's path (another machine without
+//! a shared file system) asks the host for the bytes, keeps them in its [`PluginCache`] and loads
+//! that copy.
+//!
 //! The protocol needs stdout to itself, but a plugin may print. So before loading anything the
 //! worker keeps a private copy of the stdout pipe for the protocol and points file descriptor 1 at
 //! stderr: whatever the plugin prints reaches the host as stderr lines, marked with the worker.
@@ -10,15 +14,18 @@ use std::{
     fs::File,
     io::{self, BufReader, BufWriter, Write},
     os::fd::FromRawFd,
-    path::Path,
+    path::{Path, PathBuf},
     time::Instant,
 };
 
 use quack_core::abi_stable::std_types::RResult;
 use serde_json::value::RawValue;
 
-use super::protocol::{
-    FatalStage, FromWorker, MAX_FRAME, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+use super::{
+    plugin_cache::PluginCache,
+    protocol::{
+        FatalStage, FromWorker, MAX_FRAME, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+    },
 };
 use crate::loader::{LoadedPlugin, sha256_hex};
 
@@ -67,9 +74,9 @@ pub fn serve() -> u8 {
             protocol,
             worker,
             plugin,
-            sha256: _,
+            sha256,
             config,
-        }) if protocol == PROTOCOL_VERSION => (worker, plugin, config),
+        }) if protocol == PROTOCOL_VERSION => (worker, plugin, sha256, config),
         Some(ToWorker::Start { protocol, .. }) => {
             let error = format!(
                 "the host speaks worker protocol {protocol}, this worker {PROTOCOL_VERSION}; use the same version of host on both sides"
@@ -81,7 +88,18 @@ pub fn serve() -> u8 {
             return fatal(&mut protocol_out, FatalStage::Start, error);
         }
     };
-    let (worker, plugin_path, config) = start;
+    let (worker, host_path, sha256, config) = start;
+    let plugin_path = match obtain_plugin(
+        &host_path,
+        &sha256,
+        &PluginCache::for_user(),
+        &mut reader,
+        &mut protocol_out,
+        &mut frame,
+    ) {
+        Ok(path) => path,
+        Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error),
+    };
     let mut instance = match LoadedPlugin::load(&plugin_path) {
         Ok(plugin) => match plugin.instantiate(&config) {
             Ok(instance) => {
@@ -125,8 +143,8 @@ pub fn serve() -> u8 {
         }
         let (id, method, input) = match serde_json::from_slice::<ToWorker>(&frame) {
             Ok(ToWorker::Task { id, method, input }) => (id, method, input),
-            Ok(ToWorker::Start { .. }) => {
-                say!("worker {worker}: the host sent a second start message");
+            Ok(ToWorker::Start { .. } | ToWorker::Plugin { .. }) => {
+                say!("worker {worker}: the host sent a start message in the middle of tasks");
                 return 2;
             }
             Err(error) => {
@@ -203,6 +221,59 @@ fn write_answer(out: &mut impl Write, done: FromWorker, limit: usize) -> io::Res
     )
 }
 
+/// The path of a file with the plugin's content: the host's path when the file there has the
+/// hash the host announced, else a copy in the plugin cache, asked from the host if it is not
+/// there yet. The error is one sentence.
+fn obtain_plugin(
+    path: &Path,
+    sha256: &str,
+    cache: &PluginCache,
+    reader: &mut impl io::Read,
+    out: &mut impl Write,
+    frame: &mut Vec<u8>,
+) -> Result<PathBuf, String> {
+    let reason = match std::fs::read(path) {
+        Ok(bytes) if sha256_hex(&bytes) == sha256 => return Ok(path.to_path_buf()),
+        Ok(_) => format!("{} has other content here", path.display()),
+        Err(error) => format!("{} cannot be read here ({error})", path.display()),
+    };
+    let file_name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("libplugin.so");
+    if let Some(cached) = cache.lookup(sha256, file_name) {
+        return Ok(cached);
+    }
+    let lost = |error: io::Error| format!("the host's plugin could not be received: {error}");
+    write_frame(out, &FromWorker::NeedPlugin { reason })
+        .and_then(|()| out.flush())
+        .map_err(lost)?;
+    if !read_frame(reader, frame).map_err(lost)? {
+        return Err("the host closed the connection instead of sending the plugin".to_owned());
+    }
+    let size = match serde_json::from_slice::<ToWorker>(frame) {
+        Ok(ToWorker::Plugin { size }) => usize::try_from(size).unwrap_or(usize::MAX),
+        _ => {
+            return Err(
+                "the host answered the request for the plugin with another message".to_owned(),
+            );
+        }
+    };
+    let mut bytes = Vec::with_capacity(size.min(1 << 30));
+    while bytes.len() < size {
+        if !read_frame(reader, frame).map_err(lost)? {
+            return Err(format!(
+                "the host closed the connection after {} of the plugin's {size} bytes",
+                bytes.len()
+            ));
+        }
+        bytes.extend_from_slice(frame);
+    }
+    cache
+        .store(sha256, file_name, &bytes)
+        .map_err(|error| format!("the plugin sent by the host could not be kept: {error}"))
+}
+
 fn fatal(out: &mut impl Write, stage: FatalStage, error: String) -> u8 {
     let _ = write_frame(out, &FromWorker::Fatal { stage, error }).and_then(|()| out.flush());
     3
@@ -216,8 +287,17 @@ fn file_hash(path: &Path) -> String {
     }
 }
 
-/// This machine's host name.
+/// The name of the node this worker runs on: Slurm's name for it inside a job step (it may differ
+/// from the host name), else the host name.
 pub fn node_name() -> String {
+    match std::env::var("SLURMD_NODENAME") {
+        Ok(name) if !name.is_empty() => name,
+        _ => host_name(),
+    }
+}
+
+/// This machine's host name.
+fn host_name() -> String {
     let mut buffer = [0u8; 256];
     // SAFETY: gethostname writes at most buffer.len() bytes into the buffer it is given.
     let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
@@ -289,5 +369,114 @@ mod tests {
             error.contains("more than the 200 a worker can send back"),
             "{error}"
         );
+    }
+
+    use crate::runner::protocol::{PLUGIN_CHUNK, write_raw_frame};
+
+    /// What the host would send after a `need_plugin`: the size, then the bytes in chunks.
+    fn host_answer(bytes: &[u8]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        let size = bytes.len() as u64;
+        write_frame(&mut wire, &ToWorker::Plugin { size }).unwrap();
+        for chunk in bytes.chunks(PLUGIN_CHUNK) {
+            write_raw_frame(&mut wire, chunk).unwrap();
+        }
+        wire
+    }
+
+    #[test]
+    fn a_file_with_the_right_hash_is_used_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("libp.so");
+        std::fs::write(&path, b"plugin").unwrap();
+        let cache = PluginCache::at(dir.path().join("cache"));
+        let mut said = Vec::new();
+        let found = obtain_plugin(
+            &path,
+            &sha256_hex(b"plugin"),
+            &cache,
+            &mut io::empty(),
+            &mut said,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(found, path);
+        assert!(said.is_empty(), "nothing asked of the host");
+    }
+
+    #[test]
+    fn a_missing_or_different_file_is_asked_for_received_in_chunks_and_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = PluginCache::at(dir.path().join("cache"));
+        // More than one chunk, and not a whole number of them.
+        let bytes: Vec<u8> = (0..PLUGIN_CHUNK * 2 + 7).map(|i| (i % 251) as u8).collect();
+        let hash = sha256_hex(&bytes);
+        let other = dir.path().join("libp.so");
+        std::fs::write(&other, b"another build").unwrap();
+        for path in [dir.path().join("missing.so"), other] {
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            let wire = host_answer(&bytes);
+            let mut said = Vec::new();
+            let found = obtain_plugin(
+                &path,
+                &hash,
+                &cache,
+                &mut wire.as_slice(),
+                &mut said,
+                &mut Vec::new(),
+            )
+            .unwrap();
+            assert_eq!(found, dir.path().join("cache").join(&hash).join(&name));
+            assert_eq!(std::fs::read(&found).unwrap(), bytes);
+            let mut frame = Vec::new();
+            assert!(read_frame(&mut said.as_slice(), &mut frame).unwrap());
+            let asked: FromWorker = serde_json::from_slice(&frame).unwrap();
+            assert!(matches!(asked, FromWorker::NeedPlugin { .. }), "{asked:?}");
+            // Once cached, nothing more is asked.
+            let mut said = Vec::new();
+            let again = obtain_plugin(
+                &path,
+                &hash,
+                &cache,
+                &mut io::empty(),
+                &mut said,
+                &mut Vec::new(),
+            )
+            .unwrap();
+            assert_eq!(again, found);
+            assert!(said.is_empty());
+        }
+    }
+
+    #[test]
+    fn bytes_cut_short_or_of_another_hash_are_one_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = PluginCache::at(dir.path());
+        let path = dir.path().join("missing.so");
+        let wire = host_answer(b"the plugin");
+        let short = &wire[..wire.len() - 3];
+        let error = obtain_plugin(
+            &path,
+            &sha256_hex(b"the plugin"),
+            &cache,
+            &mut &short[..],
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with("the host's plugin could not be received"),
+            "{error}"
+        );
+        let error = obtain_plugin(
+            &path,
+            &sha256_hex(b"something else"),
+            &cache,
+            &mut wire.as_slice(),
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(error.contains("could not be kept"), "{error}");
     }
 }

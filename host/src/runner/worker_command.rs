@@ -18,6 +18,8 @@ pub struct WorkerCommand {
     program: PathBuf,
     /// Its arguments, e.g. `worker`.
     args: Vec<OsString>,
+    /// Where workers run, for the reason line (set with the launcher).
+    place: Option<String>,
 }
 
 impl WorkerCommand {
@@ -30,6 +32,7 @@ impl WorkerCommand {
             launcher: Vec::new(),
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
+            place: None,
         }
     }
 
@@ -40,6 +43,38 @@ impl WorkerCommand {
     ) -> Self {
         self.launcher = launcher.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// The same command, with `place` saying where its workers run (`as Slurm job steps ...`).
+    pub fn with_place(mut self, place: impl Into<String>) -> Self {
+        self.place = Some(place.into());
+        self
+    }
+
+    /// Where workers run, for people: what [`with_place`](Self::with_place) said, else the
+    /// launcher they start through; `None` without a launcher.
+    pub fn place(&self) -> Option<String> {
+        if let Some(place) = &self.place {
+            return Some(place.clone());
+        }
+        self.launcher_display()
+            .map(|launcher| format!("through `{launcher}`"))
+    }
+
+    /// The launcher's words as a shell would read them; `None` without a launcher.
+    pub fn launcher_display(&self) -> Option<String> {
+        self.has_launcher().then(|| join(&self.launcher))
+    }
+
+    /// The same command started directly, on this machine (for a helper worker that needs no
+    /// launcher, such as the one for `split` and `merge`).
+    pub fn local(&self) -> Self {
+        WorkerCommand {
+            launcher: Vec::new(),
+            program: self.program.clone(),
+            args: self.args.clone(),
+            place: None,
+        }
     }
 
     /// Whether workers start through a launcher (and may run on another machine).
@@ -59,14 +94,14 @@ impl WorkerCommand {
 
     /// The whole command line, for people.
     pub fn display(&self) -> String {
-        let words = self
+        let words: Vec<OsString> = self
             .launcher
             .iter()
             .cloned()
             .chain(std::iter::once(self.program.clone().into_os_string()))
             .chain(self.args.iter().cloned())
-            .map(|word| word.to_string_lossy().into_owned());
-        shell_words::join(words)
+            .collect();
+        join(&words)
     }
 
     /// A [`Command`] for one worker: its stdin and stdout are the protocol's pipes, its stderr a
@@ -91,6 +126,27 @@ impl WorkerCommand {
             .process_group(0);
         command
     }
+}
+
+/// Words as a shell reads them: quoted only where a shell would split or expand them.
+pub(crate) fn join(words: &[OsString]) -> String {
+    words
+        .iter()
+        .map(|word| {
+            let word = word.to_string_lossy();
+            let plain = !word.is_empty()
+                && word.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '-' | '_' | '=' | '/' | '.' | ',' | ':' | '+' | '@' | '%')
+                });
+            if plain {
+                word.into_owned()
+            } else {
+                shell_words::quote(&word).into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

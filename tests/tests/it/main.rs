@@ -9,6 +9,7 @@ mod auto_choice;
 mod bench;
 mod children;
 mod closed_streams;
+mod cluster;
 mod compare;
 mod compat;
 mod events;

@@ -1,5 +1,4 @@
-//! A run that cannot go on (a worker or thread that cannot be replaced, a worker that loaded
-//! another plugin) still ends with a final record for every task, writes its report, and says
+//! A run that cannot go on (a worker or thread that cannot be replaced) still ends with a final record for every task, writes its report, and says
 //! why in one sentence with exit code 12.
 
 use quack_tests::{assert_valid_report, plugin_arg, run_with_report, task_record};
@@ -72,38 +71,6 @@ fn a_process_run_whose_replacement_worker_cannot_start_still_writes_a_complete_r
 fn a_thread_run_whose_replacement_instance_cannot_be_made_still_writes_a_complete_report() {
     let (run, report) = replacement_fails("thread", "mark-hang", &["--timeout", "200ms"]);
     every_task_has_a_final_status(&run, &report, "timeout");
-}
-
-#[test]
-fn a_worker_that_loaded_another_plugin_file_is_refused() {
-    // The launcher swaps the plugin file (by rename: the host's own mapping stays intact) just
-    // before the worker starts, so the worker loads dog where the host loaded factorize.
-    let dir = tempfile::tempdir().unwrap();
-    let plugin = dir.path().join("libplugin.so");
-    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
-    let swap = format!(
-        "sh -c 'cp {dog} {dir}/new.so && mv {dir}/new.so {plugin} && exec \"$@\"' swap",
-        dog = quack_tests::plugin("dog").display(),
-        dir = dir.path().display(),
-        plugin = plugin.display(),
-    );
-    let (run, report) = run_with_report(&[
-        "run",
-        plugin.to_str().unwrap(),
-        "--launcher",
-        &swap,
-        "--workers",
-        "1",
-        "--task",
-        "12",
-    ]);
-    run.expect_code(12);
-    assert_valid_report(&report);
-    let line = run.stderr.lines().last().unwrap();
-    assert!(line.contains("worker 0"), "{run:#?}");
-    assert!(line.contains("loaded dog 0.1.0"), "{line}");
-    assert!(line.contains("not the host's factorize 0.1.0"), "{line}");
-    assert_eq!(task_record(&report, 0)["status"], "not-run", "{report:#}");
 }
 
 #[test]
