@@ -259,8 +259,8 @@ impl Comparison {
         for status in SavedStatus::ALL {
             summary.push(SummaryRow::count(
                 status.as_str(),
-                old.summary.count(status),
-                new.summary.count(status),
+                old.summary.of(status),
+                new.summary.of(status),
             ));
         }
 

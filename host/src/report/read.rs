@@ -3,12 +3,13 @@
 //! that is not JSON, JSON that is not a Quack report, or a report of a newer format is refused with
 //! one sentence each ([`ReadReportError`]).
 
+use crate::runner::{Status, Summary};
 use std::{
     io,
     path::{Path, PathBuf},
 };
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::FORMAT_VERSION;
@@ -70,48 +71,8 @@ impl ReadReportError {
     }
 }
 
-/// A task's status as a report spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SavedStatus {
-    /// `ok`.
-    Ok,
-    /// `error`.
-    Error,
-    /// `crashed`.
-    Crashed,
-    /// `timeout`.
-    Timeout,
-    /// `cancelled`.
-    Cancelled,
-    /// `not-run`.
-    #[serde(rename = "not-run")]
-    NotRun,
-}
-
-impl SavedStatus {
-    /// Every status, in report order.
-    pub const ALL: [SavedStatus; 6] = [
-        SavedStatus::Ok,
-        SavedStatus::Error,
-        SavedStatus::Crashed,
-        SavedStatus::Timeout,
-        SavedStatus::Cancelled,
-        SavedStatus::NotRun,
-    ];
-
-    /// The status as the report spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SavedStatus::Ok => "ok",
-            SavedStatus::Error => "error",
-            SavedStatus::Crashed => "crashed",
-            SavedStatus::Timeout => "timeout",
-            SavedStatus::Cancelled => "cancelled",
-            SavedStatus::NotRun => "not-run",
-        }
-    }
-}
+/// A task's status as a report spells it: the runner's own [`Status`], read back.
+pub type SavedStatus = Status;
 
 /// The plugin part of a saved report.
 #[derive(Debug, Clone, Deserialize)]
@@ -170,45 +131,9 @@ pub struct SavedTask {
     pub duration_seconds: f64,
 }
 
-/// The summary of a saved report.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SavedSummary {
-    /// Tasks reported.
-    pub tasks: u64,
-    /// Tasks `ok`.
-    pub ok: u64,
-    /// Tasks `error`.
-    pub error: u64,
-    /// Tasks `crashed`.
-    pub crashed: u64,
-    /// Tasks `timeout`.
-    pub timeout: u64,
-    /// Tasks `cancelled`.
-    pub cancelled: u64,
-    /// Tasks `not-run` (absent in older reports, which had none).
-    #[serde(default)]
-    pub not_run: u64,
-    /// Wall-clock seconds.
-    pub wall_seconds: f64,
-    /// CPU seconds.
-    pub cpu_seconds: f64,
-    /// Tasks per second of wall time.
-    pub tasks_per_second: f64,
-}
-
-impl SavedSummary {
-    /// The count of tasks with `status`.
-    pub fn count(&self, status: SavedStatus) -> u64 {
-        match status {
-            SavedStatus::Ok => self.ok,
-            SavedStatus::Error => self.error,
-            SavedStatus::Crashed => self.crashed,
-            SavedStatus::Timeout => self.timeout,
-            SavedStatus::Cancelled => self.cancelled,
-            SavedStatus::NotRun => self.not_run,
-        }
-    }
-}
+/// The summary of a saved report: the runner's own [`Summary`], read back (older reports have
+/// no `not_run`, which reads as 0).
+pub type SavedSummary = Summary;
 
 /// A report read back from a file: what `host compare` needs of it.
 #[derive(Debug, Clone, Deserialize)]

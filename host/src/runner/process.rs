@@ -36,8 +36,8 @@ use super::{
     outbox::{Outbox, Stop, wait_time},
     pending::Pending,
     protocol::{
-        FatalStage, FromWorker, MAX_FRAME, PLUGIN_CHUNK, PROTOCOL_VERSION, ToWorker, read_frame,
-        write_frame, write_raw_frame,
+        FatalStage, FromWorker, Hello, MAX_FRAME, PLUGIN_CHUNK, PROTOCOL_VERSION, ToWorker,
+        read_frame, write_frame, write_raw_frame,
     },
     record::CallOutcome,
     source::{TaskFeed, wait_ready},
@@ -86,16 +86,6 @@ impl ProcessExecutor {
             command,
         }
     }
-}
-
-/// What a worker said about itself in its hello.
-struct Hello {
-    protocol: u32,
-    pid: u32,
-    node: String,
-    name: String,
-    version: String,
-    sha256: String,
 }
 
 /// What a worker's reader threads tell the main thread.
@@ -1022,21 +1012,7 @@ fn read_results(stdout: impl std::io::Read, send: &impl Fn(Message)) {
                 error,
                 nanos,
             }),
-            Ok(FromWorker::Hello {
-                protocol,
-                pid,
-                node,
-                name,
-                version,
-                sha256,
-            }) => send(Message::Hello(Hello {
-                protocol,
-                pid,
-                node,
-                name,
-                version,
-                sha256,
-            })),
+            Ok(FromWorker::Hello(hello)) => send(Message::Hello(hello)),
             Ok(FromWorker::Fatal { stage, error }) => send(Message::Fatal { stage, error }),
             Ok(FromWorker::NeedPlugin { reason }) => send(Message::NeedPlugin(reason)),
             Err(error) => {

@@ -71,20 +71,7 @@ pub enum ToWorker {
 #[serde(rename_all = "snake_case")]
 pub enum FromWorker {
     /// The first message of a healthy worker.
-    Hello {
-        /// [`PROTOCOL_VERSION`] of the worker.
-        protocol: u32,
-        /// The worker's process id.
-        pid: u32,
-        /// The host name of the machine it runs on.
-        node: String,
-        /// The name of the plugin it loaded.
-        name: String,
-        /// The version of the plugin it loaded.
-        version: String,
-        /// The SHA-256 of the file it loaded, in hex.
-        sha256: String,
-    },
+    Hello(Hello),
     /// The worker has no file with the plugin's content at the host's path: send it the bytes.
     NeedPlugin {
         /// What it found at the path, for the host's notes.
@@ -110,6 +97,23 @@ pub enum FromWorker {
         /// How long `run` took in the worker, in nanoseconds.
         nanos: u64,
     },
+}
+
+/// What a worker says about itself and what it loaded, in its first answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// [`PROTOCOL_VERSION`] of the worker.
+    pub protocol: u32,
+    /// The worker's process id.
+    pub pid: u32,
+    /// The host name of the machine it runs on.
+    pub node: String,
+    /// The name of the plugin it loaded.
+    pub name: String,
+    /// The version of the plugin it loaded.
+    pub version: String,
+    /// The SHA-256 of the file it loaded, in hex.
+    pub sha256: String,
 }
 
 /// The step a worker could not get past.

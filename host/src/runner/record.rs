@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use quack_core::{InstanceBox, abi_stable::std_types::RResult};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One unit of work: the argument of one `run` call.
@@ -71,7 +71,7 @@ impl Attempt {
 }
 
 /// How a task ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// `run` returned a result.

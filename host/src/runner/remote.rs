@@ -17,7 +17,9 @@ use serde_json::{
 
 use super::{
     RunContext, RunError, WorkerCommand, describe_exit,
-    protocol::{FatalStage, FromWorker, PROTOCOL_VERSION, ToWorker, read_frame, write_frame},
+    protocol::{
+        FatalStage, FromWorker, Hello, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+    },
 };
 use quack_core::{ErrorKind, PluginError};
 
@@ -86,10 +88,10 @@ impl RemoteInstance {
             .and_then(|()| remote.stdin.flush())
             .map_err(|error| failed(format!("it could not be sent its start: {error}")))?;
         match remote.answer(context.limits.start_timeout) {
-            Ok(FromWorker::Hello { sha256, .. }) if sha256 == context.plugin.content().sha256 => {
+            Ok(FromWorker::Hello(hello)) if hello.sha256 == context.plugin.content().sha256 => {
                 Ok(remote)
             }
-            Ok(FromWorker::Hello { name, version, .. }) => Err(failed(format!(
+            Ok(FromWorker::Hello(Hello { name, version, .. })) => Err(failed(format!(
                 "it loaded {name} {version}, another plugin than the host's"
             ))),
             Ok(FromWorker::Fatal { stage, error }) => Err(match stage {

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Status, seconds};
 
 /// Counts and times of a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Tasks reported.
     pub tasks: u64,
@@ -22,7 +22,8 @@ pub struct Summary {
     pub timeout: u64,
     /// Tasks with status `cancelled`.
     pub cancelled: u64,
-    /// Tasks with status `not-run`.
+    /// Tasks with status `not-run` (absent in reports of hosts before it existed: 0).
+    #[serde(default)]
     pub not_run: u64,
     /// Wall-clock time of the run, in seconds.
     pub wall_seconds: f64,

@@ -24,7 +24,8 @@ use serde_json::value::RawValue;
 use super::{
     plugin_cache::PluginCache,
     protocol::{
-        FatalStage, FromWorker, MAX_FRAME, PROTOCOL_VERSION, ToWorker, read_frame, write_frame,
+        FatalStage, FromWorker, Hello, MAX_FRAME, PROTOCOL_VERSION, ToWorker, read_frame,
+        write_frame,
     },
 };
 use crate::loader::{LoadedPlugin, sha256_hex};
@@ -103,14 +104,14 @@ pub fn serve() -> u8 {
     let mut instance = match LoadedPlugin::load(&plugin_path) {
         Ok(plugin) => match plugin.instantiate(&config) {
             Ok(instance) => {
-                let hello = FromWorker::Hello {
+                let hello = FromWorker::Hello(Hello {
                     protocol: PROTOCOL_VERSION,
                     pid: std::process::id(),
                     node: node_name(),
                     name: plugin.description.name.clone(),
                     version: plugin.description.version.clone(),
                     sha256: file_hash(&plugin_path),
-                };
+                });
                 if write_frame(&mut protocol_out, &hello)
                     .and_then(|()| protocol_out.flush())
                     .is_err()
