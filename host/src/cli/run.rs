@@ -35,6 +35,7 @@ use crate::{
         human::{HumanReporter, TableOptions},
         jsonl::JsonlReporter,
         progress::{AroundProgress, ProgressReporter, StderrLines},
+        timed::TimedFlush,
         verbose::VerboseReporter,
     },
     runner::{
@@ -504,8 +505,37 @@ impl RunArgs {
         let quack_stdout = quack_stdout.try_clone().map_err(HostError::Output)?;
         Ok(match &self.json {
             None => None,
-            Some(path) if path.as_os_str() == "-" => Some(ReportTarget::Stdout(quack_stdout)),
-            Some(path) => Some(ReportTarget::File(ReportFile::create(path)?)),
+            Some(path) if path.as_os_str() == "-" => {
+                if self.format == Format::Jsonl {
+                    return Err(HostError::Usage(
+                        "--json - prints the report on stdout, where --format jsonl prints its lines too; use --format json, or give --json a file".to_owned(),
+                    ));
+                }
+                Some(ReportTarget::Stdout(quack_stdout))
+            }
+            Some(path) => {
+                // The report replaces its file: never the plugin's, never the tasks'.
+                let same = |other: &Path| {
+                    let (Ok(a), Ok(b)) =
+                        (std::fs::canonicalize(path), std::fs::canonicalize(other))
+                    else {
+                        return false;
+                    };
+                    a == b
+                };
+                for (other, what) in [
+                    (Some(self.plugin.as_path()), "the plugin"),
+                    (self.input.as_deref(), "the --input file"),
+                ] {
+                    if other.is_some_and(same) {
+                        return Err(HostError::Usage(format!(
+                            "--json {} is {what} itself, which the report would replace; give the report another path",
+                            path.display()
+                        )));
+                    }
+                }
+                Some(ReportTarget::File(ReportFile::create(path)?))
+            }
         })
     }
 
@@ -762,14 +792,15 @@ struct Outputs {
     verbose: VerboseReporter,
 }
 
-/// Quack's stdout, buffered, written around the progress line when it shares its terminal.
-type QuackOut = BufWriter<AroundProgress<File>>;
+/// Quack's stdout, buffered (and flushed within 50 ms whatever the plugin does), written around
+/// the progress line when it shares its terminal.
+type QuackOut = TimedFlush<AroundProgress<File>>;
 
 /// Quack's stdout (never fd 1, which is the plugin's: see [`PluginStdout`]), buffered.
 fn buffered(out: File) -> QuackOut {
     use std::io::IsTerminal;
     let on_terminal = out.is_terminal();
-    BufWriter::with_capacity(1 << 16, AroundProgress::new(out, on_terminal))
+    TimedFlush::new(AroundProgress::new(out, on_terminal), 1 << 16)
 }
 
 /// How a run's output looks: the global flags and the table's options (issue 11).

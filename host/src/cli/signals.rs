@@ -3,9 +3,12 @@
 //! first sets the run's cancel flag and is remembered for the exit code (128 + its number); a
 //! second one of any of them ends the host at once with its own code.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, AtomicUsize, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
 use signal_hook::{
@@ -14,6 +17,9 @@ use signal_hook::{
 };
 
 use crate::error::{HostError, exit_interrupted};
+
+/// How long after a stopping signal a run still going says why.
+const STILL_STOPPING: Duration = Duration::from_secs(1);
 
 /// The signals handled like Ctrl-C.
 const STOPPING: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
@@ -41,6 +47,20 @@ impl StopSignals {
             flag::register_usize(number, Arc::clone(&signal), value).map_err(HostError::Signal)?;
             flag::register(number, Arc::clone(&cancel)).map_err(HostError::Signal)?;
         }
+        // A run that a signal cannot end at once (inline mode, or a thread in plugin code that
+        // cannot be stopped) says why it is still there, once, a moment after the signal.
+        let watched = Arc::clone(&cancel);
+        let _ = std::thread::Builder::new()
+            .name("quack-stopping".to_owned())
+            .spawn(move || {
+                while !watched.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                std::thread::sleep(STILL_STOPPING);
+                super::stdio::note(format_args!(
+                    "stopping: waiting for the running tasks to end; Ctrl-C again quits at once (finished results are on stdout, but no report is written then)"
+                ));
+            });
         Ok(StopSignals { cancel, signal })
     }
 

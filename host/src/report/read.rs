@@ -170,6 +170,15 @@ pub struct SavedReport {
 impl SavedReport {
     /// Reads and checks the report at `path`.
     pub fn read(path: &Path) -> Result<Self, ReadReportError> {
+        // Only a regular file: a FIFO would block, a device never end.
+        if let Ok(metadata) = std::fs::metadata(path) {
+            if !metadata.is_file() && !metadata.is_dir() {
+                return Err(ReadReportError::Unreadable {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other("it is not a regular file"),
+                });
+            }
+        }
         let text = std::fs::read(path).map_err(|source| ReadReportError::Unreadable {
             path: path.to_path_buf(),
             source,

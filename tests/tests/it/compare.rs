@@ -280,3 +280,22 @@ fn files_that_are_not_reports_are_refused_each_with_its_own_code() {
         }
     }
 }
+
+#[test]
+fn a_fifo_or_a_device_is_refused_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("old.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for path in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let result = quack_tests::run_within(&["compare", path, path], quack_tests::HANG_GUARD);
+        result.expect_code(16);
+        assert!(
+            result.stderr.contains("it is not a regular file"),
+            "{result:#?}"
+        );
+    }
+}

@@ -193,3 +193,51 @@ fn an_existing_report_is_replaced_whole() {
     result.expect_code(0);
     assert_eq!(read_report(&path, &result)["summary"]["ok"], 1);
 }
+
+#[test]
+fn json_naming_the_plugin_or_the_input_is_refused_and_both_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("libfactorize.so");
+    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
+    let before = std::fs::read(&plugin).unwrap();
+    let plugin_arg = plugin.to_str().unwrap();
+    let result = quack_tests::run(&["run", plugin_arg, "--task", "6", "--json", plugin_arg]);
+    result.expect_code(2);
+    assert!(
+        result.one_error_line().contains("is the plugin itself"),
+        "{result:#?}"
+    );
+    assert_eq!(
+        std::fs::read(&plugin).unwrap(),
+        before,
+        "the plugin was kept"
+    );
+
+    let input = dir.path().join("tasks.json");
+    std::fs::write(&input, "[6, 7]").unwrap();
+    let input_arg = input.to_str().unwrap();
+    let result = quack_tests::run(&["run", plugin_arg, "--input", input_arg, "--json", input_arg]);
+    result.expect_code(2);
+    assert!(
+        result
+            .one_error_line()
+            .contains("is the --input file itself"),
+        "{result:#?}"
+    );
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), "[6, 7]");
+}
+
+#[test]
+fn json_dash_with_json_lines_on_stdout_is_refused() {
+    let plugin = quack_tests::plugin_arg("factorize");
+    let result = quack_tests::run(&[
+        "run", &plugin, "--task", "6", "--json", "-", "--format", "jsonl",
+    ]);
+    result.expect_code(2);
+    assert!(
+        result
+            .one_error_line()
+            .contains("--json - prints the report on stdout"),
+        "{result:#?}"
+    );
+}

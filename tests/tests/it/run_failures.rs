@@ -163,11 +163,9 @@ fn workers_that_crash_at_every_turn_stop_respawning_and_the_rest_is_not_run() {
         (8..=10).contains(&crashed),
         "the brake held after about 8 crashes: {summary:#}"
     );
-    assert_eq!(
-        summary["not_run"].as_u64().unwrap() + crashed,
-        40,
-        "{summary:#}"
-    );
+    // The task running on the other worker when the brake trips is stopped (cancelled).
+    let stopped = summary["not_run"].as_u64().unwrap() + summary["cancelled"].as_u64().unwrap();
+    assert_eq!(stopped + crashed, 40, "{summary:#}");
     let last = run.stderr.lines().last().unwrap();
     assert!(
         last.contains("workers in a row crashed before any task finished"),

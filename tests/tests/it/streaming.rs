@@ -123,3 +123,26 @@ fn results_stream_while_the_input_pauses_on_threads() {
 fn results_stream_while_the_input_pauses_in_processes() {
     results_stream_while_the_input_pauses("process");
 }
+
+#[test]
+fn inline_jsonl_puts_a_finished_task_out_while_the_next_one_runs() {
+    let plugin = plugin_arg("misbehave");
+    let mut live = LiveRun::start(&[
+        "run",
+        &plugin,
+        "--mode",
+        "inline",
+        "--format",
+        "jsonl",
+        "--task",
+        "ok",
+        "--task",
+        "sleep:3000",
+    ]);
+    let first: Value = serde_json::from_str(&live.stdout_line().expect("a first line")).unwrap();
+    assert_eq!(first["id"], 0, "{first:#}");
+    assert!(
+        !live.has_exited(),
+        "the first task's line came only when the second task ended"
+    );
+}
