@@ -142,6 +142,9 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
         });
     }
     let deadline = Instant::now() + limit;
+    // The answer comes when the child's stdout closes, which is when it exits: wait on that (no
+    // polling), then reap it.
+    let text = answer.recv_timeout(limit).ok();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
@@ -150,7 +153,7 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
                 let _ = child.wait();
                 break None;
             }
-            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Ok(None) => thread::sleep(Duration::from_millis(1)),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -168,10 +171,14 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
             EXIT_PROBE_FAILED,
         ));
     };
-    // The child is gone, so its stdout is closed (unless it left a process holding it).
-    let text = answer
-        .recv_timeout(Duration::from_secs(1))
-        .unwrap_or_default();
+    // The child is gone; its answer came with the end of its stdout (unless it left a process
+    // holding it, then whatever comes within a second).
+    let text = match text {
+        Some(text) => text,
+        None => answer
+            .recv_timeout(Duration::from_secs(1))
+            .unwrap_or_default(),
+    };
     let parsed = text
         .split(|&byte| byte == b'\n')
         .find_map(|line| serde_json::from_slice::<Answer>(line).ok());

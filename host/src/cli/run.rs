@@ -323,7 +323,7 @@ impl RunArgs {
         let loading = Instant::now();
         // Isolated (worker processes only): no plugin code runs in the host, not even its
         // loading; a probe in a child process says what the plugin is.
-        let isolated = self.isolate || self.mode == ModeArg::Process || launcher.is_some();
+        let isolated = self.isolate || launcher.is_some();
         let plugin = if isolated {
             let probed = super::probe::probe(&self.plugin, DEFAULT_START_TIMEOUT)?;
             LoadedPlugin::described(

@@ -36,8 +36,8 @@ use super::{
     outbox::{Outbox, Stop, wait_time},
     pending::Pending,
     protocol::{
-        FatalStage, FromWorker, Hello, MAX_FRAME, PLUGIN_CHUNK, PROTOCOL_VERSION, ToWorker,
-        read_frame, write_frame, write_raw_frame,
+        FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PLUGIN_CHUNK, PROTOCOL_VERSION,
+        ToWorker, read_frame, write_frame, write_raw_frame,
     },
     record::CallOutcome,
     source::{TaskFeed, wait_ready},
@@ -189,6 +189,8 @@ struct Pool<'a> {
     plugin_path: PathBuf,
     /// The plugin file's SHA-256, which every worker must have loaded.
     sha256: String,
+    /// The plugin file's identity here, so local workers need not hash it again.
+    stamp: Option<FileStamp>,
     slots: Vec<Slot>,
     events: Sender<WorkerEvent>,
     next_dispatch: u64,
@@ -218,6 +220,7 @@ impl Executor for ProcessExecutor {
             command: &self.command,
             plugin_path,
             sha256: String::new(),
+            stamp: None,
             slots: Vec::with_capacity(self.workers),
             events: sender,
             next_dispatch: 0,
@@ -247,6 +250,8 @@ impl Pool<'_> {
         receiver: &Receiver<WorkerEvent>,
         outbox: &mut Outbox<'_>,
     ) -> Result<Option<Stop>, RunError> {
+        // The stamp first: a file changed between the two is then hashed by the workers.
+        self.stamp = FileStamp::of(&self.plugin_path);
         self.sha256 = self.context.plugin.content().sha256.clone();
         self.plugin_file = std::fs::File::open(&self.plugin_path).ok();
         raise_file_limit(workers);
@@ -367,6 +372,7 @@ impl Pool<'_> {
             worker: slot,
             plugin: self.plugin_path.clone(),
             sha256: self.sha256.clone(),
+            stamp: self.stamp,
             config: self.context.config.clone(),
         };
         // A worker that died at once shows as its exit; the frame is lost with it.

@@ -45,6 +45,10 @@ pub enum ToWorker {
         plugin: std::path::PathBuf,
         /// The SHA-256 of the plugin file the host loaded, in hex.
         sha256: String,
+        /// The file's identity on the host's machine: a worker that finds the very same file
+        /// there (same device, inode, size and times) need not read and hash it again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stamp: Option<FileStamp>,
         /// The plugin's configuration, a JSON object as text.
         config: String,
     },
@@ -97,6 +101,38 @@ pub enum FromWorker {
         /// How long `run` took in the worker, in nanoseconds.
         nanos: u64,
     },
+}
+
+/// What tells one file apart from every other on a machine, without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    /// The device it lives on.
+    pub dev: u64,
+    /// Its inode.
+    pub ino: u64,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When its content last changed, in nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// When it or its metadata last changed, in nanoseconds since the epoch.
+    pub ctime_ns: i128,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path`, if it can be read.
+    pub fn of(path: &std::path::Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(FileStamp {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+            size: metadata.size(),
+            mtime_ns: i128::from(metadata.mtime()) * 1_000_000_000
+                + i128::from(metadata.mtime_nsec()),
+            ctime_ns: i128::from(metadata.ctime()) * 1_000_000_000
+                + i128::from(metadata.ctime_nsec()),
+        })
+    }
 }
 
 /// What a worker says about itself and what it loaded, in its first answer.

@@ -82,6 +82,7 @@ impl RemoteInstance {
             plugin: std::path::absolute(&context.plugin.path)
                 .unwrap_or_else(|_| context.plugin.path.clone()),
             sha256: context.plugin.content().sha256.clone(),
+            stamp: None,
             config: context.config.clone(),
         };
         write_frame(&mut remote.stdin, &start)

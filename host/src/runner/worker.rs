@@ -24,8 +24,8 @@ use serde_json::value::RawValue;
 use super::{
     plugin_cache::PluginCache,
     protocol::{
-        FatalStage, FromWorker, Hello, MAX_FRAME, PROTOCOL_VERSION, ToWorker, read_frame,
-        write_frame,
+        FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PROTOCOL_VERSION, ToWorker,
+        read_frame, write_frame,
     },
 };
 use crate::loader::{LoadedPlugin, sha256_hex};
@@ -76,8 +76,9 @@ pub fn serve() -> u8 {
             worker,
             plugin,
             sha256,
+            stamp,
             config,
-        }) if protocol == PROTOCOL_VERSION => (worker, plugin, sha256, config),
+        }) if protocol == PROTOCOL_VERSION => (worker, plugin, sha256, stamp, config),
         Some(ToWorker::Start { protocol, .. }) => {
             let error = format!(
                 "the host speaks worker protocol {protocol}, this worker {PROTOCOL_VERSION}; use the same version of host on both sides"
@@ -89,15 +90,22 @@ pub fn serve() -> u8 {
             return fatal(&mut protocol_out, FatalStage::Start, error);
         }
     };
-    let (worker, host_path, sha256, config) = start;
-    let plugin_path = match obtain_plugin(
-        &host_path,
-        &sha256,
-        &PluginCache::for_user(),
-        &mut reader,
-        &mut protocol_out,
-        &mut frame,
-    ) {
+    let (worker, host_path, sha256, stamp, config) = start;
+    // The very file the host hashed (same device, inode, size, times): no need to hash it again.
+    let same_file = stamp.is_some() && stamp == FileStamp::of(&host_path);
+    let found = if same_file {
+        Ok(host_path.clone())
+    } else {
+        obtain_plugin(
+            &host_path,
+            &sha256,
+            &PluginCache::for_user(),
+            &mut reader,
+            &mut protocol_out,
+            &mut frame,
+        )
+    };
+    let plugin_path = match found {
         Ok(path) => path,
         Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error),
     };
@@ -110,7 +118,8 @@ pub fn serve() -> u8 {
                     node: node_name(),
                     name: plugin.description.name.clone(),
                     version: plugin.description.version.clone(),
-                    sha256: file_hash(&plugin_path),
+                    // obtain_plugin checked these very bytes against it just now.
+                    sha256: sha256.clone(),
                 });
                 if write_frame(&mut protocol_out, &hello)
                     .and_then(|()| protocol_out.flush())
@@ -278,14 +287,6 @@ fn obtain_plugin(
 fn fatal(out: &mut impl Write, stage: FatalStage, error: String) -> u8 {
     let _ = write_frame(out, &FromWorker::Fatal { stage, error }).and_then(|()| out.flush());
     3
-}
-
-/// The SHA-256 of the file at `path`, or the reason it could not be read.
-fn file_hash(path: &Path) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => sha256_hex(&bytes),
-        Err(error) => format!("unreadable: {error}"),
-    }
 }
 
 /// The name of the node this worker runs on: Slurm's name for it inside a job step (it may differ

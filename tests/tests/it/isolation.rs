@@ -1,4 +1,4 @@
-//! `--isolate` (and process mode): no plugin code runs in the host process, not even its loading:
+//! `--isolate` (and a launcher): no plugin code runs in the host process, not even its loading:
 //! a probe in a child says what the plugin is, tasks run in workers, and `split`/`merge` run in a
 //! worker of their own.
 
@@ -10,7 +10,7 @@ use quack_tests::{host, plugin_arg, seed_lines};
 fn an_isolated_run_never_loads_the_plugin_into_the_host() {
     let dir = tempfile::tempdir().unwrap();
     let loads = dir.path().join("loads");
-    for options in [&["--isolate"][..], &["--mode", "process"]] {
+    for options in [&["--isolate"][..], &["--launcher", "env"]] {
         std::fs::write(&loads, b"").unwrap();
         let output = host(&["run", &plugin_arg("hostile"), "--task", "a", "--task", "b"])
             .args(options)
