@@ -206,7 +206,8 @@ impl<W: Write> HumanReporter<W> {
             ),
             None => format!("{input} -> {outcome}"),
         };
-        writeln!(self.out, "{prefix}{rest}")
+        // One write per line, not one per piece.
+        self.out.write_all(format!("{prefix}{rest}\n").as_bytes())
     }
 
     /// Writes the summary line.

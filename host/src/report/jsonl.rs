@@ -12,6 +12,8 @@ use crate::runner::{Choice, Event, EventKind, Reporter, Summary, TaskRecord};
 /// Writes one line per task and a summary line.
 pub struct JsonlReporter<W: Write> {
     out: W,
+    /// One line, made whole before it is written (one write per line, not one per field).
+    line: Vec<u8>,
     choice: Option<Choice>,
     /// The first write error; writing stops there.
     failure: Option<io::Error>,
@@ -61,6 +63,7 @@ impl<W: Write> JsonlReporter<W> {
     pub fn new(out: W) -> Self {
         JsonlReporter {
             out,
+            line: Vec::with_capacity(256),
             choice: None,
             failure: None,
         }
@@ -72,8 +75,10 @@ impl<W: Write> JsonlReporter<W> {
     }
 
     fn line(&mut self, kind: &'static str, body: &impl Serialize) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &Line { kind, body })?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &Line { kind, body })?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     /// Writes one finished task: `{"type": "task", "id": 0, ...}`.

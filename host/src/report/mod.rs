@@ -192,6 +192,8 @@ pub fn cores() -> usize {
 /// tasks run.
 pub struct ReportWriter<W: Write> {
     out: W,
+    /// One task's JSON, made whole before it is written.
+    line: Vec<u8>,
     head: ReportHead,
     /// Tasks finished before an earlier one, by id.
     waiting: BTreeMap<u64, TaskRecord>,
@@ -222,6 +224,7 @@ impl<W: Write> ReportWriter<W> {
     pub fn new(out: W, head: ReportHead) -> Self {
         ReportWriter {
             out,
+            line: Vec::with_capacity(256),
             head,
             waiting: BTreeMap::new(),
             next_id: 0,
@@ -270,8 +273,10 @@ impl<W: Write> ReportWriter<W> {
             b"\n    "
         })?;
         self.wrote_task = true;
-        serde_json::to_writer(&mut self.out, record)?;
-        Ok(())
+        // Made whole first: one write per task, not one per field.
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record)?;
+        self.out.write_all(&self.line)
     }
 
     fn file_task(&mut self, record: &TaskRecord) -> io::Result<()> {
