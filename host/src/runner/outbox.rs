@@ -98,6 +98,12 @@ impl<'a> Outbox<'a> {
         (self.sink)(Event { elapsed, kind });
     }
 
+    /// Sends one event that happened `elapsed` after the run started (a clock read the caller
+    /// already made).
+    pub(crate) fn emit_at(&mut self, elapsed: std::time::Duration, kind: EventKind) {
+        (self.sink)(Event { elapsed, kind });
+    }
+
     /// A task's final record.
     pub(crate) fn finished(&mut self, record: TaskRecord) {
         self.emit(EventKind::TaskFinished(record));

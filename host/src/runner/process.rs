@@ -651,6 +651,7 @@ impl Pool<'_> {
 
     /// Fills every ready worker's window and flushes what was written.
     fn dispatch(&mut self, pending: &mut Pending<'_>, outbox: &mut Outbox<'_>) {
+        outbox.freeze();
         let window = self.window();
         for index in 0..self.slots.len() {
             let slot = &mut self.slots[index];
@@ -715,6 +716,7 @@ impl Pool<'_> {
                 }
             }
         }
+        outbox.thaw();
     }
 
     fn handle(
@@ -733,9 +735,12 @@ impl Pool<'_> {
         }
         match event.message {
             Message::Done(batch) => {
+                // One clock read for the batch's events.
+                outbox.freeze();
                 for done in batch {
                     self.finish(index, done, outbox);
                 }
+                outbox.thaw();
             }
             Message::Output(line) => self.output(index, line, outbox),
             Message::NeedPlugin(reason) => self.ship(index, &reason, outbox)?,

@@ -253,23 +253,21 @@ impl CallOutcome {
 
 /// Calls `run` on `instance` with `input` (JSON).
 pub(crate) fn call_run(instance: &mut InstanceBox, input: &str) -> CallOutcome {
-    let started = Instant::now();
+    call_run_from(instance, input, Instant::now())
+}
+
+/// [`call_run`], for a call that starts at `started` (read by the caller, who needed it too).
+pub(crate) fn call_run_from(
+    instance: &mut InstanceBox,
+    input: &str,
+    started: Instant,
+) -> CallOutcome {
     let result = instance.call("run".into(), input.into());
     let duration = started.elapsed();
     match &result {
         RResult::ROk(json) => CallOutcome::new(Ok(json.as_str()), started, duration),
         RResult::RErr(error) => CallOutcome::new(Err(error.to_string()), started, duration),
     }
-}
-
-/// Calls `run` on `instance` with the task's input and records the outcome.
-pub(crate) fn run_task(
-    instance: &mut InstanceBox,
-    worker: usize,
-    task: Task,
-    origin: Instant,
-) -> TaskRecord {
-    call_run(instance, &task.input.to_string()).into_record(task, worker, origin)
 }
 
 /// A duration as seconds, for reports.
