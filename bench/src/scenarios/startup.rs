@@ -74,8 +74,8 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
     }
     section.note(
         "library: from making the executor to the first finished task: spawn, exec, plugin \
-         load, handshake, one task (the worker is quack-bench worker, which serves as host \
-         worker does); host run rows: host run <factorize> --task 1 --mode process \
+         load, handshake, one task (the worker is the host binary beside quack-bench); host run \
+         rows: host run <factorize> --task 1 --mode process \
          --workers N --format jsonl as a whole process, from spawn to its task line on stdout \
          and to its exit; started = the workers the runner started for the one task (the \
          summary line's runner.workers); host --version is the floor of starting the binary",
