@@ -15,49 +15,14 @@ use std::{
 
 use quack_host::{
     loader::LoadedPlugin,
-    runner::{self, Event, EventKind, Run, SplitPolicy, Status, Task, WorkerCommand},
+    runner::{Event, EventKind, Run, SplitPolicy, Status, Task, WorkerCommand},
 };
 use serde_json::{Map, Value};
 
 pub use quack_host::runner::RunError;
 
-/// How tasks are run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// On the calling thread.
-    Inline,
-    /// On worker threads, one plugin instance each.
-    Thread,
-    /// In worker processes.
-    Process,
-}
-
-impl Mode {
-    /// The mode as `host run --mode` spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Inline => "inline",
-            Mode::Thread => "thread",
-            Mode::Process => "process",
-        }
-    }
-
-    fn to_runner(self) -> runner::Mode {
-        match self {
-            Mode::Inline => runner::Mode::Inline,
-            Mode::Thread => runner::Mode::Thread,
-            Mode::Process => runner::Mode::Process,
-        }
-    }
-
-    fn from_runner(mode: runner::Mode) -> Self {
-        match mode {
-            runner::Mode::Inline => Mode::Inline,
-            runner::Mode::Thread => Mode::Thread,
-            runner::Mode::Process => Mode::Process,
-        }
-    }
-}
+/// How tasks are run: the runner's own modes.
+pub use quack_host::runner::Mode;
 
 /// Which mode and how many workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +122,7 @@ pub fn run(job: Job<'_>) -> Result<Outcome, RunError> {
     };
     let (mode, workers) = match job.workers {
         Workers::Auto => (None, None),
-        Workers::Fixed(mode, workers) => (Some(mode.to_runner()), Some(workers)),
+        Workers::Fixed(mode, workers) => (Some(mode), Some(workers)),
     };
     let program = WORKER_PROGRAM
         .get()
@@ -208,7 +173,7 @@ pub fn run(job: Job<'_>) -> Result<Outcome, RunError> {
         finished,
         ok,
         parts,
-        mode: Mode::from_runner(outcome.choice.mode),
+        mode: outcome.choice.mode,
         workers: outcome.choice.workers,
         reason: outcome.choice.reason,
         records,
