@@ -316,7 +316,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn a_launcher_that_is_not_installed_is_one_sentence_and_exit_code_14() {
+fn a_launcher_that_is_not_installed_is_one_sentence_and_exit_code_21() {
     let plugin = plugin_arg("factorize");
     let result = run(&[
         "run",
