@@ -581,7 +581,8 @@ impl RunArgs {
                 None => worker_command(program, Vec::new()),
             })
             .cancel_flag(signals.cancel_flag());
-        let head = ReportHead::new(&plugin, satisfied, config);
+        // Made only for a report: its plugin part reads and hashes the plugin file.
+        let head = || ReportHead::new(&plugin, satisfied.clone(), config.clone());
         let look = Look::new(&self, &plugin, &quack_stdout);
         let mut outputs = Outputs::new(self.format, target, head, &quack_stdout, look)?;
         let running = Instant::now();
@@ -839,7 +840,7 @@ impl Outputs {
     fn new(
         format: Format,
         target: Option<ReportTarget>,
-        head: ReportHead,
+        head: impl Fn() -> ReportHead,
         quack_stdout: &File,
         look: Look,
     ) -> Result<Self, HostError> {
@@ -853,11 +854,11 @@ impl Outputs {
             Format::Jsonl => StdoutReporter::Jsonl(JsonlReporter::new(buffered(out()?))),
             Format::Json => StdoutReporter::Report(Box::new(ReportOutput::new(
                 ReportTarget::Stdout(out()?),
-                head.clone(),
+                head(),
             )?)),
         };
         let report = target
-            .map(|target| ReportOutput::new(target, head))
+            .map(|target| ReportOutput::new(target, head()))
             .transpose()?;
         Ok(Outputs {
             stderr: Diagnostics::new(StderrLines::default()).quiet(look.ui.quiet),
