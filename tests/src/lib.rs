@@ -482,6 +482,16 @@ impl LiveRun {
         self.child.id()
     }
 
+    /// Sends `signal` to the host (SIGINT is what Ctrl-C in a terminal sends).
+    #[track_caller]
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.pid()).expect("a pid fits a pid_t");
+        // SAFETY: kill has no memory effects; the pid is our own child, not reaped yet (a
+        // LiveRun reaps it only in finish or drop).
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "signal {signal} could not be sent to the host");
+    }
+
     /// Whether the host has exited (without waiting).
     pub fn has_exited(&mut self) -> bool {
         self.child

@@ -14,10 +14,7 @@ const SECONDS: &str = "0.5";
 
 /// Sends SIGINT to the host, as Ctrl-C in a terminal would.
 fn interrupt(live: &LiveRun) {
-    let pid = libc::pid_t::try_from(live.pid()).unwrap();
-    // SAFETY: kill has no memory effects; the pid is our own child, still running (not reaped).
-    let sent = unsafe { libc::kill(pid, libc::SIGINT) };
-    assert_eq!(sent, 0, "SIGINT could not be sent");
+    live.signal(libc::SIGINT);
 }
 
 fn ctrl_c_after_the_first_result(mode: &str) {

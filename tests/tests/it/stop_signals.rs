@@ -29,9 +29,7 @@ fn stopped_after_the_first_result(mode: &str, signal: libc::c_int, code: i32) {
     let mut live = LiveRun::start(&args);
     let first: Value = serde_json::from_str(&live.stdout_line().expect("a first result")).unwrap();
     assert_eq!(first["status"], "ok", "{first:#}");
-    let pid = libc::pid_t::try_from(live.pid()).unwrap();
-    // SAFETY: kill has no memory effects; the pid is our own child, not reaped yet.
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    live.signal(signal);
     let run = live.finish();
     run.expect_code(code);
     assert!(!run.stderr.contains("panicked"), "{run:#?}");
