@@ -15,7 +15,7 @@ use std::{
 
 use quack_host::{
     loader::LoadedPlugin,
-    runner::{Event, EventKind, Run, SplitPolicy, Status, Task, WorkerCommand},
+    runner::{Event, EventKind, Json, Run, SplitPolicy, Status, Task, WorkerCommand},
 };
 use serde_json::{Map, Value};
 
@@ -157,7 +157,7 @@ pub fn run(job: Job<'_>) -> Result<Outcome, RunError> {
                 records.push(Record {
                     id: record.id,
                     ok: record_ok,
-                    output: record.output.clone(),
+                    output: record.output.as_ref().map(Json::to_value),
                     error: record.error.clone(),
                 });
             }

@@ -18,7 +18,7 @@ use std::{
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use serde_json::Value;
 
-use crate::runner::{Incoming, Polled, Task, TaskSource};
+use crate::runner::{Incoming, Json, Polled, Task, TaskSource};
 
 /// Why the tasks could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +71,7 @@ pub struct TaskInput {
 
 enum Values {
     /// In memory.
-    Listed(std::vec::IntoIter<Value>),
+    Listed(std::vec::IntoIter<Json>),
     /// Parsed by a reader thread.
     Streamed(Receiver<Incoming>),
 }
@@ -79,6 +79,11 @@ enum Values {
 impl TaskInput {
     /// Tasks already in memory (an empty list means the plugin has no default input).
     pub fn from_values(values: Vec<Value>) -> Result<Self, InputError> {
+        Self::from_json(values.iter().map(Json::from_value).collect())
+    }
+
+    /// [`from_values`](Self::from_values) for values kept as text.
+    fn from_json(values: Vec<Json>) -> Result<Self, InputError> {
         if values.is_empty() {
             return Err(InputError::NoDefaultInput);
         }
@@ -128,13 +133,13 @@ impl TaskInput {
             message: error.to_string(),
         };
         if starts_with_array {
-            let values: Vec<Value> = serde_json::from_reader(reader).map_err(json_error)?;
+            let values: Vec<Json> = serde_json::from_reader(reader).map_err(json_error)?;
             if values.is_empty() {
                 return Err(InputError::EmptyInput {
                     path: path.to_path_buf(),
                 });
             }
-            let mut input = Self::from_values(values)?;
+            let mut input = Self::from_json(values)?;
             input.path = path.to_path_buf();
             return Ok(input);
         }
@@ -175,7 +180,7 @@ fn read_lines(mut reader: impl BufRead, sender: &crossbeam_channel::Sender<Incom
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let incoming = match serde_json::from_slice::<Value>(&line) {
+        let incoming = match Json::parse_slice(&line) {
             Ok(value) => Incoming::Task(value),
             Err(error) => {
                 let text = String::from_utf8_lossy(&line);
@@ -262,7 +267,7 @@ mod tests {
         let mut values = Vec::new();
         loop {
             match input.poll_task() {
-                Polled::Ready(task) => values.push(Ok(task.input)),
+                Polled::Ready(task) => values.push(Ok(task.input.to_value())),
                 Polled::Invalid(_, error) => values.push(Err(error)),
                 Polled::NotYet => std::thread::sleep(std::time::Duration::from_millis(1)),
                 Polled::Done => break,

@@ -39,7 +39,7 @@ use crate::{
         verbose::VerboseReporter,
     },
     runner::{
-        Choice, DEFAULT_START_TIMEOUT, Event, EventKind, Limits, Mode, Reporter, Run, RunEnd,
+        Choice, DEFAULT_START_TIMEOUT, Event, EventKind, Json, Limits, Mode, Reporter, Run, RunEnd,
         RunError, SplitPolicy, Status, Summary, TaskRecord, seconds,
     },
 };
@@ -655,9 +655,9 @@ impl RunArgs {
         };
         let record = TaskRecord {
             id: 0,
-            input: Value::Null,
+            input: Value::Null.into(),
             status,
-            output,
+            output: output.map(Json::from),
             error,
             worker: 0,
             start_seconds: 0.0,
@@ -911,6 +911,11 @@ impl Reporter for Outputs {
         if let Some(progress) = self.progress.as_mut().filter(|_| !last) {
             progress.report(event);
         }
+    }
+
+    /// Only `-vvv` shows tasks as they start.
+    fn wants_task_started(&self) -> bool {
+        self.verbose.wants_task_started()
     }
 }
 

@@ -177,7 +177,7 @@ impl<W: Write> HumanReporter<W> {
             self.header_written = true;
         }
         let outcome = match (&record.output, &record.error) {
-            (Some(output), _) => display(output),
+            (Some(output), _) => display(&output.to_value()),
             (None, Some(error)) => error.clone(),
             (None, None) => String::new(),
         };
@@ -197,7 +197,7 @@ impl<W: Write> HumanReporter<W> {
             &duration(record.duration_seconds),
             [&worker, &parts, &attempts],
         );
-        let input = compact(&record.input);
+        let input = compact(&record.input.to_value());
         let rest = match self.options.width {
             Some(width) => fit(
                 &input,

@@ -93,4 +93,9 @@ impl Reporter for VerboseReporter {
             _ => {}
         }
     }
+
+    /// Task starts are trace events: made only when trace is on (`-vvv`).
+    fn wants_task_started(&self) -> bool {
+        tracing::enabled!(tracing::Level::TRACE)
+    }
 }

@@ -7,6 +7,7 @@
 mod choose;
 mod events;
 mod inline;
+mod json;
 pub mod launcher;
 mod outbox;
 mod pending;
@@ -32,6 +33,7 @@ use quack_core::{InstanceBox, PluginError};
 
 pub use choose::{Choice, Mode, Request, choose};
 pub use events::{Event, EventKind, RunEnd};
+pub use json::Json;
 pub use process::describe_exit;
 pub use record::{Attempt, Part, Retry, Status, Task, TaskRecord, seconds};
 pub use run::{Reporter, Run, RunOutcome, SplitPolicy};

@@ -64,16 +64,26 @@ pub(crate) struct Outbox<'a> {
     sink: &'a mut dyn FnMut(Event),
     /// The time stamp of a batch of events sent at once (one clock read for the batch).
     frozen: Option<std::time::Duration>,
+    /// Whether anyone listens to [`EventKind::TaskStarted`] (see [`Reporter::wants_task_started`](super::Reporter::wants_task_started)).
+    task_started: bool,
 }
 
 impl<'a> Outbox<'a> {
-    /// An outbox stamping events with the time since `origin`.
-    pub(crate) fn new(origin: Instant, sink: &'a mut dyn FnMut(Event)) -> Self {
+    /// An outbox stamping events with the time since `origin`; it sends `TaskStarted` events
+    /// only when `task_started` says someone listens.
+    pub(crate) fn new(origin: Instant, sink: &'a mut dyn FnMut(Event), task_started: bool) -> Self {
         Outbox {
             origin,
             sink,
             frozen: None,
+            task_started,
         }
+    }
+
+    /// Whether `TaskStarted` events are wanted: an executor that would have to do work of its
+    /// own to make one asks first.
+    pub(crate) fn wants_task_started(&self) -> bool {
+        self.task_started
     }
 
     /// Stamps the events sent until [`thaw`](Self::thaw) with this one moment: a batch of
@@ -109,8 +119,11 @@ impl<'a> Outbox<'a> {
         self.emit(EventKind::TaskFinished(record));
     }
 
-    /// A task handed to `worker` (if known).
+    /// A task handed to `worker` (if known), when anyone listens.
     pub(crate) fn started(&mut self, task: &Task, worker: Option<usize>) {
+        if !self.task_started {
+            return;
+        }
         self.emit(EventKind::TaskStarted {
             id: task.id,
             worker,

@@ -29,7 +29,7 @@ use std::{
 };
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use serde_json::value::{RawValue, to_raw_value};
+use serde_json::value::RawValue;
 
 use super::{
     EventKind, Executor, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
@@ -667,13 +667,12 @@ impl Pool<'_> {
                 if slot.in_flight.is_empty() {
                     slot.running_since = Instant::now();
                 }
-                // A Value always serializes; the fallback only keeps this free of panics.
-                let input = to_raw_value(&task.input).unwrap_or_else(|_| RawValue::NULL.to_owned());
-                if input.get().len() > MAX_FRAME - 64 {
+                let size = task.input.as_str().len();
+                if size > MAX_FRAME - 64 {
                     // It cannot travel: the task fails, the worker is untouched.
                     let error = format!(
                         "its input is {} bytes of JSON, more than a worker can be sent ({MAX_FRAME}); give it a path to read instead",
-                        input.get().len()
+                        size
                     );
                     let record = TaskRecord::failed(
                         task,
@@ -692,7 +691,7 @@ impl Pool<'_> {
                         &ToWorker::Task {
                             id: dispatch,
                             method: None,
-                            input,
+                            input: task.input.as_raw().to_owned(),
                         },
                     )
                     .is_ok(),
@@ -785,8 +784,8 @@ impl Pool<'_> {
             .unwrap_or(slot.running_since)
             .max(slot.running_since);
         slot.running_since = now;
-        let result = match (&done.ok, done.error) {
-            (Some(raw), _) => Ok(raw.get()),
+        let result = match (done.ok, done.error) {
+            (Some(raw), _) => Ok(super::Json::from_raw(raw)),
             (None, error) => Err(error.unwrap_or_else(|| "no result".to_owned())),
         };
         // Weight recent tasks more: 1/8 of each new duration.
@@ -796,7 +795,7 @@ impl Pool<'_> {
             (self.average * 7 + duration) / 8
         };
         self.crashes_in_a_row = 0;
-        let record = CallOutcome::new(result, start, duration).into_record(task, index, origin);
+        let record = CallOutcome::of_json(result, start, duration).into_record(task, index, origin);
         outbox.finished(record);
     }
 

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use quack_core::{InstanceBox, abi_stable::std_types::RResult};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use super::Json;
 
 /// One unit of work: the argument of one `run` call.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,7 +15,7 @@ pub struct Task {
     /// The task's position in the input, from 0.
     pub id: u64,
     /// The argument passed to `run`.
-    pub input: Value,
+    pub input: Json,
     /// Which part of a split task this is, if it is one.
     pub part: Option<Part>,
     /// Earlier attempts that crashed or timed out (for `--retries`).
@@ -23,10 +24,10 @@ pub struct Task {
 
 impl Task {
     /// A fresh task.
-    pub fn new(id: u64, input: Value) -> Self {
+    pub fn new(id: u64, input: impl Into<Json>) -> Self {
         Task {
             id,
-            input,
+            input: input.into(),
             part: None,
             history: Vec::new(),
         }
@@ -119,12 +120,12 @@ pub struct TaskRecord {
     /// The task's id.
     pub id: u64,
     /// Its input.
-    pub input: Value,
+    pub input: Json,
     /// How it ended.
     pub status: Status,
     /// The result, when `status` is `ok`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
+    pub output: Option<Json>,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -198,7 +199,7 @@ pub enum Retry {
 /// What one `run` call gave, before it is tied to its task.
 pub(crate) struct CallOutcome {
     status: Status,
-    output: Option<Value>,
+    output: Option<Json>,
     error: Option<String>,
     started: Instant,
     duration: Duration,
@@ -206,17 +207,22 @@ pub(crate) struct CallOutcome {
 
 impl CallOutcome {
     /// The outcome of a call that started at `started`, took `duration` and returned `result`
-    /// (the result's JSON, or the plugin's error).
+    /// (the result's JSON text, or the plugin's error).
     pub(crate) fn new(result: Result<&str, String>, started: Instant, duration: Duration) -> Self {
+        let result = result.and_then(|text| {
+            Json::parse(text).map_err(|error| format!("the plugin returned invalid JSON: {error}"))
+        });
+        Self::of_json(result, started, duration)
+    }
+
+    /// [`new`](Self::new) for a result already checked as JSON (a worker's answer).
+    pub(crate) fn of_json(
+        result: Result<Json, String>,
+        started: Instant,
+        duration: Duration,
+    ) -> Self {
         let (status, output, error) = match result {
-            Ok(json) => match serde_json::from_str(json) {
-                Ok(value) => (Status::Ok, Some(value), None),
-                Err(error) => (
-                    Status::Error,
-                    None,
-                    Some(format!("the plugin returned invalid JSON: {error}")),
-                ),
-            },
+            Ok(output) => (Status::Ok, Some(output), None),
             Err(error) => (Status::Error, None, Some(error)),
         };
         CallOutcome {

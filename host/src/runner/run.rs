@@ -48,6 +48,13 @@ pub enum SplitPolicy {
 pub trait Reporter {
     /// Handles one event.
     fn report(&mut self, event: &Event);
+
+    /// Whether this reporter looks at [`EventKind::TaskStarted`], asked once when the run
+    /// starts. One per task costs a run of trivial tasks real time, so a reporter that ignores
+    /// them says so and the run does not make them. The default is yes.
+    fn wants_task_started(&self) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(&Event)> Reporter for F {
@@ -198,7 +205,9 @@ impl Run {
         let origin = Instant::now();
         let (choice, split) = self.plan(tasks.len_hint());
         let halt = Arc::new(std::sync::OnceLock::new());
+        let task_started = reporter.wants_task_started();
         let emitter = RefCell::new(Emitter {
+            task_started,
             reporter,
             summary: Summary::default(),
             origin,
@@ -284,9 +293,10 @@ impl Run {
             }
         };
         let emitter = feed.emitter;
+        let task_started = emitter.borrow().task_started;
         if !split {
             let mut sink = |event: Event| emitter.borrow_mut().forward(event);
-            let mut outbox = Outbox::new(context.origin, &mut sink);
+            let mut outbox = Outbox::new(context.origin, &mut sink, task_started);
             return executor.execute(feed, &mut outbox);
         }
         let splitter = RefCell::new(Splitter::new(context, self.worker_command.as_ref())?);
@@ -296,7 +306,7 @@ impl Run {
                 emitter.borrow_mut().forward(event);
             }
         };
-        let mut outbox = Outbox::new(context.origin, &mut sink);
+        let mut outbox = Outbox::new(context.origin, &mut sink, task_started);
         executor.execute(&mut parts, &mut outbox)
     }
 }
@@ -304,6 +314,8 @@ impl Run {
 /// Where a run's events go: the reporter, after the summary has counted them.
 struct Emitter<'r> {
     reporter: &'r mut dyn Reporter,
+    /// Whether the reporter wants `TaskStarted` events.
+    task_started: bool,
     summary: Summary,
     origin: Instant,
     /// `--max-fail`: how many failed tasks stop the run.

@@ -4,16 +4,14 @@
 //! waits on the source's [`readiness`](TaskSource::readiness) channel together with its workers',
 //! so that a task arriving wakes it at once (no polling interval on the hot path).
 
+use super::{Json, Task};
 use crossbeam_channel::{Receiver, Select};
-use serde_json::Value;
-
-use super::Task;
 
 /// What a streaming source's reader sends: a task's value, or an entry that is not one.
 #[derive(Debug)]
 pub enum Incoming {
     /// The next task's input.
-    Task(Value),
+    Task(Json),
     /// An entry of the input that is not a task (a line that is not JSON): it becomes a failed
     /// task of its own, and the input goes on.
     Invalid {

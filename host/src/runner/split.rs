@@ -22,7 +22,7 @@ use crate::interfaces::{self, MergeForm};
 use serde_json::Value;
 
 use super::{
-    Event, EventKind, Part, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
+    Event, EventKind, Json, Part, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
     outbox::Stop,
     remote::RemoteInstance,
     source::{Fed, Incoming, TaskFeed},
@@ -48,7 +48,7 @@ pub(crate) struct Splitter {
 
 /// A split task whose parts are running.
 struct Parent {
-    input: Value,
+    input: Json,
     parts: Vec<Option<TaskRecord>>,
     remaining: usize,
     started: bool,
@@ -143,7 +143,7 @@ impl TaskFeed for Parts<'_> {
 impl SplitState {
     /// The first part of `task` (queueing the others), or `task` itself if it does not split.
     fn split(&mut self, task: Task, splitter: &mut Splitter) -> Task {
-        let parts = match splitter.call("split", &task.input) {
+        let parts = match splitter.call("split", &task.input.to_value()) {
             Ok(Value::Array(parts)) if parts.len() > 1 => parts,
             // One part, or a task split cannot handle: run it whole (run reports any error).
             _ => return task,
@@ -160,7 +160,7 @@ impl SplitState {
         );
         let mut parts = parts.into_iter().enumerate().map(|(index, input)| Task {
             id: task.id,
-            input,
+            input: input.into(),
             part: Some(Part { index, of }),
             history: Vec::new(),
         });
@@ -275,10 +275,15 @@ impl SplitState {
             whole.worker = failed.worker;
             return Some(whole);
         }
-        let outputs = parts.into_iter().filter_map(|p| p.output).collect();
-        let argument = splitter.merge_form.argument(&whole.input, outputs);
+        let outputs = parts
+            .into_iter()
+            .filter_map(|p| p.output.map(|output| output.to_value()))
+            .collect();
+        let argument = splitter
+            .merge_form
+            .argument(&whole.input.to_value(), outputs);
         match splitter.call("merge", &argument) {
-            Ok(merged) => whole.output = Some(merged),
+            Ok(merged) => whole.output = Some(merged.into()),
             Err(error) => {
                 whole.status = Status::Error;
                 whole.error = Some(error);

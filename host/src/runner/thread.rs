@@ -411,15 +411,19 @@ fn main_loop(
         // Fill the queue without blocking; then report whatever results are in.
         outbox.freeze();
         while let Some(task) = next.take() {
-            let id = (task.id, task.history.len());
+            let announced = outbox
+                .wants_task_started()
+                .then(|| (task.id, task.history.len() as u32 + 1));
             match pool.task_sender.try_send(task) {
                 Ok(()) => {
                     pool.outstanding += 1;
-                    outbox.emit(super::EventKind::TaskStarted {
-                        id: id.0,
-                        worker: None,
-                        attempt: id.1 as u32 + 1,
-                    });
+                    if let Some((id, attempt)) = announced {
+                        outbox.emit(super::EventKind::TaskStarted {
+                            id,
+                            worker: None,
+                            attempt,
+                        });
+                    }
                     next = pending.next_task();
                 }
                 Err(error) => {
@@ -529,9 +533,9 @@ fn work(
             continue;
         }
         // The task waits in the slot while it runs, where the main thread can take it over.
-        let input = task.input.to_string();
+        let input = task.input.clone();
         slot.lock().running = Some((task, Instant::now()));
-        let outcome = call_run(&mut instance, &input);
+        let outcome = call_run(&mut instance, input.as_str());
         let slow = outcome.duration() >= SLOW_TASK;
         let held = {
             let mut state = slot.lock();
