@@ -18,7 +18,7 @@ use std::{
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use serde_json::Value;
 
-use crate::runner::{Incoming, Json, Polled, Task, TaskSource};
+use crate::runner::{Entry, Incoming, Json, Polled, Task, TaskSource};
 
 /// Why the tasks could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +55,12 @@ pub enum InputError {
     },
 }
 
-/// Values read ahead of the runner from a stream.
-const READ_AHEAD: usize = 1024;
+/// The most entries the reader thread sends in one message (it sends fewer when the input has no
+/// more at hand: a line that arrives alone goes at once).
+const READ_BATCH: usize = 64;
+
+/// Messages read ahead of the runner from a stream: with [`READ_BATCH`], at most 1,024 entries.
+const READ_AHEAD: usize = 16;
 
 /// The tasks of a run.
 pub struct TaskInput {
@@ -72,8 +76,8 @@ pub struct TaskInput {
 enum Values {
     /// In memory.
     Listed(std::vec::IntoIter<Json>),
-    /// Parsed by a reader thread.
-    Streamed(Receiver<Incoming>),
+    /// Parsed by a reader thread; the entries of its last message not taken yet.
+    Streamed(Receiver<Incoming>, std::vec::IntoIter<Entry>),
 }
 
 impl TaskInput {
@@ -150,7 +154,7 @@ impl TaskInput {
             .map_err(read_error)?;
         Ok(TaskInput {
             count: None,
-            values: Values::Streamed(receiver),
+            values: Values::Streamed(receiver, Vec::new().into_iter()),
             next_id: 0,
             error: None,
             path: path.to_path_buf(),
@@ -162,78 +166,102 @@ impl TaskInput {
 const SHOWN_OF_INVALID: usize = 200;
 
 /// Reads JSON Lines from `reader` into `sender` until the input ends (or the run stops taking
-/// them): each non-blank line a task, or an invalid entry that says which line is not JSON.
-fn read_lines(mut reader: impl BufRead, sender: &crossbeam_channel::Sender<Incoming>) {
+/// them): each non-blank line a task, or an invalid entry that says which line is not JSON. Entries
+/// go in batches of up to [`READ_BATCH`], and a batch is sent as soon as the input has no more at
+/// hand, so a slow pipe's lines are never held back.
+fn read_lines(mut reader: BufReader<impl Read>, sender: &crossbeam_channel::Sender<Incoming>) {
     let mut line = Vec::new();
     let mut number = 0u64;
+    let mut batch = Vec::with_capacity(READ_BATCH);
     loop {
         line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(error) => {
-                let _ = sender.send(Incoming::Broken(error.to_string()));
+        let entry = match reader.read_until(b'\n', &mut line) {
+            Ok(0) => None,
+            Ok(_) => {
+                number += 1;
+                (!line.iter().all(u8::is_ascii_whitespace)).then(|| entry(&line, number))
+            }
+            Err(error) => Some(Entry::Broken(error.to_string())),
+        };
+        let ended = line.is_empty() || matches!(entry, Some(Entry::Broken(_)));
+        batch.extend(entry);
+        let at_hand = !reader.buffer().is_empty();
+        if !batch.is_empty() && (ended || batch.len() >= READ_BATCH || !at_hand) {
+            // A closed queue means the run is over: stop reading.
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH));
+            if sender.send(full).is_err() {
                 return;
             }
         }
-        number += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let incoming = match Json::parse_slice(&line) {
-            Ok(value) => Incoming::Task(value),
-            Err(error) => {
-                let text = String::from_utf8_lossy(&line);
-                let text = text.trim_end();
-                let shown: String = text.chars().take(SHOWN_OF_INVALID).collect();
-                let message = error.to_string();
-                let message = message.split(" at line ").next().unwrap_or(&message);
-                Incoming::Invalid {
-                    error: format!(
-                        "line {number} is not JSON ({message} at column {}); each line must be one JSON value",
-                        error.column()
-                    ),
-                    text: shown,
-                }
-            }
-        };
-        // A closed queue means the run is over: stop reading.
-        if sender.send(incoming).is_err() {
+        if ended {
             return;
+        }
+    }
+}
+
+/// The entry for line `number` of the input, `line` (not blank).
+fn entry(line: &[u8], number: u64) -> Entry {
+    match Json::parse_slice(line) {
+        Ok(value) => Entry::Task(value),
+        Err(error) => {
+            let text = String::from_utf8_lossy(line);
+            let text = text.trim_end();
+            let shown: String = text.chars().take(SHOWN_OF_INVALID).collect();
+            let message = error.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            Entry::Invalid {
+                error: format!(
+                    "line {number} is not JSON ({message} at column {}); each line must be one JSON value",
+                    error.column()
+                ),
+                text: shown,
+            }
         }
     }
 }
 
 impl TaskSource for TaskInput {
     fn poll_task(&mut self) -> Polled {
-        let value = match &mut self.values {
+        let entry = match &mut self.values {
             Values::Listed(values) => match values.next() {
-                Some(value) => value,
+                Some(value) => Entry::Task(value),
                 None => return Polled::Done,
             },
-            Values::Streamed(receiver) => match receiver.try_recv() {
-                Ok(Incoming::Task(value)) => value,
-                Ok(Incoming::Invalid { text, error }) => {
-                    self.next_id += 1;
-                    return Polled::Invalid(
-                        Task::new(self.next_id - 1, Value::String(text)),
-                        error,
-                    );
-                }
-                Ok(Incoming::Broken(error)) => {
-                    self.error = Some(InputError::Read {
-                        path: self.path.clone(),
-                        source: io::Error::other(error),
-                    });
-                    self.values = Values::Listed(Vec::new().into_iter());
-                    return Polled::Done;
-                }
-                Err(TryRecvError::Empty) => return Polled::NotYet,
-                Err(TryRecvError::Disconnected) => return Polled::Done,
+            Values::Streamed(receiver, batch) => match batch.next() {
+                Some(entry) => entry,
+                None => match receiver.try_recv() {
+                    Ok(next) => {
+                        *batch = next.into_iter();
+                        match batch.next() {
+                            Some(entry) => entry,
+                            // The reader sends no empty batch; asking again is harmless.
+                            None => return Polled::NotYet,
+                        }
+                    }
+                    Err(TryRecvError::Empty) => return Polled::NotYet,
+                    Err(TryRecvError::Disconnected) => return Polled::Done,
+                },
             },
         };
-        self.next_id += 1;
-        Polled::Ready(Task::new(self.next_id - 1, value))
+        let id = self.next_id;
+        match entry {
+            Entry::Task(value) => {
+                self.next_id += 1;
+                Polled::Ready(Task::new(id, value))
+            }
+            Entry::Invalid { text, error } => {
+                self.next_id += 1;
+                Polled::Invalid(Task::new(id, Value::String(text)), error)
+            }
+            Entry::Broken(error) => {
+                self.error = Some(InputError::Read {
+                    path: self.path.clone(),
+                    source: io::Error::other(error),
+                });
+                self.values = Values::Listed(Vec::new().into_iter());
+                Polled::Done
+            }
+        }
     }
 
     fn len_hint(&self) -> Option<usize> {
@@ -242,7 +270,7 @@ impl TaskSource for TaskInput {
 
     fn readiness(&self) -> Option<&Receiver<Incoming>> {
         match &self.values {
-            Values::Streamed(receiver) => Some(receiver),
+            Values::Streamed(receiver, _) => Some(receiver),
             Values::Listed(_) => None,
         }
     }
@@ -306,15 +334,15 @@ mod tests {
         #[test]
         fn every_non_blank_line_is_one_entry(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
             let (sender, receiver) = crossbeam_channel::unbounded();
-            read_lines(std::io::Cursor::new(bytes.clone()), &sender);
+            read_lines(BufReader::new(std::io::Cursor::new(bytes.clone())), &sender);
             drop(sender);
-            let entries: Vec<Incoming> = receiver.into_iter().collect();
+            let entries: Vec<Entry> = receiver.into_iter().flatten().collect();
             let lines = bytes
                 .split(|byte| *byte == b'\n')
                 .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
                 .count();
             proptest::prop_assert_eq!(entries.len(), lines);
-            proptest::prop_assert!(entries.iter().all(|entry| !matches!(entry, Incoming::Broken(_))));
+            proptest::prop_assert!(entries.iter().all(|entry| !matches!(entry, Entry::Broken(_))));
         }
     }
 

@@ -43,6 +43,9 @@ impl<W: Write> Reporter for JsonlReporter<W> {
     }
 }
 
+/// What goes before a task record's first field.
+const TASK_TYPE: &[u8] = br#""type":"task","#;
+
 #[derive(Serialize)]
 struct Line<'a, T: Serialize> {
     #[serde(rename = "type")]
@@ -81,9 +84,18 @@ impl<W: Write> JsonlReporter<W> {
         self.out.write_all(&self.line)
     }
 
-    /// Writes one finished task: `{"type": "task", "id": 0, ...}`.
+    /// Writes one finished task: `{"type": "task", "id": 0, ...}`: the record as the report
+    /// writes it, with the type put in front (the same line `Line` makes, without serde's
+    /// flattening, which goes through a map and costs a trivial task's run a tenth of its time).
     fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
-        self.line("task", record)
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record)?;
+        // A record is a JSON object: `{` then its fields.
+        if self.line.first() == Some(&b'{') {
+            self.line.splice(1..1, TASK_TYPE.iter().copied());
+        }
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     /// Writes the summary: `{"type": "summary", "tasks": 4, ..., "runner": {...}}`.
@@ -96,5 +108,61 @@ impl<W: Write> JsonlReporter<W> {
             },
         )?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{Attempt, Json, Status};
+
+    fn record(output: Option<&str>, attempts: Vec<Attempt>) -> TaskRecord {
+        TaskRecord {
+            id: 7,
+            input: Json::parse(r#"{"n": 12}"#).unwrap(),
+            status: if output.is_some() {
+                Status::Ok
+            } else {
+                Status::Error
+            },
+            output: output.map(|text| Json::parse(text).unwrap()),
+            error: output.is_none().then(|| "no \"luck\"".to_owned()),
+            worker: 1,
+            start_seconds: 0.25,
+            duration_seconds: 1.5e-6,
+            parts: Some(3),
+            attempts,
+            part: None,
+        }
+    }
+
+    /// The task line is the record with `"type": "task"` in front, exactly what serde's
+    /// flattening of the two makes.
+    #[test]
+    fn a_task_line_is_the_flattened_record() {
+        let crashed = Attempt {
+            status: Status::Crashed,
+            error: "worker 1 died".to_owned(),
+            worker: 1,
+            start_seconds: 0.1,
+            duration_seconds: 0.2,
+        };
+        for record in [
+            record(Some("[1, 2, 3]"), Vec::new()),
+            record(None, vec![crashed]),
+        ] {
+            let mut reporter = JsonlReporter::new(Vec::new());
+            reporter.task(&record).unwrap();
+            let mut expected = serde_json::to_vec(&Line {
+                kind: "task",
+                body: &record,
+            })
+            .unwrap();
+            expected.push(b'\n');
+            assert_eq!(
+                String::from_utf8(reporter.out).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
     }
 }

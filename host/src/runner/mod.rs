@@ -37,7 +37,7 @@ pub use json::Json;
 pub use process::describe_exit;
 pub use record::{Attempt, Part, Retry, Status, Task, TaskRecord, seconds};
 pub use run::{Reporter, Run, RunOutcome, SplitPolicy};
-pub use source::{Incoming, Polled, TaskSource};
+pub use source::{Entry, Incoming, Polled, TaskSource};
 pub use split::{SPLIT_BELOW_TASKS_PER_WORKER, worth_splitting};
 pub use summary::Summary;
 pub use worker_command::WorkerCommand;

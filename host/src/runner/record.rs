@@ -257,12 +257,8 @@ impl CallOutcome {
     }
 }
 
-/// Calls `run` on `instance` with `input` (JSON).
-pub(crate) fn call_run(instance: &mut InstanceBox, input: &str) -> CallOutcome {
-    call_run_from(instance, input, Instant::now())
-}
-
-/// [`call_run`], for a call that starts at `started` (read by the caller, who needed it too).
+/// Calls `run` on `instance` with `input` (JSON), a call that starts at `started` (read by the
+/// caller, who needs that moment too).
 pub(crate) fn call_run_from(
     instance: &mut InstanceBox,
     input: &str,

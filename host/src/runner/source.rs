@@ -7,9 +7,13 @@
 use super::{Json, Task};
 use crossbeam_channel::{Receiver, Select};
 
-/// What a streaming source's reader sends: a task's value, or an entry that is not one.
+/// What a streaming source's reader sends at once: the entries it read since its last message
+/// (one message per entry would cost a channel operation on both sides for every task).
+pub type Incoming = Vec<Entry>;
+
+/// One entry of a streamed input: a task's value, or an entry that is not one.
 #[derive(Debug)]
-pub enum Incoming {
+pub enum Entry {
     /// The next task's input.
     Task(Json),
     /// An entry of the input that is not a task (a line that is not JSON): it becomes a failed

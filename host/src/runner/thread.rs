@@ -29,7 +29,7 @@ use super::{
     Executor, RunContext, RunError, Status, Task, TaskRecord,
     outbox::{Outbox, Stop, wait_time},
     pending::Pending,
-    record::call_run,
+    record::call_run_from,
     source::{TaskFeed, wait_ready},
 };
 
@@ -502,6 +502,7 @@ fn work(
         }
     };
     slot.lock().start = Start::Ready;
+    let mut input = String::new();
     let send = |slot: &Slot| {
         let done = slot.take_done();
         done.is_empty() || results.send(done).is_ok()
@@ -533,9 +534,13 @@ fn work(
             continue;
         }
         // The task waits in the slot while it runs, where the main thread can take it over.
-        let input = task.input.clone();
-        slot.lock().running = Some((task, Instant::now()));
-        let outcome = call_run(&mut instance, input.as_str());
+        // The input is copied into a buffer the thread keeps (no allocation per task), and one
+        // clock read is both when the task started for the main thread and the call's start.
+        input.clear();
+        input.push_str(task.input.as_str());
+        let started = Instant::now();
+        slot.lock().running = Some((task, started));
+        let outcome = call_run_from(&mut instance, &input, started);
         let slow = outcome.duration() >= SLOW_TASK;
         let held = {
             let mut state = slot.lock();
