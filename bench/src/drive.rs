@@ -15,7 +15,7 @@ use std::{
 
 use quack_host::{
     loader::LoadedPlugin,
-    runner::{Event, EventKind, Json, Run, SplitPolicy, Status, Task, WorkerCommand},
+    runner::{Event, EventKind, Json, Reporter, Run, SplitPolicy, Status, Task, WorkerCommand},
 };
 use serde_json::{Map, Value};
 
@@ -146,23 +146,26 @@ pub fn run(job: Job<'_>) -> Result<Outcome, RunError> {
     let (mut finished, mut ok, mut parts) = (0, 0, 0);
     let mut records = Vec::new();
     let started = Instant::now();
-    let outcome = run.execute(&mut tasks, &mut |event: &Event| {
-        if let EventKind::TaskFinished(record) = &event.kind {
-            first_result.get_or_insert_with(|| started.elapsed());
-            finished += 1;
-            parts += record.parts.unwrap_or(1);
-            let record_ok = record.status == Status::Ok;
-            ok += usize::from(record_ok);
-            if job.keep == Keep::Records {
-                records.push(Record {
-                    id: record.id,
-                    ok: record_ok,
-                    output: record.output.as_ref().map(Json::to_value),
-                    error: record.error.clone(),
-                });
+    let outcome = run.execute(
+        &mut tasks,
+        &mut Finished(|event: &Event| {
+            if let EventKind::TaskFinished(record) = &event.kind {
+                first_result.get_or_insert_with(|| started.elapsed());
+                finished += 1;
+                parts += record.parts.unwrap_or(1);
+                let record_ok = record.status == Status::Ok;
+                ok += usize::from(record_ok);
+                if job.keep == Keep::Records {
+                    records.push(Record {
+                        id: record.id,
+                        ok: record_ok,
+                        output: record.output.as_ref().map(Json::to_value),
+                        error: record.error.clone(),
+                    });
+                }
             }
-        }
-    });
+        }),
+    );
     let wall = started.elapsed();
     if let Some(error) = outcome.error {
         return Err(error);
@@ -178,4 +181,18 @@ pub fn run(job: Job<'_>) -> Result<Outcome, RunError> {
         reason: outcome.choice.reason,
         records,
     })
+}
+
+/// A reporter that looks only at finished tasks, as `host run`'s reporters do unless `-vvv`
+/// asks for task starts: the run makes no `TaskStarted` events for it.
+struct Finished<F: FnMut(&Event)>(F);
+
+impl<F: FnMut(&Event)> Reporter for Finished<F> {
+    fn report(&mut self, event: &Event) {
+        (self.0)(event)
+    }
+
+    fn wants_task_started(&self) -> bool {
+        false
+    }
 }

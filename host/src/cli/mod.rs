@@ -83,6 +83,14 @@ impl Cli {
 /// Parses the command line, runs it and turns the result into an exit code. Nothing printed on
 /// stderr or stdout can make it panic: a closed or full stream loses the text, not the exit code.
 pub fn main() -> ExitCode {
+    if worker::is_bare_worker_command() {
+        // What the parser would give: no options, plain lines on stderr, no tracing.
+        let _disarm = exit_guard::DisarmOnDrop;
+        return match (worker::WorkerArgs {}).exec() {
+            Outcome::Exit(code) => ExitCode::from(code),
+            _ => ExitCode::SUCCESS,
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -181,9 +181,11 @@ pub fn host_name() -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The number of cores this process may use.
+/// The number of cores this process may use (asked once: the standard library reads the
+/// cgroup's files every time).
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |count| count.get())
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |count| count.get()))
 }
 
 /// Writes the JSON report as the run goes: the head when the run starts, each task as soon as

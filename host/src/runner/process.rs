@@ -187,8 +187,9 @@ struct Pool<'a> {
     context: &'a RunContext,
     command: &'a WorkerCommand,
     plugin_path: PathBuf,
-    /// The plugin file's SHA-256, which every worker must have loaded.
-    sha256: String,
+    /// The plugin file's SHA-256, which every worker must have loaded: hashed at the start when
+    /// workers may run elsewhere (a launcher), else only once a worker asks for the plugin.
+    sha256: Option<String>,
     /// The plugin file's identity here, so local workers need not hash it again.
     stamp: Option<FileStamp>,
     slots: Vec<Slot>,
@@ -219,7 +220,7 @@ impl Executor for ProcessExecutor {
             context: &self.context,
             command: &self.command,
             plugin_path,
-            sha256: String::new(),
+            sha256: None,
             stamp: None,
             slots: Vec::with_capacity(self.workers),
             events: sender,
@@ -250,9 +251,14 @@ impl Pool<'_> {
         receiver: &Receiver<WorkerEvent>,
         outbox: &mut Outbox<'_>,
     ) -> Result<Option<Stop>, RunError> {
-        // The stamp first: a file changed between the two is then hashed by the workers.
+        // The stamp first: a file changed between the two is then hashed by the workers. A local
+        // worker finds the very file by its stamp, so the file is hashed (a millisecond or two
+        // for a plugin of a megabyte) only for workers that may run elsewhere, or when a worker
+        // asks for the plugin.
         self.stamp = FileStamp::of(&self.plugin_path);
-        self.sha256 = self.context.plugin.content().sha256.clone();
+        if self.command.has_launcher() {
+            self.sha256 = Some(self.context.plugin.content().sha256.clone());
+        }
         self.plugin_file = std::fs::File::open(&self.plugin_path).ok();
         raise_file_limit(workers);
         // A first wave of one worker per core: more at once would only compete for the cores
@@ -500,8 +506,29 @@ impl Pool<'_> {
                     None => std::fs::read(&self.plugin_path).map(|read| bytes = read),
                 };
                 read.map_err(|error| changed(format!("it cannot be read ({error})")))?;
-                if crate::loader::sha256_hex(&bytes) != self.sha256 {
-                    return Err(changed("its content is not what was loaded".to_owned()));
+                let hash = crate::loader::sha256_hex(&bytes);
+                match &self.sha256 {
+                    Some(announced) if *announced != hash => {
+                        return Err(changed("its content is not what was loaded".to_owned()));
+                    }
+                    Some(_) => {}
+                    None => {
+                        // Hashed only now: the bytes must be those of the file stamped at the
+                        // start (the file opened then, unchanged since).
+                        let now = self
+                            .plugin_file
+                            .as_ref()
+                            .and_then(|file| file.metadata().ok())
+                            .map(|metadata| FileStamp::of_metadata(&metadata));
+                        let unchanged = match (now, self.stamp) {
+                            (Some(now), Some(then)) => now.same_content(&then),
+                            _ => false,
+                        };
+                        if !unchanged {
+                            return Err(changed("it changed since the run started".to_owned()));
+                        }
+                        self.sha256 = Some(hash);
+                    }
                 }
                 let bytes = Arc::new(bytes);
                 self.plugin_bytes = Some(Arc::clone(&bytes));
@@ -523,11 +550,12 @@ impl Pool<'_> {
         };
         let events = self.events.clone();
         let generation = self.slots[index].generation;
+        let sha256 = self.sha256.clone().unwrap_or_default();
         thread::Builder::new()
             .name(format!("quack-ship-{index}"))
             .spawn(move || {
                 let size = bytes.len() as u64;
-                let sent = write_frame(&mut stdin, &ToWorker::Plugin { size })
+                let sent = write_frame(&mut stdin, &ToWorker::Plugin { size, sha256 })
                     .and_then(|()| {
                         bytes
                             .chunks(PLUGIN_CHUNK)
@@ -576,10 +604,30 @@ impl Pool<'_> {
             });
         }
         let description = &self.context.plugin.description;
-        let theirs = format!("{} {} (sha256 {})", hello.name, hello.version, hello.sha256);
-        let ours = format!(
-            "{} {} (sha256 {})",
-            description.name, description.version, self.sha256
+        // A worker that loaded the very file the host stamped has no hash to tell; one that
+        // checked a hash tells it, and it must be the host's (hashed now if it was not yet).
+        let hashes = match &hello.sha256 {
+            Some(theirs) => {
+                let ours = self
+                    .sha256
+                    .get_or_insert_with(|| self.context.plugin.content().sha256.clone());
+                Some((theirs.clone(), ours.clone()))
+            }
+            None => None,
+        };
+        let identity = |name: &str, version: &str, hash: Option<&String>| match hash {
+            Some(hash) => format!("{name} {version} (sha256 {hash})"),
+            None => format!("{name} {version}"),
+        };
+        let theirs = identity(
+            &hello.name,
+            &hello.version,
+            hashes.as_ref().map(|(theirs, _)| theirs),
+        );
+        let ours = identity(
+            &description.name,
+            &description.version,
+            hashes.as_ref().map(|(_, ours)| ours),
         );
         if theirs != ours {
             return Err(RunError::WrongPlugin {

@@ -2,17 +2,21 @@
 //! stdin and stdout, and how it is framed.
 //!
 //! Every message is one frame: a 4-byte little-endian length, then that many bytes of JSON. The
-//! host speaks first: [`ToWorker::Start`] says which plugin to load (path and content hash), with
-//! which configuration, as which worker. The worker answers [`FromWorker::Hello`] with the identity
-//! of what it loaded (name, version, content hash; the host refuses a worker that loaded something
-//! else) or [`FromWorker::Fatal`]. A worker that cannot open the plugin at the host's path, or
-//! finds a file there with another content hash (no shared file system), first asks for it with
-//! [`FromWorker::NeedPlugin`]: the host answers [`ToWorker::Plugin`] with the size, then the
-//! plugin's bytes as raw frames (not JSON) of at most [`PLUGIN_CHUNK`] bytes each; the worker keeps
-//! them in its plugin cache, checked against the hash, and loads that copy. Then the host sends [`ToWorker::Task`]s, several in flight, and
-//! the worker answers each with [`FromWorker::Done`] in the order received. Closing the worker's
-//! stdin tells it to exit. Task inputs and outputs travel as raw JSON, never parsed by the worker.
-//! Nothing but these pipes is shared: the worker may run on another machine.
+//! host speaks first: [`ToWorker::Start`] says which plugin to load (its path, the file's stamp:
+//! device, inode, size and times, and its content hash when the host has it), with which
+//! configuration, as which worker. A worker that finds the very file the host stamped loads it
+//! without reading it. Otherwise it checks the file at the host's path against the hash; a worker
+//! that cannot (no file, another content, or no hash: a local host hashes the plugin only when a
+//! worker needs it) asks for the plugin with [`FromWorker::NeedPlugin`], and the host answers
+//! [`ToWorker::Plugin`] with the size and hash, then the plugin's bytes as raw frames (not JSON)
+//! of at most [`PLUGIN_CHUNK`] bytes each; the worker keeps them in its plugin cache, checked
+//! against the hash, and loads that copy. The worker then answers [`FromWorker::Hello`] with the
+//! identity of what it loaded (name, version, and the content hash it checked; the host refuses a
+//! worker that loaded something else) or [`FromWorker::Fatal`]. Then the host sends
+//! [`ToWorker::Task`]s, several in flight, and the worker answers each with [`FromWorker::Done`]
+//! in the order received. Closing the worker's stdin tells it to exit. Task inputs and outputs
+//! travel as raw JSON, never parsed by the worker. Nothing but these pipes is shared: the worker
+//! may run on another machine.
 
 use std::io::{self, Read, Write};
 
@@ -20,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// The protocol version; a host refuses a worker that speaks another, and the other way round.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest frame either side accepts (a guard against reading garbage as a length).
 pub const MAX_FRAME: usize = 1 << 30;
@@ -43,8 +47,12 @@ pub enum ToWorker {
         worker: usize,
         /// The plugin's path on the host.
         plugin: std::path::PathBuf,
-        /// The SHA-256 of the plugin file the host loaded, in hex.
-        sha256: String,
+        /// The SHA-256 of the plugin file the host loaded, in hex, when the host has it: it hashes
+        /// the file only for workers that may run elsewhere (through a launcher). A local worker
+        /// finds the very file by its `stamp`; one that does not asks for the plugin, and the
+        /// hash comes with the bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
         /// The file's identity on the host's machine: a worker that finds the very same file
         /// there (same device, inode, size and times) need not read and hash it again.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,6 +65,8 @@ pub enum ToWorker {
     Plugin {
         /// The number of bytes that follow.
         size: u64,
+        /// Their SHA-256, in hex: the worker keeps them under it and checks them against it.
+        sha256: String,
     },
     /// Run `run(input)` (or `method(input)`) and answer with the same `id`.
     Task {
@@ -121,9 +131,23 @@ pub struct FileStamp {
 impl FileStamp {
     /// The stamp of the file at `path`, if it can be read.
     pub fn of(path: &std::path::Path) -> Option<Self> {
+        std::fs::metadata(path)
+            .ok()
+            .map(|metadata| Self::of_metadata(&metadata))
+    }
+
+    /// Whether `other` is this same file with the same content: its change time aside, which
+    /// also moves when the file is renamed away or linked (as a new build moved over the path
+    /// does to the file a run has open).
+    pub fn same_content(&self, other: &FileStamp) -> bool {
+        (self.dev, self.ino, self.size, self.mtime_ns)
+            == (other.dev, other.ino, other.size, other.mtime_ns)
+    }
+
+    /// The stamp of a file from its metadata.
+    pub fn of_metadata(metadata: &std::fs::Metadata) -> Self {
         use std::os::unix::fs::MetadataExt;
-        let metadata = std::fs::metadata(path).ok()?;
-        Some(FileStamp {
+        FileStamp {
             dev: metadata.dev(),
             ino: metadata.ino(),
             size: metadata.size(),
@@ -131,7 +155,7 @@ impl FileStamp {
                 + i128::from(metadata.mtime_nsec()),
             ctime_ns: i128::from(metadata.ctime()) * 1_000_000_000
                 + i128::from(metadata.ctime_nsec()),
-        })
+        }
     }
 }
 
@@ -148,8 +172,9 @@ pub struct Hello {
     pub name: String,
     /// The version of the plugin it loaded.
     pub version: String,
-    /// The SHA-256 of the file it loaded, in hex.
-    pub sha256: String,
+    /// The SHA-256 of the file it loaded, in hex, when it checked one: `None` when it loaded the
+    /// very file the host stamped (same device, inode, size and times).
+    pub sha256: Option<String>,
 }
 
 /// The step a worker could not get past.

@@ -81,7 +81,7 @@ impl RemoteInstance {
             worker: 0,
             plugin: std::path::absolute(&context.plugin.path)
                 .unwrap_or_else(|_| context.plugin.path.clone()),
-            sha256: context.plugin.content().sha256.clone(),
+            sha256: Some(context.plugin.content().sha256.clone()),
             stamp: None,
             config: context.config.clone(),
         };
@@ -89,7 +89,9 @@ impl RemoteInstance {
             .and_then(|()| remote.stdin.flush())
             .map_err(|error| failed(format!("it could not be sent its start: {error}")))?;
         match remote.answer(context.limits.start_timeout) {
-            Ok(FromWorker::Hello(hello)) if hello.sha256 == context.plugin.content().sha256 => {
+            Ok(FromWorker::Hello(hello))
+                if hello.sha256.as_ref() == Some(&context.plugin.content().sha256) =>
+            {
                 Ok(remote)
             }
             Ok(FromWorker::Hello(Hello { name, version, .. })) => Err(failed(format!(

@@ -91,22 +91,23 @@ pub fn serve() -> u8 {
         }
     };
     let (worker, host_path, sha256, stamp, config) = start;
-    // The very file the host hashed (same device, inode, size, times): no need to hash it again.
+    // The very file the host stamped (same device, inode, size, times): no need to read it.
     let same_file = stamp.is_some() && stamp == FileStamp::of(&host_path);
     let found = if same_file {
-        Ok(host_path.clone())
+        Ok((host_path.clone(), None))
     } else {
         obtain_plugin(
             &host_path,
-            &sha256,
+            sha256.as_deref(),
             &PluginCache::for_user(),
             &mut reader,
             &mut protocol_out,
             &mut frame,
         )
+        .map(|(path, sha256)| (path, Some(sha256)))
     };
-    let plugin_path = match found {
-        Ok(path) => path,
+    let (plugin_path, sha256) = match found {
+        Ok(found) => found,
         Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error),
     };
     let mut instance = match LoadedPlugin::load(&plugin_path) {
@@ -119,7 +120,7 @@ pub fn serve() -> u8 {
                     name: plugin.description.name.clone(),
                     version: plugin.description.version.clone(),
                     // obtain_plugin checked these very bytes against it just now.
-                    sha256: sha256.clone(),
+                    sha256,
                 });
                 if write_frame(&mut protocol_out, &hello)
                     .and_then(|()| protocol_out.flush())
@@ -236,24 +237,36 @@ fn write_answer(out: &mut impl Write, done: FromWorker, limit: usize) -> io::Res
 /// there yet. The error is one sentence.
 fn obtain_plugin(
     path: &Path,
-    sha256: &str,
+    sha256: Option<&str>,
     cache: &PluginCache,
     reader: &mut impl io::Read,
     out: &mut impl Write,
     frame: &mut Vec<u8>,
-) -> Result<PathBuf, String> {
-    let reason = match std::fs::read(path) {
-        Ok(bytes) if sha256_hex(&bytes) == sha256 => return Ok(path.to_path_buf()),
-        Ok(_) => format!("{} has other content here", path.display()),
-        Err(error) => format!("{} cannot be read here ({error})", path.display()),
-    };
+) -> Result<(PathBuf, String), String> {
     let file_name = path
         .file_name()
         .and_then(|name| name.to_str())
         .unwrap_or("libplugin.so");
-    if let Some(cached) = cache.lookup(sha256, file_name) {
-        return Ok(cached);
-    }
+    let reason = match sha256 {
+        Some(sha256) => {
+            let reason = match std::fs::read(path) {
+                Ok(bytes) if sha256_hex(&bytes) == sha256 => {
+                    return Ok((path.to_path_buf(), sha256.to_owned()));
+                }
+                Ok(_) => format!("{} has other content here", path.display()),
+                Err(error) => format!("{} cannot be read here ({error})", path.display()),
+            };
+            if let Some(cached) = cache.lookup(sha256, file_name) {
+                return Ok((cached, sha256.to_owned()));
+            }
+            reason
+        }
+        // A local host that sent no hash: the file here is not the one it stamped.
+        None => format!(
+            "{} is not the file the host loaded (it changed, or it is another file here)",
+            path.display()
+        ),
+    };
     let lost = |error: io::Error| format!("the host's plugin could not be received: {error}");
     write_frame(out, &FromWorker::NeedPlugin { reason })
         .and_then(|()| out.flush())
@@ -261,8 +274,10 @@ fn obtain_plugin(
     if !read_frame(reader, frame).map_err(lost)? {
         return Err("the host closed the connection instead of sending the plugin".to_owned());
     }
-    let size = match serde_json::from_slice::<ToWorker>(frame) {
-        Ok(ToWorker::Plugin { size }) => usize::try_from(size).unwrap_or(usize::MAX),
+    let (size, sent_hash) = match serde_json::from_slice::<ToWorker>(frame) {
+        Ok(ToWorker::Plugin { size, sha256: sent }) => {
+            (usize::try_from(size).unwrap_or(usize::MAX), sent)
+        }
         _ => {
             return Err(
                 "the host answered the request for the plugin with another message".to_owned(),
@@ -279,8 +294,12 @@ fn obtain_plugin(
         }
         bytes.extend_from_slice(frame);
     }
+    if sha256.is_some_and(|announced| announced != sent_hash) {
+        return Err("the host sent a plugin of another hash than it announced".to_owned());
+    }
     cache
-        .store(sha256, file_name, &bytes)
+        .store(&sent_hash, file_name, &bytes)
+        .map(|path| (path, sent_hash))
         .map_err(|error| format!("the plugin sent by the host could not be kept: {error}"))
 }
 
@@ -375,11 +394,18 @@ mod tests {
 
     use crate::runner::protocol::{PLUGIN_CHUNK, write_raw_frame};
 
-    /// What the host would send after a `need_plugin`: the size, then the bytes in chunks.
+    /// What the host would send after a `need_plugin`: the size and hash, then the bytes in
+    /// chunks.
     fn host_answer(bytes: &[u8]) -> Vec<u8> {
+        answer_with_hash(bytes, &sha256_hex(bytes))
+    }
+
+    /// [`host_answer`] with the hash given.
+    fn answer_with_hash(bytes: &[u8], sha256: &str) -> Vec<u8> {
         let mut wire = Vec::new();
         let size = bytes.len() as u64;
-        write_frame(&mut wire, &ToWorker::Plugin { size }).unwrap();
+        let sha256 = sha256.to_owned();
+        write_frame(&mut wire, &ToWorker::Plugin { size, sha256 }).unwrap();
         for chunk in bytes.chunks(PLUGIN_CHUNK) {
             write_raw_frame(&mut wire, chunk).unwrap();
         }
@@ -395,14 +421,14 @@ mod tests {
         let mut said = Vec::new();
         let found = obtain_plugin(
             &path,
-            &sha256_hex(b"plugin"),
+            Some(&sha256_hex(b"plugin")),
             &cache,
             &mut io::empty(),
             &mut said,
             &mut Vec::new(),
         )
         .unwrap();
-        assert_eq!(found, path);
+        assert_eq!(found, (path, sha256_hex(b"plugin")));
         assert!(said.is_empty(), "nothing asked of the host");
     }
 
@@ -419,15 +445,16 @@ mod tests {
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             let wire = host_answer(&bytes);
             let mut said = Vec::new();
-            let found = obtain_plugin(
+            let (found, checked) = obtain_plugin(
                 &path,
-                &hash,
+                Some(&hash),
                 &cache,
                 &mut wire.as_slice(),
                 &mut said,
                 &mut Vec::new(),
             )
             .unwrap();
+            assert_eq!(checked, hash);
             assert_eq!(found, dir.path().join("cache").join(&hash).join(&name));
             assert_eq!(std::fs::read(&found).unwrap(), bytes);
             let mut frame = Vec::new();
@@ -436,9 +463,9 @@ mod tests {
             assert!(matches!(asked, FromWorker::NeedPlugin { .. }), "{asked:?}");
             // Once cached, nothing more is asked.
             let mut said = Vec::new();
-            let again = obtain_plugin(
+            let (again, _) = obtain_plugin(
                 &path,
-                &hash,
+                Some(&hash),
                 &cache,
                 &mut io::empty(),
                 &mut said,
@@ -459,7 +486,7 @@ mod tests {
         let short = &wire[..wire.len() - 3];
         let error = obtain_plugin(
             &path,
-            &sha256_hex(b"the plugin"),
+            Some(&sha256_hex(b"the plugin")),
             &cache,
             &mut &short[..],
             &mut Vec::new(),
@@ -472,13 +499,59 @@ mod tests {
         );
         let error = obtain_plugin(
             &path,
-            &sha256_hex(b"something else"),
+            Some(&sha256_hex(b"something else")),
             &cache,
             &mut wire.as_slice(),
             &mut Vec::new(),
             &mut Vec::new(),
         )
         .unwrap_err();
+        assert!(error.contains("another hash than it announced"), "{error}");
+        // No hash announced, bytes that are not what the host says they are: not kept.
+        let lying = answer_with_hash(b"the plugin", &sha256_hex(b"something else"));
+        let error = obtain_plugin(
+            &path,
+            None,
+            &cache,
+            &mut lying.as_slice(),
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert!(error.contains("could not be kept"), "{error}");
+    }
+
+    /// A local host announces no hash: a worker that does not find the stamped file asks for
+    /// the plugin at once (it has nothing to check its own file against) and keeps what comes,
+    /// under the hash that comes with it.
+    #[test]
+    fn without_a_hash_the_plugin_is_asked_for_and_kept_under_the_hash_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = PluginCache::at(dir.path().join("cache"));
+        let path = dir.path().join("libp.so");
+        std::fs::write(&path, b"a build the host did not load").unwrap();
+        let wire = host_answer(b"the host's plugin");
+        let mut said = Vec::new();
+        let (found, checked) = obtain_plugin(
+            &path,
+            None,
+            &cache,
+            &mut wire.as_slice(),
+            &mut said,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(checked, sha256_hex(b"the host's plugin"));
+        assert_eq!(std::fs::read(&found).unwrap(), b"the host's plugin");
+        let mut frame = Vec::new();
+        assert!(read_frame(&mut said.as_slice(), &mut frame).unwrap());
+        let asked: FromWorker = serde_json::from_slice(&frame).unwrap();
+        let FromWorker::NeedPlugin { reason } = asked else {
+            panic!("{asked:?}");
+        };
+        assert!(
+            reason.contains("is not the file the host loaded"),
+            "{reason}"
+        );
     }
 }

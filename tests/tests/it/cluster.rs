@@ -271,6 +271,111 @@ fn a_worker_that_finds_another_file_at_the_plugins_path_gets_the_hosts_plugin() 
     );
 }
 
+/// Without a launcher the host does not hash the plugin: a local worker loads the very file the
+/// host stamped. A worker that finds another file there (swapped by the worker program, by
+/// rename, so the host's open file is intact) has no hash to check it against: it asks, and the
+/// host hashes the file it opened at the start of the run and sends it.
+#[test]
+fn a_local_worker_that_finds_another_file_gets_the_hosts_plugin_hashed_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("libplugin.so");
+    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
+    let program = dir.path().join("swapping-worker");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\ncp {dog} {dir}/new.so && mv {dir}/new.so {plugin} && exec {host} \"$@\"\n",
+            dog = quack_tests::plugin("dog").display(),
+            dir = dir.path().display(),
+            plugin = plugin.display(),
+            host = quack_tests::host_path().display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let (run, report) = run_env(
+        &[
+            "run",
+            plugin.to_str().unwrap(),
+            "--mode",
+            "process",
+            "--worker-program",
+            program.to_str().unwrap(),
+            "--workers",
+            "1",
+            "--task",
+            "12",
+        ],
+        &[("XDG_CACHE_HOME", cache.path())],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("is not the file the host loaded")
+            && run.stderr.contains("the host sends the plugin"),
+        "{run:#?}"
+    );
+    let output = &task_record(&report, 0)["output"];
+    assert_eq!(
+        output,
+        &serde_json::json!([1, 2, 3, 4, 6, 12]),
+        "{report:#}"
+    );
+    let cached = walk(&cache.path().join("quack/plugins"));
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert_eq!(
+        std::fs::read(&cached[0]).unwrap(),
+        std::fs::read(quack_tests::plugin("factorize")).unwrap(),
+        "the host's plugin, not the file swapped in"
+    );
+}
+
+/// A plugin file changed in place after the run started is not what the host loaded: a worker
+/// that asks for it gets a sentence, not the changed bytes.
+#[test]
+fn a_plugin_changed_in_place_is_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("libplugin.so");
+    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
+    let program = dir.path().join("touching-worker");
+    // Appending changes the file the host has open (same inode): its stamp no longer matches.
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\nprintf x >> {plugin} && exec {host} \"$@\"\n",
+            plugin = plugin.display(),
+            host = quack_tests::host_path().display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let run = quack_tests::run(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--mode",
+        "process",
+        "--worker-program",
+        program.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--task",
+        "12",
+    ]);
+    assert_ne!(run.code, Some(0), "{run:#?}");
+    assert!(
+        run.stderr.contains("changed since the run started"),
+        "{run:#?}"
+    );
+}
+
 #[test]
 fn the_plugin_is_shipped_to_slurm_workers_that_cannot_see_it() {
     if !can_hide_directories() {
