@@ -15,7 +15,7 @@ use std::{
 
 use quack_host::{
     loader::LoadedPlugin,
-    runner::{Event, EventKind, Json, Reporter, Run, SplitPolicy, Status, Task, WorkerCommand},
+    runner::{Event, EventKind, Reporter, Run, SplitPolicy, Status, Task, WorkerCommand},
 };
 use serde_json::{Map, Value};
 
@@ -159,7 +159,10 @@ pub fn run(job: Job<'_>) -> Result<Outcome, RunError> {
                     records.push(Record {
                         id: record.id,
                         ok: record_ok,
-                        output: record.output.as_ref().map(Json::to_value),
+                        output: record
+                            .output
+                            .as_ref()
+                            .and_then(|output| output.to_value().ok()),
                         error: record.error.clone(),
                     });
                 }

@@ -295,7 +295,7 @@ mod tests {
         let mut values = Vec::new();
         loop {
             match input.poll_task() {
-                Polled::Ready(task) => values.push(Ok(task.input.to_value())),
+                Polled::Ready(task) => values.push(Ok(task.input.to_value().unwrap())),
                 Polled::Invalid(_, error) => values.push(Err(error)),
                 Polled::NotYet => std::thread::sleep(std::time::Duration::from_millis(1)),
                 Polled::Done => break,

@@ -177,7 +177,9 @@ impl<W: Write> HumanReporter<W> {
             self.header_written = true;
         }
         let outcome = match (&record.output, &record.error) {
-            (Some(output), _) => display(&output.to_value()),
+            (Some(output), _) => output
+                .to_value()
+                .map_or_else(|_| output.to_string(), |value| display(&value)),
             (None, Some(error)) => error.clone(),
             (None, None) => String::new(),
         };
@@ -197,7 +199,10 @@ impl<W: Write> HumanReporter<W> {
             &duration(record.duration_seconds),
             [&worker, &parts, &attempts],
         );
-        let input = compact(&record.input.to_value());
+        let input = record
+            .input
+            .to_value()
+            .map_or_else(|_| record.input.to_string(), |value| compact(&value));
         let rest = match self.options.width {
             Some(width) => fit(
                 &input,

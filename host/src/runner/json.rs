@@ -12,19 +12,26 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, value::RawValue};
 
+/// The deepest nesting of arrays and objects a `Json` may have: serde_json's own limit, so that
+/// every value Quack accepts (and writes into a report) reads back.
+pub const MAX_DEPTH: usize = 127;
+
 /// One JSON value as compact text (see the module documentation).
 #[derive(Clone)]
 pub struct Json(Box<RawValue>);
 
 impl Json {
-    /// The value `text` holds, or why it holds none (not JSON, or more than one value).
+    /// The value `text` holds, or why it holds none (not JSON, more than one value, or nested
+    /// deeper than [`MAX_DEPTH`]).
     pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str::<Box<RawValue>>(text).map(Self::compacted)
+        let raw = serde_json::from_str::<Box<RawValue>>(text)?;
+        Self::checked(raw).map_err(|()| too_deep(text))
     }
 
     /// [`parse`](Self::parse) for bytes, which must be UTF-8.
     pub fn parse_slice(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice::<Box<RawValue>>(bytes).map(Self::compacted)
+        let raw = serde_json::from_slice::<Box<RawValue>>(bytes)?;
+        Self::checked(raw).map_err(|()| too_deep(String::from_utf8_lossy(bytes).as_ref()))
     }
 
     /// A value already in memory.
@@ -33,15 +40,16 @@ impl Json {
         Json(serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned()))
     }
 
-    /// Raw JSON from elsewhere (a worker's answer), with its whitespace taken out.
-    pub fn from_raw(raw: Box<RawValue>) -> Self {
-        Self::compacted(raw)
+    /// Raw JSON from elsewhere (a worker's answer), with its whitespace taken out; an error when
+    /// it is nested deeper than [`MAX_DEPTH`].
+    pub fn from_raw(raw: Box<RawValue>) -> Result<Self, serde_json::Error> {
+        let text = raw.get().to_owned();
+        Self::checked(raw).map_err(|()| too_deep(&text))
     }
 
     /// The value as a tree, for code that looks inside it (the table, `split` and `merge`).
-    pub fn to_value(&self) -> Value {
-        // Checked when made, so it parses; `null` keeps this free of panics.
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(self.0.get())
     }
 
     /// The compact text.
@@ -54,21 +62,78 @@ impl Json {
         &self.0
     }
 
-    /// Takes the whitespace between tokens out of `raw`, when it has any.
-    fn compacted(raw: Box<RawValue>) -> Self {
-        match compact_text(raw.get()) {
-            None => Json(raw),
-            // Removing whitespace between tokens keeps valid JSON valid; `raw` keeps this free of
-            // panics all the same.
-            Some(text) => Json(RawValue::from_string(text).unwrap_or(raw)),
+    /// `raw` without the whitespace between its tokens; `Err` when it is nested too deep.
+    fn checked(raw: Box<RawValue>) -> Result<Self, ()> {
+        let shape = shape(raw.get().as_bytes());
+        if shape.depth > MAX_DEPTH {
+            return Err(());
+        }
+        match shape.first_space {
+            None => Ok(Json(raw)),
+            // Removing whitespace between tokens keeps valid JSON valid; `raw` keeps this free
+            // of panics all the same.
+            Some(at) => {
+                let compact = without_spaces(raw.get(), at);
+                Ok(Json(RawValue::from_string(compact).unwrap_or(raw)))
+            }
         }
     }
 }
 
-/// `text` (valid JSON) without the whitespace outside its strings; `None` when it has none.
-fn compact_text(text: &str) -> Option<String> {
+/// serde_json's own error for `text` nested too deep ("recursion limit exceeded").
+fn too_deep(text: &str) -> serde_json::Error {
+    match serde_json::from_str::<Value>(text) {
+        Err(error) => error,
+        // Not reached (the nesting is past serde_json's limit); a sentence all the same.
+        Ok(_) => serde::de::Error::custom(format!("nested deeper than {MAX_DEPTH} levels")),
+    }
+}
+
+/// What one pass over a valid JSON text finds: where its first whitespace between tokens is,
+/// and how deep its arrays and objects nest.
+struct Shape {
+    first_space: Option<usize>,
+    depth: usize,
+}
+
+fn shape(bytes: &[u8]) -> Shape {
+    let mut shape = Shape {
+        first_space: None,
+        depth: 0,
+    };
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                shape.depth = shape.depth.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            byte if is_json_space(byte) => {
+                shape.first_space.get_or_insert(at);
+            }
+            _ => {}
+        }
+    }
+    shape
+}
+
+/// `text` (valid JSON) without the whitespace outside its strings, from `first_space` on.
+fn without_spaces(text: &str, first_space: usize) -> String {
     let bytes = text.as_bytes();
-    let first_space = first_space_outside_strings(bytes)?;
     let mut compact = Vec::with_capacity(bytes.len());
     compact.extend_from_slice(&bytes[..first_space]);
     let mut in_string = false;
@@ -89,30 +154,9 @@ fn compact_text(text: &str) -> Option<String> {
         }
         compact.push(byte);
     }
-    // Only ASCII whitespace was removed, between tokens: still UTF-8.
-    String::from_utf8(compact).ok()
-}
-
-/// Where the first whitespace between tokens is, if there is any.
-fn first_space_outside_strings(bytes: &[u8]) -> Option<usize> {
-    let mut in_string = false;
-    let mut escaped = false;
-    for (at, &byte) in bytes.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-        } else if is_json_space(byte) {
-            return Some(at);
-        } else if byte == b'"' {
-            in_string = true;
-        }
-    }
-    None
+    // Only ASCII whitespace between tokens was removed: still UTF-8.
+    String::from_utf8(compact)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// The four whitespace characters JSON allows between tokens.
@@ -142,7 +186,7 @@ impl Eq for Json {}
 
 impl PartialEq<Value> for Json {
     fn eq(&self, other: &Value) -> bool {
-        self.to_value() == *other
+        self.to_value().is_ok_and(|value| value == *other)
     }
 }
 
@@ -166,7 +210,10 @@ impl Serialize for Json {
 
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(Self::compacted)
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        Self::checked(raw).map_err(|()| {
+            serde::de::Error::custom(format!("a value nested deeper than {MAX_DEPTH} levels"))
+        })
     }
 }
 
@@ -193,7 +240,10 @@ mod tests {
     fn whitespace_between_tokens_goes_and_strings_keep_theirs() {
         let json = Json::parse(" {\"b\" : [1, 2],\n\t\"a\": \"x y\\\" z\" } \n").unwrap();
         assert_eq!(json.as_str(), r#"{"b":[1,2],"a":"x y\" z"}"#);
-        assert_eq!(json.to_value(), json!({"b": [1, 2], "a": "x y\" z"}));
+        assert_eq!(
+            json.to_value().unwrap(),
+            json!({"b": [1, 2], "a": "x y\" z"})
+        );
     }
 
     #[test]
@@ -208,6 +258,23 @@ mod tests {
             assert!(Json::parse(text).is_err(), "{text:?}");
         }
         assert!(Json::parse_slice(b"\"\xff\"").is_err());
+    }
+
+    /// Nesting past serde_json's own limit is refused with serde_json's words, so everything
+    /// Quack writes into a report reads back; up to the limit is fine.
+    #[test]
+    fn nesting_deeper_than_serde_json_reads_is_refused() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let deepest = Json::parse(&nested(MAX_DEPTH)).unwrap();
+        assert!(deepest.to_value().is_ok());
+        let error = Json::parse(&nested(MAX_DEPTH + 1)).unwrap_err();
+        assert!(error.to_string().contains("recursion limit"), "{error}");
+        assert!(Json::parse_slice(nested(MAX_DEPTH + 1).as_bytes()).is_err());
+        let raw = RawValue::from_string(nested(1000)).unwrap();
+        assert!(Json::from_raw(raw).is_err());
+        // Brackets inside strings are text, not nesting.
+        let text = format!("\"{}\"", "[".repeat(1000));
+        assert_eq!(Json::parse(&text).unwrap().as_str(), text);
     }
 
     #[test]
@@ -226,7 +293,7 @@ mod tests {
     #[test]
     fn from_a_value_and_back() {
         let value = json!({"a": [1, "two", null]});
-        assert_eq!(Json::from_value(&value).to_value(), value);
+        assert_eq!(Json::from_value(&value).to_value().unwrap(), value);
         let read: Json = serde_json::from_str("[ 1 , 2 ]").unwrap();
         assert_eq!(read.as_str(), "[1,2]");
     }
@@ -242,7 +309,7 @@ mod tests {
                 serde_json::to_string(&value).unwrap()
             };
             let json = Json::parse(&text).unwrap();
-            proptest::prop_assert_eq!(json.to_value(), value.clone());
+            proptest::prop_assert_eq!(json.to_value().unwrap(), value.clone());
             proptest::prop_assert_eq!(json.as_str(), serde_json::to_string(&value).unwrap());
         }
     }

@@ -833,7 +833,8 @@ impl Pool<'_> {
             .max(slot.running_since);
         slot.running_since = now;
         let result = match (done.ok, done.error) {
-            (Some(raw), _) => Ok(super::Json::from_raw(raw)),
+            (Some(raw), _) => super::Json::from_raw(raw)
+                .map_err(|error| format!("the plugin returned invalid JSON: {error}")),
             (None, error) => Err(error.unwrap_or_else(|| "no result".to_owned())),
         };
         // Weight recent tasks more: 1/8 of each new duration.

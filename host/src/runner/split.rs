@@ -143,7 +143,10 @@ impl TaskFeed for Parts<'_> {
 impl SplitState {
     /// The first part of `task` (queueing the others), or `task` itself if it does not split.
     fn split(&mut self, task: Task, splitter: &mut Splitter) -> Task {
-        let parts = match splitter.call("split", &task.input.to_value()) {
+        let Ok(input) = task.input.to_value() else {
+            return task;
+        };
+        let parts = match splitter.call("split", &input) {
             Ok(Value::Array(parts)) if parts.len() > 1 => parts,
             // One part, or a task split cannot handle: run it whole (run reports any error).
             _ => return task,
@@ -277,11 +280,11 @@ impl SplitState {
         }
         let outputs = parts
             .into_iter()
-            .filter_map(|p| p.output.map(|output| output.to_value()))
+            .filter_map(|p| p.output.and_then(|output| output.to_value().ok()))
             .collect();
         let argument = splitter
             .merge_form
-            .argument(&whole.input.to_value(), outputs);
+            .argument(&whole.input.to_value().unwrap_or(Value::Null), outputs);
         match splitter.call("merge", &argument) {
             Ok(merged) => whole.output = Some(merged.into()),
             Err(error) => {

@@ -133,3 +133,66 @@ fn an_empty_input_file_is_refused_as_empty() {
         );
     }
 }
+
+/// JSON Lines input, every line its own task in every mode: a line that is not JSON and one
+/// nested deeper than JSON readers take (serde_json's 127 levels) are failed tasks of their own;
+/// the others run, their input written as given with the spaces between tokens taken out (keys
+/// in their order, numbers as spelled); the report reads back, so `host compare` takes it.
+#[test]
+fn json_lines_keep_their_values_and_refuse_what_a_report_could_not_hold() {
+    let too_deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let lines = format!("12\nnot json\n{too_deep}\n{{\"n\": 6, \"from\": 1, \"to\": 6}}\n  28  \n");
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(lines.as_bytes()).unwrap();
+    let input = file.path().to_str().unwrap();
+    for mode in ["inline", "thread", "process"] {
+        let (result, report) = run_with_report(&[
+            "run",
+            &plugin_arg("factorize"),
+            "--input",
+            input,
+            "--mode",
+            mode,
+        ]);
+        result.expect_code(1);
+        assert_valid_report(&report);
+        let tasks = report["tasks"].as_array().unwrap();
+        assert_eq!(tasks.len(), 5, "{mode}: {report:#}");
+        assert_eq!(tasks[0]["output"], serde_json::json!([1, 2, 3, 4, 6, 12]));
+        let error = |id: usize| tasks[id]["error"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            error(1).starts_with("line 2 is not JSON"),
+            "{mode}: {}",
+            error(1)
+        );
+        assert!(
+            error(2).starts_with("line 3 is not JSON (recursion limit exceeded"),
+            "{mode}: {}",
+            error(2)
+        );
+        assert_eq!(
+            tasks[3]["input"],
+            serde_json::json!({"n": 6, "from": 1, "to": 6})
+        );
+        assert_eq!(tasks[3]["status"], "ok", "{mode}: {report:#}");
+        assert_eq!(tasks[4]["output"], serde_json::json!([1, 2, 4, 7, 14, 28]));
+
+        // The same lines as a JSON Lines stream: each value is written compact, in key order.
+        let jsonl = run(&[
+            "run",
+            &plugin_arg("factorize"),
+            "--input",
+            input,
+            "--mode",
+            mode,
+            "--format",
+            "jsonl",
+        ]);
+        assert!(
+            jsonl
+                .stdout
+                .contains(r#""input":{"n":6,"from":1,"to":6},"status":"ok""#),
+            "{mode}: {jsonl:#?}"
+        );
+    }
+}
