@@ -34,6 +34,7 @@ Examples:
   quack-bench --quick --json bench.json
   quack-bench --plugins target/release --only slurm
   quack-bench --host target/release/host --plugins plugins
+  quack-bench --host old/release/host --host-plugins old/release --only race
 
 Scenarios: per-task overhead (thread and process mode against a bare call loop and the inline
 executor), the seed's four factorize numbers (speedup over inline), slow-io waits with the auto
@@ -68,6 +69,12 @@ struct Cli {
     /// The host binary to run for whole-process figures (default: the one beside this binary).
     #[arg(long, value_name = "PATH")]
     host: Option<PathBuf>,
+
+    /// The plugins that --host runs (default: --plugins). For timing another build's host (an
+    /// older one, say) against this build's peers: that host runs the plugins of its own build,
+    /// this build's library and the rayon peer run those of --plugins.
+    #[arg(long, value_name = "DIR", requires = "host")]
+    host_plugins: Option<PathBuf>,
 
     /// Fewer tasks and repetitions: a smoke run for CI.
     #[arg(long)]
@@ -117,9 +124,14 @@ fn bench(cli: Cli) -> Result<(), BenchError> {
     let dir = cli.plugins.unwrap_or_else(suite::default_plugin_dir);
     let host = cli.host.unwrap_or_else(suite::default_host);
     let plan = Plan::new(cli.quick);
-    let results = suite::run(&dir, host, plan, cli.only.as_deref(), &mut |line| {
-        eprintln!("{line}")
-    })?;
+    let host_dir = cli.host_plugins.unwrap_or_else(|| dir.clone());
+    let results = suite::run(
+        &dir,
+        (host, &host_dir),
+        plan,
+        cli.only.as_deref(),
+        &mut |line| eprintln!("{line}"),
+    )?;
     let mut stdout = io::stdout().lock();
     write!(stdout, "{}", results.table())
         .and_then(|()| stdout.flush())
@@ -152,6 +164,11 @@ mod tests {
             (&["quack-bench", "--quick", "--json", "bench.json"], true),
             (&["quack-bench", "--plugins", "target/release"], true),
             (&["quack-bench", "--host", "target/release/host"], true),
+            (
+                &["quack-bench", "--host", "old/host", "--host-plugins", "old"],
+                true,
+            ),
+            (&["quack-bench", "--host-plugins", "old"], false),
             (
                 &[
                     "quack-bench",

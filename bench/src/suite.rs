@@ -106,6 +106,9 @@ pub struct Results {
     pub plugins: PathBuf,
     /// The `host` binary run for whole-process figures.
     pub host: PathBuf,
+    /// The directory the plugins that `host` runs came from, when not [`plugins`](Self::plugins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_plugins: Option<PathBuf>,
     /// The peers in other languages: measured here (with their version) or quoted (and why).
     pub peers: PeerStatus,
     /// How much was measured.
@@ -157,8 +160,16 @@ impl Results {
             why_quoted.push_str(reason);
             why_quoted.push('\n');
         }
+        let host = match &self.host_plugins {
+            Some(dir) => format!(
+                "; host run is {} with the plugins of {}",
+                self.host.display(),
+                dir.display()
+            ),
+            None => String::new(),
+        };
         format!(
-            "Quack benchmark ({plan}; {} cores, {} {}; plugins from {}; {python}, {go}; {:.1} s)\n{why_quoted}\n{}",
+            "Quack benchmark ({plan}; {} cores, {} {}; plugins from {}{host}; {python}, {go}; {:.1} s)\n{why_quoted}\n{}",
             machine.cores,
             machine.os,
             machine.arch,
@@ -207,8 +218,13 @@ pub struct Setup {
     pub factorize: LoadedPlugin,
     /// The slow-io plugin, loaded.
     pub slow_io: LoadedPlugin,
-    /// The `host` binary.
+    /// The `host` binary timed as whole processes.
     pub host: PathBuf,
+    /// The factorize plugin file that `host` runs (the same as `factorize` unless the benchmark
+    /// times another build's host).
+    pub host_factorize: PathBuf,
+    /// The slow-io plugin file that `host` runs.
+    pub host_slow_io: PathBuf,
     /// The rayon peer binary.
     pub rayon_peer: PathBuf,
     /// The Python and Go peers.
@@ -220,20 +236,22 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Loads the plugins in `dir`, checks that `host` and the rayon peer exist and prepares the
-    /// peers.
-    pub fn prepare(dir: &Path, host: PathBuf) -> Result<Self, BenchError> {
-        let load = |name: &str| {
+    /// Loads the plugins in `dir`, checks that `host` and the plugins in `host_dir` it runs
+    /// and the rayon peer exist, and prepares the peers.
+    pub fn prepare(dir: &Path, (host, host_dir): (PathBuf, &Path)) -> Result<Self, BenchError> {
+        let find = |dir: &Path, name: &str| {
             let file = library_file(name);
             let path = dir.join(&file);
-            if !path.is_file() {
-                return Err(BenchError::MissingPlugin {
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(BenchError::MissingPlugin {
                     dir: dir.to_path_buf(),
                     file,
-                });
+                })
             }
-            Ok(LoadedPlugin::load(&path)?)
         };
+        let load = |name: &str| Ok::<_, BenchError>(LoadedPlugin::load(&find(dir, name)?)?);
         if !host.is_file() {
             return Err(BenchError::MissingProgram {
                 path: host,
@@ -256,10 +274,14 @@ impl Setup {
                 what: "could not make a temporary directory".to_owned(),
                 source,
             })?;
-        crate::drive::use_worker_program(&host);
+        // This library's own worker processes are the host of the same build, when it is there.
+        let own_host = default_host();
+        crate::drive::use_worker_program(if own_host.is_file() { &own_host } else { &host });
         Ok(Setup {
             factorize: load("factorize")?,
             slow_io: load("slow_io")?,
+            host_factorize: find(host_dir, "factorize")?,
+            host_slow_io: find(host_dir, "slow_io")?,
             host,
             rayon_peer,
             peers: Peers::prepare()?,
@@ -305,12 +327,13 @@ type Step = fn(&Setup, Plan) -> Result<Section, BenchError>;
 /// `host` binary `host`, telling `progress` what it is doing.
 pub fn run(
     dir: &Path,
-    host: PathBuf,
+    host: (PathBuf, &Path),
     plan: Plan,
     only: Option<&str>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Results, BenchError> {
     let started = Instant::now();
+    let host_dir = host.1;
     let setup = Setup::prepare(dir, host)?;
     let steps: [(&str, Step); 9] = [
         ("per-task overhead", scenarios::overhead::measure),
@@ -357,6 +380,7 @@ pub fn run(
         machine: Machine::this(),
         plugins: dir.to_path_buf(),
         host: setup.host.clone(),
+        host_plugins: (host_dir != dir).then(|| host_dir.to_path_buf()),
         peers: setup.peer_status(),
         plan,
         sections,

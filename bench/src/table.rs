@@ -75,6 +75,8 @@ impl Unit {
         match self {
             Unit::Microseconds => format!("{} us", significant(value)),
             Unit::Milliseconds => format!("{} ms", significant(value)),
+            // Under a second, in milliseconds: 0.008 s hides a 20% difference.
+            Unit::Seconds if value < 1.0 => format!("{} ms", significant(value * 1000.0)),
             Unit::Seconds => format!("{:.3} s", value),
             Unit::Mebibytes => format!("{:.1} MiB", value),
             Unit::TasksPerSecond => format!("{}/s", thousands(value.round() as u64)),
@@ -528,7 +530,9 @@ mod tests {
         assert_eq!(Unit::Microseconds.format(0.8), "0.800 us");
         assert_eq!(Unit::Microseconds.format(22.0), "22.0 us");
         assert_eq!(Unit::Milliseconds.format(4.567), "4.57 ms");
-        assert_eq!(Unit::Seconds.format(0.1034), "0.103 s");
+        assert_eq!(Unit::Seconds.format(0.1034), "103 ms");
+        assert_eq!(Unit::Seconds.format(0.00764), "7.64 ms");
+        assert_eq!(Unit::Seconds.format(1.5), "1.500 s");
         assert_eq!(Unit::Mebibytes.format(5.25), "5.2 MiB");
         assert_eq!(Unit::TasksPerSecond.format(1_234_567.4), "1,234,567/s");
         assert_eq!(thousands(0), "0");

@@ -143,7 +143,7 @@ fn srun_works() -> Result<(), String> {
 }
 
 fn host_run<'a>(setup: &'a Setup, place: Place, what: &str) -> Spawn<'a> {
-    let mut args: Vec<OsString> = vec![setup.factorize.path.clone().into_os_string()];
+    let mut args: Vec<OsString> = vec![setup.host_factorize.clone().into_os_string()];
     args.extend(place.args().iter().map(OsString::from));
     Spawn::new(
         format!("host run {what} ({})", place.name()),

@@ -47,12 +47,12 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
             let (mut from_lines, mut from_array) = (Vec::new(), Vec::new());
             for _ in 0..plan.race_repetitions {
                 from_lines.push(
-                    from_file(setup, &setup.factorize.path, &lines, mode_args, count)?
+                    from_file(setup, &setup.host_factorize, &lines, mode_args, count)?
                         .wall
                         .as_secs_f64(),
                 );
                 from_array.push(
-                    from_file(setup, &setup.factorize.path, &array, mode_args, count)?
+                    from_file(setup, &setup.host_factorize, &array, mode_args, count)?
                         .wall
                         .as_secs_f64(),
                 );
@@ -80,7 +80,7 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
     let (mut stdin_runner, mut array_runner) = (None, None);
     for _ in 0..plan.race_repetitions {
         let spawn = Spawn::new("host run <slow-io> --input -", &setup.host, &["run"])
-            .args([setup.slow_io.path.as_os_str()])
+            .args([setup.host_slow_io.as_os_str()])
             .args(["--input", "-", "--format", "jsonl"])
             .feed(Feed::Repeat {
                 line: b"0.1\n",
@@ -90,7 +90,7 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
         process::check_jsonl(SCENARIO, WAITS, &ran)?;
         on_stdin.push(ran.wall.as_secs_f64());
         stdin_runner = process::runner_of(&ran);
-        let ran = from_file(setup, &setup.slow_io.path, &array, &[], WAITS)?;
+        let ran = from_file(setup, &setup.host_slow_io, &array, &[], WAITS)?;
         from_array.push(ran.wall.as_secs_f64());
         array_runner = process::runner_of(&ran);
     }

@@ -88,7 +88,7 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
 /// Streams `count` tasks `1` through `host run` (writing the report to `report` too, if given)
 /// through the launcher and checks what comes out.
 fn stream(setup: &Setup, count: usize, report: Option<&Path>) -> Result<Ran, BenchError> {
-    let mut args: Vec<OsString> = vec![setup.factorize.path.clone().into_os_string()];
+    let mut args: Vec<OsString> = vec![setup.host_factorize.clone().into_os_string()];
     args.extend(
         [
             "--input",

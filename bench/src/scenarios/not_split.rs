@@ -96,7 +96,7 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
 
 /// Runs the four numbers `way` once and checks every result; the wall time in seconds.
 fn run_seed(setup: &Setup, way: Way) -> Result<f64, BenchError> {
-    let plugin = setup.factorize.path.as_os_str();
+    let plugin = setup.host_factorize.as_os_str();
     let common = ["--config", NAIVE, "--format", "jsonl"];
     let spawn = match way {
         Way::Xargs => {

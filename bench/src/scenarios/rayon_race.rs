@@ -113,11 +113,10 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
 
 /// Runs `count` tasks through `contestant`, checked.
 fn race(setup: &Setup, contestant: Contestant, count: usize) -> Result<Ran, BenchError> {
-    let plugin = setup.factorize.path.as_os_str();
     let spawn = match contestant {
         Contestant::HostAuto | Contestant::HostThreadTwo => {
             let spawn = Spawn::new(contestant.name(), &setup.host, &["run"])
-                .args([plugin])
+                .args([setup.host_factorize.as_os_str()])
                 .args(["--input", "-", "--format", "jsonl"]);
             if contestant == Contestant::HostThreadTwo {
                 spawn.args(["--mode", "thread", "--workers", "2"])
@@ -125,7 +124,8 @@ fn race(setup: &Setup, contestant: Contestant, count: usize) -> Result<Ran, Benc
                 spawn
             }
         }
-        Contestant::Rayon => Spawn::new(contestant.name(), &setup.rayon_peer, &[]).args([plugin]),
+        Contestant::Rayon => Spawn::new(contestant.name(), &setup.rayon_peer, &[])
+            .args([setup.factorize.path.as_os_str()]),
     };
     let ran = process::run(spawn.feed(Feed::ones(count)))?;
     process::check_jsonl(SCENARIO, count, &ran)?;

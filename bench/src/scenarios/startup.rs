@@ -125,7 +125,7 @@ fn whole_process(setup: &Setup, workers: usize) -> Result<(Duration, Duration, u
         &setup.host,
         &["run"],
     )
-    .args([setup.factorize.path.as_os_str()])
+    .args([setup.host_factorize.as_os_str()])
     .args([
         "--task",
         "1",
