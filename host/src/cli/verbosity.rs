@@ -144,6 +144,11 @@ fn init_tracing(ui: Ui) {
         .filter_map(|name| std::env::var(name).ok())
         .find(|value| !value.trim().is_empty())
         .and_then(|value| EnvFilter::try_new(value).ok());
+    if from_env.is_none() && ui.verbose == 0 {
+        // The host has nothing to say below -v: without a subscriber there is nothing to set up,
+        // and every event is off at once.
+        return;
+    }
     let filter = from_env.unwrap_or_else(|| EnvFilter::new(ui.default_filter()));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -37,7 +37,7 @@ use super::{
     pending::Pending,
     protocol::{
         FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PLUGIN_CHUNK, PROTOCOL_VERSION,
-        ToWorker, read_frame, write_frame, write_raw_frame,
+        TaskFrame, ToWorker, read_frame, write_frame, write_frame_in, write_raw_frame,
     },
     record::CallOutcome,
     source::{TaskFeed, wait_ready},
@@ -192,6 +192,8 @@ struct Pool<'a> {
     sha256: Option<String>,
     /// The plugin file's identity here, so local workers need not hash it again.
     stamp: Option<FileStamp>,
+    /// Where each task's frame is made (kept: a frame per task allocates nothing).
+    frame_body: Vec<u8>,
     slots: Vec<Slot>,
     events: Sender<WorkerEvent>,
     next_dispatch: u64,
@@ -221,6 +223,7 @@ impl Executor for ProcessExecutor {
             command: &self.command,
             plugin_path,
             sha256: None,
+            frame_body: Vec::new(),
             stamp: None,
             slots: Vec::with_capacity(self.workers),
             events: sender,
@@ -734,13 +737,14 @@ impl Pool<'_> {
                     continue;
                 }
                 let written = match slot.stdin.as_mut() {
-                    Some(stdin) => write_frame(
+                    Some(stdin) => write_frame_in(
                         stdin,
-                        &ToWorker::Task {
+                        &TaskFrame::Task {
                             id: dispatch,
                             method: None,
-                            input: task.input.as_raw().to_owned(),
+                            input: task.input.as_raw(),
                         },
+                        &mut self.frame_body,
                     )
                     .is_ok(),
                     None => false,

@@ -193,10 +193,58 @@ pub enum FatalStage {
 
 /// Writes `message` as one frame (not flushed).
 pub fn write_frame(out: &mut impl Write, message: &impl Serialize) -> io::Result<()> {
-    let body = serde_json::to_vec(message)?;
+    write_frame_in(out, message, &mut Vec::new())
+}
+
+/// [`write_frame`], making the frame's body in `body`: a buffer the caller keeps, so that a
+/// stream of frames (a task's, an answer's) allocates nothing.
+pub fn write_frame_in(
+    out: &mut impl Write,
+    message: &impl Serialize,
+    body: &mut Vec<u8>,
+) -> io::Result<()> {
+    body.clear();
+    serde_json::to_writer(&mut *body, message)?;
     let length = u32::try_from(body.len()).map_err(|_| io::Error::other("frame too large"))?;
     out.write_all(&length.to_le_bytes())?;
-    out.write_all(&body)
+    out.write_all(body)
+}
+
+/// [`ToWorker::Task`] with its parts borrowed, as the host writes one for every task: the same
+/// bytes, without copying the input.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskFrame<'a> {
+    /// See [`ToWorker::Task`].
+    Task {
+        /// The dispatch id.
+        id: u64,
+        /// The method, when it is not `run`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        method: Option<&'a str>,
+        /// The argument.
+        input: &'a RawValue,
+    },
+}
+
+/// [`FromWorker::Done`] with its parts borrowed, as a worker writes one for every task: the
+/// same bytes, without copying the result.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoneFrame<'a> {
+    /// See [`FromWorker::Done`].
+    Done {
+        /// The dispatch id.
+        id: u64,
+        /// The result, on success.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ok: Option<&'a RawValue>,
+        /// The error, on failure.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a str>,
+        /// How long `run` took, in nanoseconds.
+        nanos: u64,
+    },
 }
 
 /// Writes `bytes` as one raw frame (not flushed).
@@ -236,6 +284,50 @@ pub fn read_frame(input: &mut impl Read, buffer: &mut Vec<u8>) -> io::Result<boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The borrowed frames are the owned messages, byte for byte, and read back as them.
+    #[test]
+    fn borrowed_frames_are_the_messages_they_stand_for() {
+        let raw = RawValue::from_string("{\"n\":[1,2]}".to_owned()).unwrap();
+        for method in [None, Some("split")] {
+            let owned = serde_json::to_vec(&ToWorker::Task {
+                id: 3,
+                method: method.map(str::to_owned),
+                input: raw.clone(),
+            })
+            .unwrap();
+            let borrowed = serde_json::to_vec(&TaskFrame::Task {
+                id: 3,
+                method,
+                input: &raw,
+            })
+            .unwrap();
+            assert_eq!(borrowed, owned);
+        }
+        for (ok, error) in [(Some(&*raw), None), (None, Some("no luck"))] {
+            let owned = serde_json::to_vec(&FromWorker::Done {
+                id: 9,
+                ok: ok.map(ToOwned::to_owned),
+                error: error.map(str::to_owned),
+                nanos: 41,
+            })
+            .unwrap();
+            let mut wire = Vec::new();
+            let mut body = vec![b'x'; 3];
+            write_frame_in(
+                &mut wire,
+                &DoneFrame::Done {
+                    id: 9,
+                    ok,
+                    error,
+                    nanos: 41,
+                },
+                &mut body,
+            )
+            .unwrap();
+            assert_eq!(&wire[4..], owned.as_slice(), "a kept buffer starts afresh");
+        }
+    }
 
     #[test]
     fn frames_round_trip_and_end_cleanly() {

@@ -24,8 +24,8 @@ use serde_json::value::RawValue;
 use super::{
     plugin_cache::PluginCache,
     protocol::{
-        FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PROTOCOL_VERSION, ToWorker,
-        read_frame, write_frame,
+        DoneFrame, FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PROTOCOL_VERSION, ToWorker,
+        read_frame, write_frame, write_frame_in,
     },
 };
 use crate::loader::{LoadedPlugin, sha256_hex};
@@ -143,6 +143,8 @@ pub fn serve() -> u8 {
         Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error.to_string()),
     };
 
+    // Every answer is made in this one buffer.
+    let mut answer = Vec::new();
     loop {
         match read_frame(&mut reader, &mut frame) {
             Ok(true) => {}
@@ -176,29 +178,28 @@ pub fn serve() -> u8 {
             input.get().into(),
         );
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let done = match result {
-            RResult::ROk(json) => match RawValue::from_string(json.into_string()) {
-                Ok(raw) => FromWorker::Done {
-                    id,
-                    ok: Some(raw),
-                    error: None,
-                    nanos,
-                },
-                Err(error) => FromWorker::Done {
-                    id,
-                    ok: None,
-                    error: Some(format!("the plugin returned invalid JSON: {error}")),
-                    nanos,
-                },
+        // The answer borrows the plugin's result (checked as JSON, not copied).
+        let failure;
+        let (ok, error) = match &result {
+            RResult::ROk(json) => match serde_json::from_str::<&RawValue>(json.as_str()) {
+                Ok(raw) => (Some(raw), None),
+                Err(error) => {
+                    failure = format!("the plugin returned invalid JSON: {error}");
+                    (None, Some(failure.as_str()))
+                }
             },
-            RResult::RErr(error) => FromWorker::Done {
-                id,
-                ok: None,
-                error: Some(error.to_string()),
-                nanos,
-            },
+            RResult::RErr(error) => {
+                failure = error.to_string();
+                (None, Some(failure.as_str()))
+            }
         };
-        if write_answer(&mut protocol_out, done, MAX_FRAME).is_err() {
+        let done = DoneFrame::Done {
+            id,
+            ok,
+            error,
+            nanos,
+        };
+        if write_answer(&mut protocol_out, &done, MAX_FRAME, &mut answer).is_err() {
             return 2;
         }
         if reader.buffer().is_empty() && protocol_out.flush().is_err() {
@@ -207,28 +208,34 @@ pub fn serve() -> u8 {
     }
 }
 
-/// Writes a task's answer; one too large for a frame becomes an error of that task instead.
-fn write_answer(out: &mut impl Write, done: FromWorker, limit: usize) -> io::Result<()> {
-    let body = serde_json::to_vec(&done)?;
+/// Writes a task's answer, made in `body` (a buffer the worker keeps); one too large for a
+/// frame becomes an error of that task instead.
+fn write_answer(
+    out: &mut impl Write,
+    done: &DoneFrame<'_>,
+    limit: usize,
+    body: &mut Vec<u8>,
+) -> io::Result<()> {
+    body.clear();
+    serde_json::to_writer(&mut *body, done)?;
     if body.len() <= limit {
         out.write_all(&(body.len() as u32).to_le_bytes())?;
-        return out.write_all(&body);
+        return out.write_all(body);
     }
-    let FromWorker::Done { id, nanos, .. } = done else {
-        return Err(io::Error::other("only a task's answer is written here"));
-    };
+    let DoneFrame::Done { id, nanos, .. } = *done;
     let error = format!(
         "the result is {} bytes of JSON, more than the {limit} a worker can send back; return less, or write it to a file and return its path",
         body.len()
     );
-    write_frame(
+    write_frame_in(
         out,
-        &FromWorker::Done {
+        &DoneFrame::Done {
             id,
             ok: None,
-            error: Some(error),
+            error: Some(&error),
             nanos,
         },
+        body,
     )
 }
 
@@ -369,14 +376,14 @@ mod tests {
     #[test]
     fn a_result_too_large_for_a_frame_is_that_tasks_error() {
         let big = RawValue::from_string(format!("\"{}\"", "x".repeat(500))).unwrap();
-        let done = FromWorker::Done {
+        let done = DoneFrame::Done {
             id: 9,
-            ok: Some(big),
+            ok: Some(&big),
             error: None,
             nanos: 1,
         };
         let mut wire = Vec::new();
-        write_answer(&mut wire, done, 200).unwrap();
+        write_answer(&mut wire, &done, 200, &mut Vec::new()).unwrap();
         let mut frame = Vec::new();
         assert!(read_frame(&mut wire.as_slice(), &mut frame).unwrap());
         let FromWorker::Done { id, ok, error, .. } = serde_json::from_slice(&frame).unwrap() else {
