@@ -34,7 +34,7 @@ Examples:
   quack-bench --quick --json bench.json
   quack-bench --plugins target/release --only slurm
   quack-bench --host target/release/host --plugins plugins
-  quack-bench --host old/release/host --host-plugins old/release --only race
+  quack-bench --host old/release/host --host-plugins old/release --only race --only memory
 
 Scenarios: per-task overhead (thread and process mode against a bare call loop and the inline
 executor), the seed's four factorize numbers (speedup over inline), slow-io waits with the auto
@@ -80,9 +80,10 @@ struct Cli {
     #[arg(long)]
     quick: bool,
 
-    /// Run only the scenarios whose name contains TEXT, e.g. `--only slurm`.
+    /// Run only the scenarios whose name contains TEXT, e.g. `--only slurm`; given more than
+    /// once, those whose name contains any of them.
     #[arg(long, value_name = "TEXT")]
-    only: Option<String>,
+    only: Vec<String>,
 
     /// Also write the figures as JSON to PATH (written whole or not at all).
     #[arg(long, value_name = "PATH")]
@@ -125,13 +126,9 @@ fn bench(cli: Cli) -> Result<(), BenchError> {
     let host = cli.host.unwrap_or_else(suite::default_host);
     let plan = Plan::new(cli.quick);
     let host_dir = cli.host_plugins.unwrap_or_else(|| dir.clone());
-    let results = suite::run(
-        &dir,
-        (host, &host_dir),
-        plan,
-        cli.only.as_deref(),
-        &mut |line| eprintln!("{line}"),
-    )?;
+    let results = suite::run(&dir, (host, &host_dir), plan, &cli.only, &mut |line| {
+        eprintln!("{line}")
+    })?;
     let mut stdout = io::stdout().lock();
     write!(stdout, "{}", results.table())
         .and_then(|()| stdout.flush())
@@ -169,6 +166,7 @@ mod tests {
                 true,
             ),
             (&["quack-bench", "--host-plugins", "old"], false),
+            (&["quack-bench", "--only", "race", "--only", "memory"], true),
             (
                 &[
                     "quack-bench",

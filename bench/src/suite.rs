@@ -323,13 +323,13 @@ impl Setup {
 /// One scenario.
 type Step = fn(&Setup, Plan) -> Result<Section, BenchError>;
 
-/// Runs every scenario (or those whose name contains `only`) with the plugins in `dir` and the
+/// Runs every scenario (or those whose name contains one of `only`) with the plugins in `dir` and the
 /// `host` binary `host`, telling `progress` what it is doing.
 pub fn run(
     dir: &Path,
     host: (PathBuf, &Path),
     plan: Plan,
-    only: Option<&str>,
+    only: &[String],
     progress: &mut dyn FnMut(&str),
 ) -> Result<Results, BenchError> {
     let started = Instant::now();
@@ -358,7 +358,10 @@ pub fn run(
     let steps: Vec<(&str, Step)> = steps
         .into_iter()
         .filter(|(what, _)| {
-            only.is_none_or(|only| what.to_lowercase().contains(&only.to_lowercase()))
+            only.is_empty()
+                || only
+                    .iter()
+                    .any(|only| what.to_lowercase().contains(&only.to_lowercase()))
         })
         .collect();
     let total = steps.len();
