@@ -360,6 +360,22 @@ fn verbose_says_when_workers_start_and_very_verbose_why_the_mode() {
         "{result:#?}"
     );
     assert!(result.stderr.contains("phase run: "), "{result:#?}");
+    assert!(!result.stderr.contains("task 0 started"), "{result:#?}");
+
+    // -vvv tells every task as it is handed out (the run makes those events only then), in
+    // every mode.
+    for mode in ["inline", "thread", "process"] {
+        let result = run(&[
+            "-vvv", "run", &slow, "--task", "0", "--task", "0", "--mode", mode,
+        ]);
+        result.expect_code(0);
+        for task in 0..2 {
+            assert!(
+                result.stderr.contains(&format!("task {task} started")),
+                "{mode}: {result:#?}"
+            );
+        }
+    }
 
     // -v also tells failed attempts, and whether they run again.
     let result = run(&[
