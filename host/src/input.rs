@@ -86,8 +86,9 @@ impl TaskInput {
         Self::from_json(values.iter().map(Json::from_value).collect())
     }
 
-    /// [`from_values`](Self::from_values) for values kept as text.
-    fn from_json(values: Vec<Json>) -> Result<Self, InputError> {
+    /// [`from_values`](Self::from_values) for values kept as text (`--task` values: see
+    /// [`lenient_task`]).
+    pub fn from_json(values: Vec<Json>) -> Result<Self, InputError> {
         if values.is_empty() {
             return Err(InputError::NoDefaultInput);
         }
@@ -282,6 +283,12 @@ pub fn lenient_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
+/// [`lenient_json`] for a `--task` value, kept as it was written (keys in their order, numbers
+/// as spelled), as a line of an input file is.
+pub fn lenient_task(text: &str) -> Json {
+    Json::parse(text).unwrap_or_else(|_| Json::from_value(&Value::String(text.to_owned())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,5 +357,10 @@ mod tests {
     fn lenient_json_takes_bare_words_as_strings() {
         assert_eq!(lenient_json("42"), Value::from(42));
         assert_eq!(lenient_json("Donald"), Value::from("Donald"));
+        assert_eq!(lenient_task("Donald").as_str(), "\"Donald\"");
+        assert_eq!(
+            lenient_task("{\"b\": 1, \"a\": 2}").as_str(),
+            "{\"b\":1,\"a\":2}"
+        );
     }
 }

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     error::HostError,
-    input::{TaskInput, lenient_json},
+    input::{TaskInput, lenient_json, lenient_task},
     interfaces::{self, Interface},
     loader::LoadedPlugin,
     report::{
@@ -492,7 +492,7 @@ impl RunArgs {
 
     fn task_input(&self, plugin: &LoadedPlugin) -> Result<TaskInput, HostError> {
         Ok(if !self.tasks.is_empty() {
-            TaskInput::from_values(self.tasks.iter().map(|task| lenient_json(task)).collect())?
+            TaskInput::from_json(self.tasks.iter().map(|task| lenient_task(task)).collect())?
         } else if let Some(path) = &self.input {
             TaskInput::from_path(path)?
         } else {

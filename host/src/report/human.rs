@@ -11,13 +11,14 @@
 
 use std::{
     collections::BTreeMap,
+    fmt::{self, Write as _},
     io::{self, Write},
 };
 
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::runner::{Choice, Event, EventKind, Reporter, Status, Summary, TaskRecord};
+use crate::runner::{Choice, Event, EventKind, Json, Reporter, Status, Summary, TaskRecord};
 
 /// How the table looks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub struct HumanReporter<W: Write> {
     next_id: u64,
     /// The first write error; writing stops there.
     failure: Option<io::Error>,
+    /// One line, made whole before it is written (kept: a line per task allocates nothing).
+    line: String,
 }
 
 impl<W: Write> Reporter for HumanReporter<W> {
@@ -104,6 +107,7 @@ impl<W: Write> HumanReporter<W> {
             waiting: BTreeMap::new(),
             next_id: 0,
             failure: None,
+            line: String::new(),
         }
     }
 
@@ -138,17 +142,24 @@ impl<W: Write> HumanReporter<W> {
         Ok(())
     }
 
-    /// The columns before `input -> result`, padded; `cells` gives each optional column's text.
-    /// `status` is coloured with `style` (after padding, so colour codes never shift a column).
+    /// The columns before `input -> result`, padded, onto `line`; `cells` gives each optional
+    /// column's text. `status` is coloured with `style` (after padding, so colour codes never
+    /// shift a column).
     fn prefix(
         &self,
-        task: &str,
+        line: &mut String,
+        task: &dyn fmt::Display,
         (status, style): (&str, Style),
-        time: &str,
-        cells: [&str; 3],
-    ) -> String {
-        let pad = " ".repeat(9usize.saturating_sub(status.chars().count()));
-        let mut line = format!("{task:>6}  {style}{status}{style:#}{pad} {time:>10}");
+        time: &dyn fmt::Display,
+        cells: [&dyn fmt::Display; 3],
+    ) {
+        let pad = 9usize.saturating_sub(status.chars().count());
+        // Writing to a String cannot fail.
+        let _ = write!(
+            line,
+            "{task:>6}  {style}{status}{style:#}{:pad$} {time:>10}",
+            ""
+        );
         let shown = [
             self.columns.worker,
             self.columns.parts,
@@ -157,62 +168,64 @@ impl<W: Write> HumanReporter<W> {
         let widths = [6, 5, 8];
         for ((cell, shown), width) in cells.iter().zip(shown).zip(widths) {
             if shown {
-                line.push_str(&format!(" {cell:>width$}"));
+                let _ = write!(line, " {cell:>width$}");
             }
         }
         line.push_str("  ");
-        line
     }
 
     /// Writes one finished task (shown at the next flush).
     fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
         if !self.header_written {
-            let header = self.prefix(
-                "task",
+            self.prefix(
+                &mut line,
+                &"task",
                 ("status", Style::new()),
-                "time",
-                ["worker", "parts", "attempts"],
+                &"time",
+                [&"worker", &"parts", &"attempts"],
             );
-            writeln!(self.out, "{header}input -> result")?;
+            line.push_str("input -> result\n");
             self.header_written = true;
         }
+        let start = line.len();
         let outcome = match (&record.output, &record.error) {
-            (Some(output), _) => output
-                .to_value()
-                .map_or_else(|_| output.to_string(), |value| display(&value)),
+            (Some(output), _) => display_json(output),
             (None, Some(error)) => error.clone(),
             (None, None) => String::new(),
         };
-        let worker = record.worker.to_string();
-        let parts = record
-            .parts
-            .map_or_else(|| "-".to_owned(), |n| n.to_string());
-        let attempts = (record.attempts.len() + 1).to_string();
         let style = if self.options.colors {
             status_style(record.status)
         } else {
             Style::new()
         };
-        let prefix = self.prefix(
-            &record.id.to_string(),
+        let parts: &dyn fmt::Display = match &record.parts {
+            Some(parts) => parts,
+            None => &"-",
+        };
+        self.prefix(
+            &mut line,
+            &record.id,
             (record.status.as_str(), style),
             &duration(record.duration_seconds),
-            [&worker, &parts, &attempts],
+            [&record.worker, parts, &(record.attempts.len() + 1)],
         );
-        let input = record
-            .input
-            .to_value()
-            .map_or_else(|_| record.input.to_string(), |value| compact(&value));
-        let rest = match self.options.width {
-            Some(width) => fit(
-                &input,
-                &outcome,
-                width.saturating_sub(visible_width(&prefix)),
-            ),
-            None => format!("{input} -> {outcome}"),
-        };
+        let input = spaced(record.input.as_str());
+        match self.options.width {
+            Some(width) => {
+                let room = width.saturating_sub(visible_width(&line[start..]));
+                line.push_str(&fit(&input, &outcome, room));
+            }
+            None => {
+                let _ = write!(line, "{input} -> {outcome}");
+            }
+        }
+        line.push('\n');
         // One write per line, not one per piece.
-        self.out.write_all(format!("{prefix}{rest}\n").as_bytes())
+        let written = self.out.write_all(line.as_bytes());
+        self.line = line;
+        written
     }
 
     /// Writes the summary line.
@@ -340,6 +353,42 @@ pub fn display(value: &Value) -> String {
     }
 }
 
+/// [`display`] for a value kept as text: a string shows its text, anything else [`spaced`].
+pub fn display_json(json: &Json) -> String {
+    let text = json.as_str();
+    if text.starts_with('"') {
+        if let Ok(string) = serde_json::from_str::<String>(text) {
+            return string;
+        }
+    }
+    spaced(text)
+}
+
+/// Compact JSON text (no whitespace between tokens) with a space after each comma and colon, as
+/// [`compact`] shows a value: made from the text in one pass, without parsing it.
+pub fn spaced(compact_json: &str) -> String {
+    let mut shown = String::with_capacity(compact_json.len() + compact_json.len() / 4);
+    let mut in_string = false;
+    let mut escaped = false;
+    for character in compact_json.chars() {
+        shown.push(character);
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if character == '\\' {
+                escaped = true;
+            } else if character == '"' {
+                in_string = false;
+            }
+        } else if character == '"' {
+            in_string = true;
+        } else if character == ',' || character == ':' {
+            shown.push(' ');
+        }
+    }
+    shown
+}
+
 /// A value as compact JSON with a space after each comma (strings keep their quotes).
 pub fn compact(value: &Value) -> String {
     match value {
@@ -380,6 +429,33 @@ mod tests {
         );
         assert_eq!(display(&json!({"a": [1, "x"]})), "{\"a\": [1, \"x\"]}");
         assert_eq!(display(&json!("Quack!")), "Quack!");
+    }
+
+    /// Values kept as text look the same as values parsed first, strings with commas, colons and
+    /// quotes in them included.
+    #[test]
+    fn values_kept_as_text_look_like_parsed_ones() {
+        for value in [
+            json!([1, 5501, 9733, 53541233]),
+            json!({"a": [1, "x, y: \"z\""], "b": {"c": null}}),
+            json!("Quack, quack: \\ \"duck\""),
+            json!(12),
+            json!([]),
+        ] {
+            let json = Json::from_value(&value);
+            assert_eq!(display_json(&json), display(&value), "{value}");
+            assert_eq!(spaced(json.as_str()), compact(&value), "{value}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any string, anywhere: the text and the parsed value show alike.
+        #[test]
+        fn any_string_shows_alike(text in "[ -~\u{e9}\u{1F986}]{0,12}") {
+            let value = json!({"k": text, "list": [text, 1]});
+            let json = Json::from_value(&value);
+            proptest::prop_assert_eq!(spaced(json.as_str()), compact(&value));
+        }
     }
 
     #[test]

@@ -80,7 +80,7 @@ fn a_new_workload_plugin_tests_builds_and_runs_as_generated() {
     assert!(
         result
             .stdout
-            .contains(r#"{"from": 1, "to": 10} -> {"count": 10, "total": 55}"#),
+            .contains(r#"{"from": 1, "to": 10} -> {"total": 55, "count": 10}"#),
         "{result:#?}"
     );
     let scaled = run(&[
@@ -93,7 +93,7 @@ fn a_new_workload_plugin_tests_builds_and_runs_as_generated() {
     ]);
     scaled.expect_code(0);
     assert!(
-        scaled.stdout.contains(r#"{"count": 4, "total": 30}"#),
+        scaled.stdout.contains(r#"{"total": 30, "count": 4}"#),
         "{scaled:#?}"
     );
 }
