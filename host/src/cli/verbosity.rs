@@ -4,7 +4,8 @@
 //! - `-q` keeps only errors and the summary: no `runner:` line, no progress line, no notes.
 //! - `-v` adds worker starts, attempt failures and replacements; `-vv` the auto choice's inputs
 //!   and the time of each phase; `-vvv` every task's start. These lines go through `tracing`, so
-//!   `QUACK_LOG` (or else `RUST_LOG`) with an env-filter directive such as `debug` overrides them.
+//!   `QUACK_LOG` (or else `RUST_LOG`) with a level (`debug`) or `target=level` directives
+//!   (`quack_host=trace,warn`) overrides them.
 //! - `--color auto` colours a stream when it is a terminal, `NO_COLOR` is not set (to anything
 //!   but the empty string) and `TERM` is not `dumb`; `CLICOLOR_FORCE` (not `0`) forces colour in
 //!   auto mode. `always` and `never` mean what they say.
@@ -12,7 +13,9 @@
 use std::{io::IsTerminal, sync::OnceLock};
 
 use clap::{Args, ValueEnum};
-use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
+use tracing_subscriber::{
+    filter::Targets, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
 use crate::report::progress::StderrLines;
 
@@ -143,20 +146,26 @@ fn init_tracing(ui: Ui) {
         .iter()
         .filter_map(|name| std::env::var(name).ok())
         .find(|value| !value.trim().is_empty())
-        .and_then(|value| EnvFilter::try_new(value).ok());
+        .and_then(|value| value.parse::<Targets>().ok());
     if from_env.is_none() && ui.verbose == 0 {
         // The host has nothing to say below -v: without a subscriber there is nothing to set up,
         // and every event is off at once.
         return;
     }
-    let filter = from_env.unwrap_or_else(|| EnvFilter::new(ui.default_filter()));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = from_env.unwrap_or_else(|| {
+        ui.default_filter()
+            .parse::<Targets>()
+            .unwrap_or_else(|_| Targets::new())
+    });
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(StderrMaker)
         .with_ansi(ui.stderr_colors())
         .without_time()
         .with_target(false)
-        .with_level(false)
+        .with_level(false);
+    let _ = tracing_subscriber::registry()
+        .with(lines)
+        .with(filter)
         .try_init();
 }
 

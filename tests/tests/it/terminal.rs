@@ -403,10 +403,21 @@ fn verbose_says_when_workers_start_and_very_verbose_why_the_mode() {
     assert!(result.stderr.contains("; it runs again"), "{result:#?}");
     assert!(result.stderr.contains("; no retries left"), "{result:#?}");
 
-    // QUACK_LOG picks the same lines without a flag.
-    let output = host(&args).env("QUACK_LOG", "info").output().unwrap();
+    // QUACK_LOG picks the same lines without a flag: a level, or target=level directives.
+    for directives in ["info", "quack_host=info", "quack_host=debug,warn"] {
+        let output = host(&args).env("QUACK_LOG", directives).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("worker 1 started (pid "),
+            "{directives}: {stderr}"
+        );
+    }
+    let output = host(&args)
+        .env("QUACK_LOG", "other_crate=trace")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("worker 1 started (pid "), "{stderr}");
+    assert!(!stderr.contains("started (pid "), "{stderr}");
 }
 
 #[test]
