@@ -56,11 +56,13 @@ pub enum InputError {
 }
 
 /// The most entries the reader thread sends in one message (it sends fewer when the input has no
-/// more at hand: a line that arrives alone goes at once).
-const READ_BATCH: usize = 64;
+/// more at hand: a line that arrives alone goes at once). Each message the runner takes may wake
+/// the reader: with 64, inline mode spent 15 ms of system time per 100,000 lines on wake-ups and
+/// ran JSON Lines 1.1-1.3x slower than a JSON array; with 256, 5 ms and faster than the array.
+const READ_BATCH: usize = 256;
 
-/// Messages read ahead of the runner from a stream: with [`READ_BATCH`], at most 1,024 entries.
-const READ_AHEAD: usize = 16;
+/// Messages read ahead of the runner from a stream: with [`READ_BATCH`], at most 2,048 entries.
+const READ_AHEAD: usize = 8;
 
 /// The tasks of a run.
 pub struct TaskInput {
