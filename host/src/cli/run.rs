@@ -583,7 +583,9 @@ impl RunArgs {
             .cancel_flag(signals.cancel_flag());
         // Made only for a report: its plugin part reads and hashes the plugin file.
         let head = || ReportHead::new(&plugin, satisfied.clone(), config.clone());
-        let look = Look::new(&self, &plugin, &quack_stdout);
+        let mut look = Look::new(&self, &plugin, &quack_stdout);
+        let (choice, split) = run.plan(input.count);
+        look.background_flush = split || (choice.mode == Mode::Inline && input.count != Some(1));
         let mut outputs = Outputs::new(self.format, target, head, &quack_stdout, look)?;
         let running = Instant::now();
         let outcome = run.execute(&mut input, &mut outputs);
@@ -683,7 +685,8 @@ impl RunArgs {
                 launcher: None,
             };
             let head = ReportHead::new(&plugin, vec![Interface::Animal], config);
-            let mut writer = ReportOutput::new(target, head)?;
+            // The animal has spoken: nothing runs between writing the report and flushing it.
+            let mut writer = ReportOutput::new(target, head, false)?;
             let events = [
                 EventKind::RunStarted {
                     choice,
@@ -727,10 +730,14 @@ enum ReportOutput {
 }
 
 impl ReportOutput {
-    fn new(target: ReportTarget, head: ReportHead) -> Result<Self, HostError> {
+    fn new(
+        target: ReportTarget,
+        head: ReportHead,
+        background_flush: bool,
+    ) -> Result<Self, HostError> {
         Ok(match target {
             ReportTarget::Stdout(out) => {
-                ReportOutput::Stdout(ReportWriter::new(buffered(out), head))
+                ReportOutput::Stdout(ReportWriter::new(buffered(out, background_flush), head))
             }
             ReportTarget::File(file) => {
                 let writer = file.writer()?;
@@ -797,11 +804,17 @@ struct Outputs {
 /// the progress line when it shares its terminal.
 type QuackOut = TimedFlush<AroundProgress<File>>;
 
-/// Quack's stdout (never fd 1, which is the plugin's: see [`PluginStdout`]), buffered.
-fn buffered(out: File) -> QuackOut {
+/// Quack's stdout (never fd 1, which is the plugin's: see [`PluginStdout`]), buffered; flushed
+/// by a thread of its own too when `background_flush` (see [`Look::background_flush`]).
+fn buffered(out: File, background_flush: bool) -> QuackOut {
     use std::io::IsTerminal;
     let on_terminal = out.is_terminal();
-    TimedFlush::new(AroundProgress::new(out, on_terminal), 1 << 16)
+    let out = AroundProgress::new(out, on_terminal);
+    if background_flush {
+        TimedFlush::new(out, 1 << 16)
+    } else {
+        TimedFlush::without_flusher(out, 1 << 16)
+    }
 }
 
 /// How a run's output looks: the global flags and the table's options (issue 11).
@@ -809,6 +822,11 @@ struct Look {
     ui: verbosity::Ui,
     table: TableOptions,
     hint: Option<quack_core::Hint>,
+    /// Whether stdout needs a thread that flushes it: when the thread that writes it also runs
+    /// plugin code (inline mode; `split` and `merge` of a split run), a finished task's line
+    /// would otherwise wait behind a long task. Not for a run of one task: its line is flushed
+    /// when the run ends, right after it.
+    background_flush: bool,
 }
 
 impl Look {
@@ -825,6 +843,7 @@ impl Look {
                 colors: ui.colors(on_terminal),
             },
             hint: plugin.description.hint,
+            background_flush: true,
         }
     }
 
@@ -848,17 +867,21 @@ impl Outputs {
         let out = || quack_stdout.try_clone().map_err(HostError::Output);
         let stdout = match format {
             _ if report_on_stdout => StdoutReporter::Nothing,
-            Format::Human => {
-                StdoutReporter::Human(HumanReporter::with_options(buffered(out()?), look.table))
+            Format::Human => StdoutReporter::Human(HumanReporter::with_options(
+                buffered(out()?, look.background_flush),
+                look.table,
+            )),
+            Format::Jsonl => {
+                StdoutReporter::Jsonl(JsonlReporter::new(buffered(out()?, look.background_flush)))
             }
-            Format::Jsonl => StdoutReporter::Jsonl(JsonlReporter::new(buffered(out()?))),
             Format::Json => StdoutReporter::Report(Box::new(ReportOutput::new(
                 ReportTarget::Stdout(out()?),
                 head(),
+                look.background_flush,
             )?)),
         };
         let report = target
-            .map(|target| ReportOutput::new(target, head()))
+            .map(|target| ReportOutput::new(target, head(), look.background_flush))
             .transpose()?;
         Ok(Outputs {
             stderr: Diagnostics::new(StderrLines::default()).quiet(look.ui.quiet),

@@ -44,6 +44,17 @@ impl<W: Write + Send + 'static> TimedFlush<W> {
     }
 }
 
+impl<W: Write + Send + 'static> TimedFlush<W> {
+    /// `inner` behind a buffer of `capacity` bytes, with no flusher thread: for a run whose
+    /// thread that writes never runs plugin code between writing and flushing (workers on threads
+    /// or in processes, a run of one task), where the thread would only cost the start.
+    pub fn without_flusher(inner: W, capacity: usize) -> Self {
+        TimedFlush {
+            shared: Arc::new(Mutex::new(BufWriter::with_capacity(capacity, inner))),
+        }
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
