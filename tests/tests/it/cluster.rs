@@ -4,7 +4,8 @@
 //! sets it), so that they cannot pass there without having run.
 
 use std::{
-    path::Path,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
     process::Command,
     sync::{Mutex, MutexGuard, OnceLock},
     time::Duration,
@@ -271,6 +272,19 @@ fn a_worker_that_finds_another_file_at_the_plugins_path_gets_the_hosts_plugin() 
     );
 }
 
+/// A copy of factorize at `dir/libplugin.so`, and a worker program (for `--worker-program`) that
+/// runs the shell command `first`, then becomes `host worker`.
+fn worker_program_that_first(dir: &Path, first: &str) -> (PathBuf, PathBuf) {
+    let plugin = dir.join("libplugin.so");
+    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
+    let program = dir.join("worker-program");
+    let host = quack_tests::host_path();
+    let script = format!("#!/bin/sh\n{first} && exec {} \"$@\"\n", host.display());
+    std::fs::write(&program, script).unwrap();
+    std::fs::set_permissions(&program, PermissionsExt::from_mode(0o755)).unwrap();
+    (plugin, program)
+}
+
 /// Without a launcher the host does not hash the plugin: a local worker loads the very file the
 /// host stamped. A worker that finds another file there (swapped by the worker program, by
 /// rename, so the host's open file is intact) has no hash to check it against: it asks, and the
@@ -278,25 +292,14 @@ fn a_worker_that_finds_another_file_at_the_plugins_path_gets_the_hosts_plugin() 
 #[test]
 fn a_local_worker_that_finds_another_file_gets_the_hosts_plugin_hashed_then() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin = dir.path().join("libplugin.so");
-    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
-    let program = dir.path().join("swapping-worker");
-    std::fs::write(
-        &program,
-        format!(
-            "#!/bin/sh\ncp {dog} {dir}/new.so && mv {dir}/new.so {plugin} && exec {host} \"$@\"\n",
+    let (plugin, program) = worker_program_that_first(
+        dir.path(),
+        &format!(
+            "cp {dog} {dir}/new.so && mv {dir}/new.so {dir}/libplugin.so",
             dog = quack_tests::plugin("dog").display(),
             dir = dir.path().display(),
-            plugin = plugin.display(),
-            host = quack_tests::host_path().display(),
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &program,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    );
     let cache = tempfile::tempdir().unwrap();
     let (run, report) = run_env(
         &[
@@ -339,24 +342,11 @@ fn a_local_worker_that_finds_another_file_gets_the_hosts_plugin_hashed_then() {
 #[test]
 fn a_plugin_changed_in_place_is_not_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin = dir.path().join("libplugin.so");
-    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
-    let program = dir.path().join("touching-worker");
     // Appending changes the file the host has open (same inode): its stamp no longer matches.
-    std::fs::write(
-        &program,
-        format!(
-            "#!/bin/sh\nprintf x >> {plugin} && exec {host} \"$@\"\n",
-            plugin = plugin.display(),
-            host = quack_tests::host_path().display(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &program,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let (plugin, program) = worker_program_that_first(
+        dir.path(),
+        &format!("printf x >> {}/libplugin.so", dir.path().display()),
+    );
     let run = quack_tests::run(&[
         "run",
         plugin.to_str().unwrap(),
@@ -407,7 +397,7 @@ fn the_plugin_is_shipped_to_slurm_workers_that_cannot_see_it() {
     assert!(run.stderr.contains("the host sends the plugin"), "{run:#?}");
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
