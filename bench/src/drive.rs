@@ -15,7 +15,7 @@ use std::{
 
 use quack_host::{
     loader::LoadedPlugin,
-    runner::{Event, EventKind, Reporter, Run, SplitPolicy, Status, Task, WorkerCommand},
+    runner::{Event, EventKind, Flow, Reporter, Run, SplitPolicy, Status, Task, WorkerCommand},
 };
 use serde_json::{Map, Value};
 
@@ -191,8 +191,9 @@ pub fn run(job: Job<'_>) -> Result<Outcome, RunError> {
 struct Finished<F: FnMut(&Event)>(F);
 
 impl<F: FnMut(&Event)> Reporter for Finished<F> {
-    fn report(&mut self, event: &Event) {
-        (self.0)(event)
+    fn report(&mut self, event: &Event) -> Flow {
+        (self.0)(event);
+        Flow::Continue
     }
 
     fn wants_task_started(&self) -> bool {

@@ -27,6 +27,11 @@ pub fn exit_interrupted(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(130)
 }
 
+/// Exit code when the reader of stdout went away (`host run ... | head -1`): 128 + SIGPIPE, what a
+/// shell shows for a tool that SIGPIPE ended. The run stops quietly; a `--json` file is still
+/// written.
+pub const EXIT_OUTPUT_CLOSED: u8 = 141;
+
 /// The exit codes, for `host --help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -58,6 +63,8 @@ Exit codes:
      it (its own message is quoted)
 129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
 130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
+141  `host run`: the reader of stdout went away (`| head`): the run stopped quietly, as SIGPIPE
+     stops a shell tool; a --json file is still written, with the rest cancelled
 143  stopped by SIGTERM (finished tasks are reported, the rest cancelled)";
 
 /// A failed `host` command.
@@ -173,6 +180,7 @@ mod tests {
             exit_interrupted(libc::SIGHUP),
             exit_interrupted(libc::SIGINT),
             exit_interrupted(libc::SIGTERM),
+            EXIT_OUTPUT_CLOSED,
         ]);
         for code in codes {
             let listed = EXIT_CODES_HELP
@@ -182,5 +190,6 @@ mod tests {
         }
         assert_eq!(exit_interrupted(libc::SIGTERM), 143);
         assert_eq!(exit_interrupted(libc::SIGHUP), 129);
+        assert_eq!(exit_interrupted(libc::SIGPIPE), EXIT_OUTPUT_CLOSED);
     }
 }

@@ -19,7 +19,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{EXIT_CODES_HELP, EXIT_TASKS_FAILED, HostError, exit_interrupted};
+use crate::error::{
+    EXIT_CODES_HELP, EXIT_OUTPUT_CLOSED, EXIT_TASKS_FAILED, HostError, exit_interrupted,
+};
 
 /// Quack: loads plugins through a stable ABI, finds out what they can do from the methods they
 /// have, and runs their tasks inline, on threads or in worker processes.
@@ -59,6 +61,8 @@ pub enum Outcome {
     TasksFailed,
     /// The run was stopped by this signal (SIGINT, SIGTERM or SIGHUP).
     Interrupted(i32),
+    /// The reader of stdout went away and the run stopped (`host run ... | head -1`).
+    OutputClosed,
     /// A worker process ends with this code.
     Exit(u8),
 }
@@ -114,6 +118,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::TasksFailed) => ExitCode::from(EXIT_TASKS_FAILED),
         Ok(Outcome::Interrupted(signal)) => ExitCode::from(exit_interrupted(signal)),
+        Ok(Outcome::OutputClosed) => ExitCode::from(EXIT_OUTPUT_CLOSED),
         Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(error) => {
             stdio::note(format_args!("error: {error}"));

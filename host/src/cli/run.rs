@@ -39,8 +39,8 @@ use crate::{
         verbose::VerboseReporter,
     },
     runner::{
-        Choice, DEFAULT_START_TIMEOUT, Event, EventKind, Json, Limits, Mode, Reporter, Run, RunEnd,
-        RunError, SplitPolicy, Status, Summary, TaskRecord, seconds,
+        Choice, DEFAULT_START_TIMEOUT, Event, EventKind, Flow, Json, Limits, Mode, Quit, Reporter,
+        Run, RunEnd, RunError, SplitPolicy, Status, Summary, TaskRecord, seconds,
     },
 };
 
@@ -587,11 +587,14 @@ impl RunArgs {
         let (choice, split) = run.plan(input.count);
         look.background_flush = split || (choice.mode == Mode::Inline && input.count != Some(1));
         let mut outputs = Outputs::new(self.format, target, head, &quack_stdout, look)?;
+        let stopper = run.stopper();
+        stdio::watch_reader(&quack_stdout, move || stopper.stop(Quit::OutputClosed));
         let running = Instant::now();
         let outcome = run.execute(&mut input, &mut outputs);
         tracing::debug!("phase run: {:.3} s", running.elapsed().as_secs_f64());
         let finishing = Instant::now();
-        outputs.finish()?;
+        let output_closed = matches!(outcome.end, RunEnd::Stopped(Quit::OutputClosed));
+        outputs.finish(output_closed)?;
         tracing::debug!("phase report: {:.3} s", finishing.elapsed().as_secs_f64());
         if let Some(error) = outcome.error {
             return Err(error.into());
@@ -601,6 +604,7 @@ impl RunArgs {
         }
         Ok(match outcome.end {
             RunEnd::Interrupted => Outcome::Interrupted(signals.received()),
+            RunEnd::Stopped(_) => Outcome::OutputClosed,
             _ if outcome.summary.failed() == 0 => Outcome::Success,
             _ => Outcome::TasksFailed,
         })
@@ -700,12 +704,12 @@ impl RunArgs {
                 },
             ];
             for kind in events {
-                writer.report(&Event {
+                let _ = writer.report(&Event {
                     elapsed: origin.elapsed(),
                     kind,
                 });
             }
-            writer.finish()?;
+            writer.finish(false)?;
         }
         Ok(if summary.failed() == 0 {
             Outcome::Success
@@ -746,8 +750,10 @@ impl ReportOutput {
         })
     }
 
-    /// Ends the report: renames the file into place and says so, or reports what failed.
-    fn finish(self) -> Result<(), HostError> {
+    /// Ends the report: renames the file into place and says so (unless `quietly`: the output
+    /// was closed, and the host ends as quietly as a shell tool on SIGPIPE), or reports what
+    /// failed.
+    fn finish(self, quietly: bool) -> Result<(), HostError> {
         match self {
             ReportOutput::Stdout(writer) => match writer.finish() {
                 Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
@@ -762,7 +768,7 @@ impl ReportOutput {
                     source,
                 })?;
                 file.persist(written)?;
-                if !ui().quiet {
+                if !ui().quiet && !quietly {
                     stdio::note(format_args!("report written to {}", path.display()));
                 }
                 Ok(())
@@ -772,7 +778,7 @@ impl ReportOutput {
 }
 
 impl Reporter for ReportOutput {
-    fn report(&mut self, event: &Event) {
+    fn report(&mut self, event: &Event) -> Flow {
         match self {
             ReportOutput::Stdout(writer) => writer.report(event),
             ReportOutput::File(_, writer) => writer.report(event),
@@ -893,15 +899,16 @@ impl Outputs {
     }
 
     /// Ends every output; the report's failure first (a lost report is the worst), then
-    /// stdout's. A closed pipe on stdout (`host run ... | head`) is not an error.
-    fn finish(self) -> Result<(), HostError> {
+    /// stdout's. A closed pipe on stdout (`host run ... | head`) is not an error; `quietly` (it
+    /// stopped the run) leaves out the note that the report was written.
+    fn finish(self, quietly: bool) -> Result<(), HostError> {
         if let Some(report) = self.report {
-            report.finish()?;
+            report.finish(quietly)?;
         }
         let failure = match self.stdout {
             StdoutReporter::Human(human) => human.failure(),
             StdoutReporter::Jsonl(jsonl) => jsonl.failure(),
-            StdoutReporter::Report(report) => return report.finish(),
+            StdoutReporter::Report(report) => return report.finish(quietly),
             StdoutReporter::Nothing => None,
         };
         match failure {
@@ -914,26 +921,28 @@ impl Outputs {
 }
 
 impl Reporter for Outputs {
-    fn report(&mut self, event: &Event) {
+    fn report(&mut self, event: &Event) -> Flow {
         // The progress line goes away before the last lines, and starts after the first.
         let last = matches!(event.kind, EventKind::RunFinished { .. });
         if let Some(progress) = self.progress.as_mut().filter(|_| last) {
-            progress.report(event);
+            let _ = progress.report(event);
         }
-        self.stderr.report(event);
-        self.verbose.report(event);
-        match &mut self.stdout {
+        let _ = self.stderr.report(event);
+        let _ = self.verbose.report(event);
+        let flow = match &mut self.stdout {
             StdoutReporter::Human(human) => human.report(event),
             StdoutReporter::Jsonl(jsonl) => jsonl.report(event),
             StdoutReporter::Report(report) => report.report(event),
-            StdoutReporter::Nothing => {}
-        }
+            StdoutReporter::Nothing => Flow::Continue,
+        };
+        // The report file never stops the run: a full disk is reported at the end.
         if let Some(report) = &mut self.report {
-            report.report(event);
+            let _ = report.report(event);
         }
         if let Some(progress) = self.progress.as_mut().filter(|_| !last) {
-            progress.report(event);
+            let _ = progress.report(event);
         }
+        flow
     }
 
     /// Only `-vvv` shows tasks as they start.

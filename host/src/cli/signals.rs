@@ -49,11 +49,13 @@ impl StopSignals {
         }
         // A run that a signal cannot end at once (inline mode, or a thread in plugin code that
         // cannot be stopped) says why it is still there, once, a moment after the signal.
-        let watched = Arc::clone(&cancel);
+        // (A closed stdout sets the cancel flag too, and ends the run quietly: only a signal says
+        // so.)
+        let watched = Arc::clone(&signal);
         let _ = std::thread::Builder::new()
             .name("quack-stopping".to_owned())
             .spawn(move || {
-                while !watched.load(Ordering::SeqCst) {
+                while watched.load(Ordering::SeqCst) == 0 {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 std::thread::sleep(STILL_STOPPING);

@@ -7,6 +7,8 @@
 //! - [`stdin_from_null`]: a plugin that reads its stdin reads `/dev/null` (unless the tasks come
 //!   from stdin).
 //! - [`ignore_closed`]: a reader that went away (`host inspect X | head -1`) is not an error.
+//! - [`watch_reader`]: a run notices at once when the reader of its stdout goes away, even while
+//!   it writes nothing (every worker busy with a long task).
 //!
 //! Writes to stderr go through [`note`], which drops errors: a closed or full stderr never stops
 //! the host.
@@ -14,7 +16,10 @@
 use std::{
     fs::File,
     io::{self, BufRead, BufReader},
-    os::fd::{FromRawFd, OwnedFd},
+    os::{
+        fd::{AsRawFd, FromRawFd, OwnedFd},
+        unix::fs::FileTypeExt,
+    },
     sync::{Arc, Mutex, mpsc},
     thread,
     time::Duration,
@@ -45,6 +50,45 @@ pub fn ignore_closed(result: io::Result<()>) -> io::Result<()> {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// Calls `gone` (once, from a thread of its own) as soon as the reader of `out` goes away: the
+/// pipe's read end (or the socket's peer) closed, which `poll` reports as an error or hang-up
+/// with no write needed. A file or a terminal has no reader to lose: no thread is started for
+/// them.
+pub fn watch_reader(out: &File, gone: impl FnOnce() + Send + 'static) {
+    let Ok(watched) = out.try_clone() else {
+        return;
+    };
+    let Ok(metadata) = watched.metadata() else {
+        return;
+    };
+    let kind = metadata.file_type();
+    if !kind.is_fifo() && !kind.is_socket() {
+        return;
+    }
+    let _ = thread::Builder::new()
+        .name("quack-stdout-reader".to_owned())
+        .spawn(move || {
+            let mut poll = libc::pollfd {
+                fd: watched.as_raw_fd(),
+                // No events asked for: poll still reports an error and a hang-up, which are
+                // what a reader's leaving looks like, and never that the pipe has room.
+                events: 0,
+                revents: 0,
+            };
+            loop {
+                // SAFETY: one pollfd of a descriptor this thread owns (`watched`), no timeout.
+                let ready = unsafe { libc::poll(&mut poll, 1, -1) };
+                if ready < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                if ready > 0 && poll.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                    gone();
+                }
+                return;
+            }
+        });
 }
 
 /// How long the end of a run waits for the relay to pass on the plugin's last lines. Only a

@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use crate::runner::{Event, EventKind, Reporter, RunEnd};
+use crate::runner::{Event, EventKind, Flow, Reporter, RunEnd};
 
 /// Writes a run's notes for people to a writer (stderr in the CLI).
 pub struct Diagnostics<W: Write> {
@@ -39,7 +39,7 @@ pub fn stderr() -> Diagnostics<io::Stderr> {
 }
 
 impl<W: Write> Reporter for Diagnostics<W> {
-    fn report(&mut self, event: &Event) {
+    fn report(&mut self, event: &Event) -> Flow {
         // Errors are dropped on purpose: see the module docs.
         let _ = match &event.kind {
             EventKind::RunStarted { .. } | EventKind::WorkerReplaced { .. } if self.quiet => Ok(()),
@@ -58,7 +58,8 @@ impl<W: Write> Reporter for Diagnostics<W> {
                 writeln!(self.out, "worker {worker} replaced: {reason}")
             }
             EventKind::RunFinished { summary, end } => match end {
-                RunEnd::Completed => Ok(()),
+                // A closed output ends the run quietly, as SIGPIPE ends a shell tool.
+                RunEnd::Completed | RunEnd::Stopped(_) => Ok(()),
                 RunEnd::Interrupted => writeln!(
                     self.out,
                     "interrupted: {} finished, {} cancelled",
@@ -74,6 +75,7 @@ impl<W: Write> Reporter for Diagnostics<W> {
             },
             _ => Ok(()),
         };
+        Flow::Continue
     }
 }
 

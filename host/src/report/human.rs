@@ -18,7 +18,7 @@ use std::{
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::runner::{Choice, Event, EventKind, Json, Reporter, Status, Summary, TaskRecord};
+use crate::runner::{Choice, Event, EventKind, Flow, Json, Reporter, Status, Summary, TaskRecord};
 
 /// How the table looks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,9 +59,9 @@ pub struct HumanReporter<W: Write> {
 }
 
 impl<W: Write> Reporter for HumanReporter<W> {
-    fn report(&mut self, event: &Event) {
+    fn report(&mut self, event: &Event) -> Flow {
         if self.failure.is_some() {
-            return;
+            return Flow::after_write(self.failure.as_ref());
         }
         let written = match &event.kind {
             EventKind::RunStarted { choice, split, .. } => {
@@ -87,6 +87,7 @@ impl<W: Write> Reporter for HumanReporter<W> {
         if let Err(error) = written {
             self.failure = Some(error);
         }
+        Flow::after_write(self.failure.as_ref())
     }
 }
 

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::runner::{Choice, Event, EventKind, Reporter, Summary, TaskRecord};
+use crate::runner::{Choice, Event, EventKind, Flow, Reporter, Summary, TaskRecord};
 
 /// Writes one line per task and a summary line.
 pub struct JsonlReporter<W: Write> {
@@ -20,9 +20,9 @@ pub struct JsonlReporter<W: Write> {
 }
 
 impl<W: Write> Reporter for JsonlReporter<W> {
-    fn report(&mut self, event: &Event) {
+    fn report(&mut self, event: &Event) -> Flow {
         if self.failure.is_some() {
-            return;
+            return Flow::after_write(self.failure.as_ref());
         }
         let written = match &event.kind {
             EventKind::RunStarted { choice, .. } => {
@@ -40,6 +40,7 @@ impl<W: Write> Reporter for JsonlReporter<W> {
         if let Err(error) = written {
             self.failure = Some(error);
         }
+        Flow::after_write(self.failure.as_ref())
     }
 }
 

@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 use crate::{
     interfaces::Interface,
     loader::{LoadedPlugin, Signature},
-    runner::{Choice, Event, EventKind, Reporter, Summary, TaskRecord},
+    runner::{Choice, Event, EventKind, Flow, Reporter, Summary, TaskRecord},
 };
 
 /// The version of the report's format; it changes when a field changes meaning or goes away.
@@ -313,7 +313,7 @@ impl<W: Write> ReportWriter<W> {
 }
 
 impl<W: Write> Reporter for ReportWriter<W> {
-    fn report(&mut self, event: &Event) {
+    fn report(&mut self, event: &Event) -> Flow {
         match &event.kind {
             EventKind::RunStarted { choice, .. } => {
                 self.head.runner = Some(choice.clone());
@@ -334,5 +334,6 @@ impl<W: Write> Reporter for ReportWriter<W> {
             }
             _ => {}
         }
+        Flow::after_write(self.failure.as_ref())
     }
 }

@@ -21,7 +21,7 @@ use std::{
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::runner::{Choice, Event, EventKind, Reporter, Status};
+use crate::runner::{Choice, Event, EventKind, Flow, Reporter, Status};
 
 /// The progress line being drawn, if there is one: every stderr line goes above it.
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -188,7 +188,7 @@ impl ProgressReporter {
 }
 
 impl Reporter for ProgressReporter {
-    fn report(&mut self, event: &Event) {
+    fn report(&mut self, event: &Event) -> Flow {
         match &event.kind {
             EventKind::RunStarted { choice, tasks, .. } => self.start(choice, *tasks),
             EventKind::TaskFinished(record) => {
@@ -206,6 +206,7 @@ impl Reporter for ProgressReporter {
             EventKind::RunFinished { .. } => self.stop(),
             _ => {}
         }
+        Flow::Continue
     }
 }
 

@@ -6,7 +6,7 @@
 
 use quack_core::Hint;
 
-use crate::runner::{Event, EventKind, Reporter};
+use crate::runner::{Event, EventKind, Flow, Reporter};
 
 /// Turns a run's events into `tracing` events.
 pub struct VerboseReporter {
@@ -22,7 +22,7 @@ impl VerboseReporter {
 }
 
 impl Reporter for VerboseReporter {
-    fn report(&mut self, event: &Event) {
+    fn report(&mut self, event: &Event) -> Flow {
         match &event.kind {
             EventKind::RunStarted {
                 choice,
@@ -92,6 +92,7 @@ impl Reporter for VerboseReporter {
             }
             _ => {}
         }
+        Flow::Continue
     }
 
     /// Task starts are trace events: made only when trace is on (`-vvv`).

@@ -93,6 +93,9 @@ pub enum RunEnd {
     /// The run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP); tasks not finished are
     /// `cancelled`.
     Interrupted,
+    /// A reporter stopped the run (its output's reader went away); tasks not finished are
+    /// `cancelled`, saying why.
+    Stopped(super::run::Quit),
     /// The run could not go on (e.g. workers could not be restarted); tasks not finished are
     /// `not-run` with this reason.
     Failed(String),

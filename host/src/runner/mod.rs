@@ -36,7 +36,7 @@ pub use events::{Event, EventKind, RunEnd};
 pub use json::Json;
 pub use process::describe_exit;
 pub use record::{Attempt, Part, Retry, Status, Task, TaskRecord, seconds};
-pub use run::{Reporter, Run, RunOutcome, SplitPolicy};
+pub use run::{Flow, Quit, Reporter, Run, RunOutcome, SplitPolicy, Stopper};
 pub use source::{Entry, Incoming, Polled, TaskSource};
 pub use split::{SPLIT_BELOW_TASKS_PER_WORKER, worth_splitting};
 pub use summary::Summary;
@@ -205,8 +205,10 @@ pub(crate) struct RunContext {
     pub config: String,
     /// When the run started; task start offsets count from here.
     pub origin: Instant,
-    /// Set by a signal to stop the run.
+    /// Set by a signal (or a reporter) to stop the run.
     pub cancel: Arc<AtomicBool>,
+    /// Why a reporter stopped the run, when the cancel flag is its and not a signal's.
+    pub quit: Arc<std::sync::OnceLock<Quit>>,
     /// Set, with the reason, when the run stops itself (`--max-fail`).
     pub halt: Arc<std::sync::OnceLock<String>>,
     /// Tasks failed on worker threads, counted as they fail (before the main thread hears of
@@ -220,7 +222,10 @@ impl RunContext {
     /// Why the run should stop now, if it should: a signal, or the run's own limit.
     pub fn stop_requested(&self) -> Option<outbox::Stop> {
         if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            return Some(outbox::Stop::Interrupted);
+            return Some(match self.quit.get() {
+                Some(quit) => outbox::Stop::Stopped(quit.to_string()),
+                None => outbox::Stop::Interrupted,
+            });
         }
         if let Some(reason) = self.halt.get() {
             return Some(outbox::Stop::Failed(reason.clone()));

@@ -19,6 +19,8 @@ pub(crate) const TICK: Duration = Duration::from_millis(20);
 pub(crate) enum Stop {
     /// A signal asked the run to stop: running and queued tasks are `cancelled`.
     Interrupted,
+    /// A reporter stopped the run (for this reason): running and queued tasks are `cancelled`.
+    Stopped(String),
     /// The run cannot go on: running tasks are `cancelled`, tasks that never started are
     /// `not-run`, both with this reason.
     Failed(String),
@@ -40,6 +42,13 @@ impl Stop {
             (Stop::Interrupted, None) => (
                 Status::Cancelled,
                 "the run was interrupted before it started".into(),
+            ),
+            (Stop::Stopped(reason), Some(_)) => {
+                (Status::Cancelled, format!("the run was stopped: {reason}"))
+            }
+            (Stop::Stopped(reason), None) => (
+                Status::Cancelled,
+                format!("the run was stopped before this task started: {reason}"),
             ),
             (Stop::Failed(reason), Some(_)) => {
                 (Status::Cancelled, format!("the run stopped: {reason}"))

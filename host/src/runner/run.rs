@@ -10,7 +10,8 @@
 
 use std::{
     cell::RefCell,
-    sync::{Arc, atomic::AtomicBool, atomic::Ordering},
+    fmt, io,
+    sync::{Arc, OnceLock, atomic::AtomicBool, atomic::Ordering},
     time::{Duration, Instant},
 };
 
@@ -44,10 +45,12 @@ pub enum SplitPolicy {
 }
 
 /// Receives a run's events, in order; the CLI's reporters implement it, and so does any
-/// `FnMut(&Event)`.
+/// `FnMut(&Event)` returning `()` (never stops) or a [`Flow`].
 pub trait Reporter {
-    /// Handles one event.
-    fn report(&mut self, event: &Event);
+    /// Handles one event, and says whether the run should go on. After a [`Flow::Stop`] the run
+    /// hands out no more tasks and stops its workers as a signal does; the events of the tasks it
+    /// stops, and `RunFinished`, still come (and may be dropped).
+    fn report(&mut self, event: &Event) -> Flow;
 
     /// Whether this reporter looks at [`EventKind::TaskStarted`], asked once when the run
     /// starts. One per task costs a run of trivial tasks real time, so a reporter that ignores
@@ -57,9 +60,89 @@ pub trait Reporter {
     }
 }
 
-impl<F: FnMut(&Event)> Reporter for F {
-    fn report(&mut self, event: &Event) {
-        self(event)
+impl<F, R> Reporter for F
+where
+    F: FnMut(&Event) -> R,
+    R: Into<Flow>,
+{
+    fn report(&mut self, event: &Event) -> Flow {
+        self(event).into()
+    }
+}
+
+/// What a [`Reporter`] says after each event: go on, or stop the run (as ripgrep's `Sink`
+/// returns whether to keep searching).
+#[must_use = "a reporter's Stop must reach the run"]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// Stop the run, for this reason: the tasks not finished are `cancelled`, and the run ends
+    /// with [`RunEnd::Stopped`].
+    Stop(Quit),
+}
+
+impl From<()> for Flow {
+    fn from((): ()) -> Self {
+        Flow::Continue
+    }
+}
+
+impl Flow {
+    /// The flow of a reporter whose writing failed with `failure` (if it did): a reader that
+    /// went away (`EPIPE`) stops the run; any other error goes on (the reporter says so at the
+    /// end).
+    pub fn after_write(failure: Option<&io::Error>) -> Flow {
+        match failure {
+            Some(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                Flow::Stop(Quit::OutputClosed)
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// The first stop of `self` and `other`: for a reporter made of several.
+    pub fn and(self, other: Flow) -> Flow {
+        match self {
+            Flow::Continue => other,
+            stop => stop,
+        }
+    }
+}
+
+/// Why a reporter stopped a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Quit {
+    /// The reader of the output went away (`host run ... | head -1`: a closed pipe). The CLI
+    /// ends quietly then, as a shell tool ends on SIGPIPE.
+    OutputClosed,
+}
+
+impl fmt::Display for Quit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Quit::OutputClosed => f.write_str("its output was closed (the reader went away)"),
+        }
+    }
+}
+
+/// Stops a run from another thread as a reporter's [`Flow::Stop`] does: e.g. a watcher that sees
+/// the output's reader go away while every worker is busy with a long task. It sets the same
+/// cancel flag as a signal; whichever comes first says how the run ended.
+#[derive(Debug, Clone)]
+pub struct Stopper {
+    cancel: Arc<AtomicBool>,
+    quit: Arc<OnceLock<Quit>>,
+}
+
+impl Stopper {
+    /// Asks the run to stop for `quit`.
+    pub fn stop(&self, quit: Quit) {
+        if !self.cancel.load(Ordering::SeqCst) {
+            let _ = self.quit.set(quit);
+        }
+        self.cancel.store(true, Ordering::SeqCst);
     }
 }
 
@@ -88,6 +171,8 @@ pub struct Run {
     split: SplitPolicy,
     worker_command: Option<WorkerCommand>,
     cancel: Arc<AtomicBool>,
+    /// Why a reporter or a [`Stopper`] stopped the run, when one did.
+    quit: Arc<OnceLock<Quit>>,
 }
 
 impl Run {
@@ -103,6 +188,7 @@ impl Run {
             split: SplitPolicy::Auto,
             worker_command: None,
             cancel: Arc::new(AtomicBool::new(false)),
+            quit: Arc::default(),
         }
     }
 
@@ -152,6 +238,15 @@ impl Run {
     pub fn cancel_flag(mut self, cancel: Arc<AtomicBool>) -> Self {
         self.cancel = cancel;
         self
+    }
+
+    /// A handle that stops this run from another thread (take it after
+    /// [`cancel_flag`](Run::cancel_flag), whose flag it sets).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            cancel: Arc::clone(&self.cancel),
+            quit: Arc::clone(&self.quit),
+        }
     }
 
     /// The plugin this run runs.
@@ -213,6 +308,7 @@ impl Run {
             origin,
             max_fail: self.limits.max_fail,
             halt: Arc::clone(&halt),
+            stopper: self.stopper(),
         });
         emitter.borrow_mut().emit(EventKind::RunStarted {
             choice: choice.clone(),
@@ -224,6 +320,7 @@ impl Run {
             config: Value::Object(self.config.clone()).to_string(),
             origin,
             cancel: Arc::clone(&self.cancel),
+            quit: Arc::clone(&self.quit),
             halt: Arc::clone(&halt),
             thread_failures: Arc::default(),
             limits: self.limits,
@@ -236,7 +333,10 @@ impl Run {
         let result = self.execute_with(&choice, split, &context, &mut feed, &split_state);
         let end = match &result {
             Err(error) => RunEnd::Failed(error.to_string()),
-            Ok(()) if self.cancel.load(Ordering::Relaxed) => RunEnd::Interrupted,
+            Ok(()) if self.cancel.load(Ordering::Relaxed) => match self.quit.get() {
+                Some(quit) => RunEnd::Stopped(quit.clone()),
+                None => RunEnd::Interrupted,
+            },
             Ok(()) if halt.get().is_some() => {
                 RunEnd::Failed(halt.get().cloned().unwrap_or_default())
             }
@@ -246,6 +346,7 @@ impl Run {
         if let Some(stop) = match &end {
             RunEnd::Completed => None,
             RunEnd::Interrupted => Some(Stop::Interrupted),
+            RunEnd::Stopped(quit) => Some(Stop::Stopped(quit.to_string())),
             RunEnd::Failed(reason) => Some(Stop::Failed(reason.clone())),
         } {
             for record in split_state.borrow_mut().unfinished(&stop, origin) {
@@ -322,6 +423,8 @@ struct Emitter<'r> {
     max_fail: Option<u64>,
     /// Set with the reason when they have.
     halt: Arc<std::sync::OnceLock<String>>,
+    /// What a reporter's [`Flow::Stop`] goes through.
+    stopper: Stopper,
 }
 
 impl Emitter<'_> {
@@ -343,7 +446,9 @@ impl Emitter<'_> {
                 }
             }
         }
-        self.reporter.report(&event);
+        if let Flow::Stop(quit) = self.reporter.report(&event) {
+            self.stopper.stop(quit);
+        }
     }
 
     fn finished(&mut self, record: TaskRecord) {
@@ -363,7 +468,7 @@ impl Checked<'_, '_, '_> {
     /// so for input already in memory: it does not read on).
     fn drain(&mut self, stop: &Stop, cancel: &AtomicBool) {
         let origin = self.emitter.borrow().origin;
-        let interrupted = *stop == Stop::Interrupted;
+        let interrupted = matches!(stop, Stop::Interrupted | Stop::Stopped(_));
         if interrupted && self.source.len_hint().is_none() {
             return;
         }

@@ -24,6 +24,7 @@ mod new_plugin;
 mod option_limits;
 mod plugin_exit;
 mod plugin_stdout;
+mod reader_gone;
 mod report;
 mod report_metadata;
 mod report_paths;
