@@ -32,6 +32,16 @@ pub fn exit_interrupted(signal: i32) -> u8 {
 /// written.
 pub const EXIT_OUTPUT_CLOSED: u8 = 141;
 
+/// The name of a stopping signal, for sentences.
+fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGINT => "Ctrl-C (SIGINT)".to_owned(),
+        libc::SIGTERM => "SIGTERM".to_owned(),
+        libc::SIGHUP => "SIGHUP".to_owned(),
+        other => format!("signal {other}"),
+    }
+}
+
 /// The exit codes, for `host --help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -95,6 +105,18 @@ pub enum HostError {
     /// The signal handlers (Ctrl-C, SIGTERM, SIGHUP) could not be installed.
     #[error("could not install the signal handlers: {0}")]
     Signal(#[source] io::Error),
+    /// A stopping signal came while a child process loaded a plugin (a probe); it was stopped.
+    #[error(
+        "interrupted by {} while loading {} in a child process, which was stopped",
+        signal_name(*.signal),
+        .what.display()
+    )]
+    Interrupted {
+        /// The signal's number.
+        signal: i32,
+        /// The plugin (or the directory of plugins) being loaded.
+        what: PathBuf,
+    },
     /// The run could not start.
     #[error(transparent)]
     Run(#[from] RunError),
@@ -155,6 +177,7 @@ impl HostError {
             HostError::Load(error) => error.exit_code(),
             HostError::NotRunnable { .. } => 8,
             HostError::Usage(_) => 2,
+            HostError::Interrupted { signal, .. } => exit_interrupted(*signal),
             HostError::Input(_) | HostError::Config(_) => 9,
             HostError::Signal(_) | HostError::WorkerProgram(_) => 12,
             HostError::Run(RunError::Instance(_)) => 10,

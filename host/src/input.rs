@@ -103,6 +103,18 @@ impl TaskInput {
         })
     }
 
+    /// No tasks at all, from `path`: the input of a run interrupted before its input said
+    /// anything (its first line, or the end of its array).
+    pub fn none(path: &Path) -> Self {
+        TaskInput {
+            count: None,
+            values: Values::Listed(Vec::new().into_iter()),
+            next_id: 0,
+            error: None,
+            path: path.to_path_buf(),
+        }
+    }
+
     /// Why the input ended early, if it did (a stream that stopped being JSON).
     pub fn take_error(&mut self) -> Option<InputError> {
         self.error.take()

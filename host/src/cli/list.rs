@@ -72,6 +72,13 @@ impl ListArgs {
             .into_iter()
             .map(|file| describe(file, self.timeout))
             .collect();
+        // A signal stopped a probe (and every one after it): the list is not whole.
+        if let Some(signal) = super::signals::cancelled() {
+            return Err(HostError::Interrupted {
+                signal,
+                what: self.dir.clone(),
+            });
+        }
         let mut out = io::stdout().lock();
         let written = if self.json {
             serde_json::to_writer_pretty(&mut out, &entries)

@@ -3,7 +3,8 @@
 //! with a time limit through [`probe`]. So a file whose loading crashes (a truncated library that
 //! raises SIGBUS, a `describe` that segfaults), hangs (a constructor that loops) or ends the
 //! process (`exit()` in a constructor or `describe`) takes down only its probe: the command
-//! says what happened to that file and goes on.
+//! says what happened to that file and goes on. Ctrl-C, SIGTERM or SIGHUP while a probe runs
+//! stops the probe and ends the command with 128 + the signal's number.
 
 use std::{
     io::{self, Read, Write},
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Outcome,
+    signals::{self, StopSignals},
     stdio::{self, PluginStdout},
 };
 use crate::{
@@ -109,8 +111,18 @@ impl ProbeArgs {
 
 /// Loads `path` in a child `host probe` and returns what it is, or the error (with its exit
 /// code) if it is not a plugin, or if loading it crashed, hung past `limit` or ended the process.
+/// A stopping signal before or while it runs stops the child: [`HostError::Interrupted`].
 pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
     let failed = |message: String, code| HostError::Probe { message, code };
+    // `list` and `inspect` start no thread before their first probe: this is early enough.
+    StopSignals::install()?;
+    let interrupted = |signal| HostError::Interrupted {
+        signal,
+        what: path.to_path_buf(),
+    };
+    if let Some(signal) = signals::cancelled() {
+        return Err(interrupted(signal));
+    }
     let program = std::env::current_exe().map_err(|error| {
         failed(
             format!("cannot find the host binary to load {} in a child process ({error}); run the host by its path", path.display()),
@@ -142,10 +154,27 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
         });
     }
     let deadline = Instant::now() + limit;
-    // The answer comes when the child's stdout closes, which is when it exits: wait on that (no
-    // polling), then reap it.
-    let text = answer.recv_timeout(limit).ok();
+    // The answer comes when the child's stdout closes, which is when it exits: wait on that (a
+    // tick at a time, for the signals), then reap it.
+    let text = loop {
+        if let Some(signal) = signals::cancelled() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(interrupted(signal));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match answer.recv_timeout(left.min(signals::TICK)) {
+            Ok(text) => break Some(text),
+            Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => {}
+            Err(_) => break None,
+        }
+    };
     let status = loop {
+        if let Some(signal) = signals::cancelled() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(interrupted(signal));
+        }
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if Instant::now() >= deadline => {

@@ -298,6 +298,8 @@ impl RunArgs {
                     .to_owned(),
             ));
         }
+        // Before any thread starts, so that every thread inherits the blocked signals.
+        StopSignals::install()?;
         // Before the plugin is loaded: its stdin, its stdout and its exit are taken care of.
         if self.input.as_deref() != Some(Path::new("-")) {
             stdio::stdin_from_null();
@@ -494,7 +496,7 @@ impl RunArgs {
         Ok(if !self.tasks.is_empty() {
             TaskInput::from_json(self.tasks.iter().map(|task| lenient_task(task)).collect())?
         } else if let Some(path) = &self.input {
-            TaskInput::from_path(path)?
+            super::signals::read_input(path)?
         } else {
             TaskInput::from_values(plugin.description.default_input.clone())?
         })

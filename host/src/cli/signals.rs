@@ -1,69 +1,81 @@
-//! The signals that stop a run: Ctrl-C (SIGINT), SIGTERM (what `timeout`, `docker stop`, CI
+//! The signals that stop a command: Ctrl-C (SIGINT), SIGTERM (what `timeout`, `docker stop`, CI
 //! cancellation and Slurm send) and SIGHUP (the terminal went away) are all handled alike. The
-//! first sets the run's cancel flag and is remembered for the exit code (128 + its number); a
-//! second one of any of them ends the host at once with its own code.
+//! first sets the cancel flag and is remembered for the exit code (128 + its number); a second
+//! one of any of them (or one after a closed stdout stopped the run) ends the host at once with
+//! its own code.
+//!
+//! No handler is installed: [`StopSignals::install`] blocks the three signals in the calling
+//! thread, before the command starts any other thread (so that every thread, the plugin's
+//! included, inherits the mask), and a thread of its own takes them with `sigwait`. Plugin code
+//! that runs in the host (inline and thread mode, loading) and sets SIGINT to `SIG_IGN` or to a
+//! handler of its own cannot take Ctrl-C away: a blocked signal is never discarded (Linux keeps a
+//! signal pending while a thread blocks it, whatever its disposition), and the waiting thread
+//! takes it. Child processes start with an empty mask (std's `Command` resets it).
+//!
+//! The command asks [`cancelled`] wherever it waits on something a signal must cut short: the
+//! run's executors look at the flag every tick, and so do the waits before the run (the first
+//! line of `--input -`, the probe of `--isolate`, `list` and `inspect`).
 
 use std::{
+    path::Path,
     sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, OnceLock,
+        atomic::{AtomicBool, AtomicI32, Ordering},
     },
     time::Duration,
 };
 
-use signal_hook::{
-    consts::{SIGHUP, SIGINT, SIGTERM},
-    flag,
+use crate::{
+    error::{HostError, exit_interrupted},
+    input::{InputError, TaskInput},
 };
-
-use crate::error::{HostError, exit_interrupted};
 
 /// How long after a stopping signal a run still going says why.
 const STILL_STOPPING: Duration = Duration::from_secs(1);
 
 /// The signals handled like Ctrl-C.
-const STOPPING: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+const STOPPING: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
-/// The cancel flag of a run and which signal set it.
+/// The cancel flag of a command and which signal set it.
 pub struct StopSignals {
     cancel: Arc<AtomicBool>,
-    signal: Arc<AtomicUsize>,
+    /// The first stopping signal's number; 0 before one came.
+    signal: Arc<AtomicI32>,
 }
 
+/// The one `StopSignals` of the process.
+static INSTALLED: OnceLock<StopSignals> = OnceLock::new();
+
 impl StopSignals {
-    /// Installs the handlers.
-    pub fn install() -> Result<Self, HostError> {
-        let cancel = Arc::new(AtomicBool::new(false));
-        let signal = Arc::new(AtomicUsize::new(0));
-        for number in STOPPING {
-            // Registered first, so it sees the flag as the previous signal left it.
-            flag::register_conditional_shutdown(
-                number,
-                i32::from(exit_interrupted(number)),
-                Arc::clone(&cancel),
-            )
-            .map_err(HostError::Signal)?;
-            let value = usize::try_from(number).unwrap_or_default();
-            flag::register_usize(number, Arc::clone(&signal), value).map_err(HostError::Signal)?;
-            flag::register(number, Arc::clone(&cancel)).map_err(HostError::Signal)?;
+    /// Blocks the stopping signals and starts the thread that takes them; once per process (a
+    /// second call returns the same flags). Call it before the command starts any thread.
+    pub fn install() -> Result<&'static Self, HostError> {
+        if let Some(installed) = INSTALLED.get() {
+            return Ok(installed);
         }
-        // A run that a signal cannot end at once (inline mode, or a thread in plugin code that
-        // cannot be stopped) says why it is still there, once, a moment after the signal.
-        // (A closed stdout sets the cancel flag too, and ends the run quietly: only a signal says
-        // so.)
-        let watched = Arc::clone(&signal);
-        let _ = std::thread::Builder::new()
-            .name("quack-stopping".to_owned())
-            .spawn(move || {
-                while watched.load(Ordering::SeqCst) == 0 {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                std::thread::sleep(STILL_STOPPING);
-                super::stdio::note(format_args!(
-                    "stopping: waiting for the running tasks to end; Ctrl-C again quits at once (finished results are on stdout, but no report is written then)"
-                ));
-            });
-        Ok(StopSignals { cancel, signal })
+        let set = stopping_set();
+        // SAFETY: changes this thread's signal mask with a set made by sigemptyset/sigaddset.
+        let blocked = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+        if blocked != 0 {
+            return Err(HostError::Signal(std::io::Error::from_raw_os_error(
+                blocked,
+            )));
+        }
+        let signals = StopSignals {
+            cancel: Arc::new(AtomicBool::new(false)),
+            signal: Arc::new(AtomicI32::new(0)),
+        };
+        let (cancel, signal) = (Arc::clone(&signals.cancel), Arc::clone(&signals.signal));
+        let spawned = std::thread::Builder::new()
+            .name("quack-signals".to_owned())
+            .spawn(move || take_signals(&set, &cancel, &signal));
+        if let Err(error) = spawned {
+            // Without the thread, nobody would take them: give them back.
+            // SAFETY: as above.
+            unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+            return Err(HostError::Signal(error));
+        }
+        Ok(INSTALLED.get_or_init(|| signals))
     }
 
     /// The flag a signal sets, for the run.
@@ -71,11 +83,116 @@ impl StopSignals {
         Arc::clone(&self.cancel)
     }
 
-    /// The signal that stopped the run (SIGINT if none is known).
+    /// The signal that stopped the command (SIGINT if none is known).
     pub fn received(&self) -> i32 {
         match self.signal.load(Ordering::SeqCst) {
-            0 => SIGINT,
-            number => i32::try_from(number).unwrap_or(SIGINT),
+            0 => libc::SIGINT,
+            number => number,
+        }
+    }
+}
+
+/// The stopping signal that came, if one did (and the signals are installed).
+pub fn cancelled() -> Option<i32> {
+    let installed = INSTALLED.get()?;
+    match installed.signal.load(Ordering::SeqCst) {
+        0 => None,
+        number => Some(number),
+    }
+}
+
+/// How often a wait that a signal must cut short looks at the flag.
+pub const TICK: Duration = Duration::from_millis(20);
+
+/// The tasks of `--input PATH`, read so that a stopping signal cuts the wait short: standard
+/// input (or a FIFO) may send its first line much later, or never. Then the run gets no tasks,
+/// starts interrupted and ends as any interrupted run does (the report written, 128 + the
+/// signal's number). A regular file is read as it is.
+pub fn read_input(path: &Path) -> Result<TaskInput, InputError> {
+    let regular =
+        path != Path::new("-") && std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file());
+    if regular || INSTALLED.get().is_none() {
+        return TaskInput::from_path(path);
+    }
+    let (send, receive) = crossbeam_channel::bounded(1);
+    let owned = path.to_path_buf();
+    let started = std::thread::Builder::new()
+        .name("quack-input-start".to_owned())
+        .spawn(move || {
+            let _ = send.send(TaskInput::from_path(&owned));
+        });
+    if started.is_err() {
+        return TaskInput::from_path(path);
+    }
+    loop {
+        if cancelled().is_some() {
+            // The reading thread stays blocked on the input; the process ends without it.
+            return Ok(TaskInput::none(path));
+        }
+        match receive.recv_timeout(TICK) {
+            Ok(read) => return read,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                return TaskInput::from_path(path);
+            }
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP as a signal set.
+fn stopping_set() -> libc::sigset_t {
+    // SAFETY: a zeroed sigset_t is valid storage; sigemptyset and sigaddset fill it in.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for number in STOPPING {
+            libc::sigaddset(&mut set, number);
+        }
+        set
+    }
+}
+
+/// The signal thread: waits for the stopping signals for as long as the process lives.
+fn take_signals(set: &libc::sigset_t, cancel: &AtomicBool, signal: &AtomicI32) {
+    loop {
+        let mut number = 0;
+        // SAFETY: sigwait with a valid set and a place for the number.
+        if unsafe { libc::sigwait(set, &mut number) } != 0 {
+            continue;
+        }
+        if cancel.load(Ordering::SeqCst) {
+            // The second: at once, flushing nothing (a lock held elsewhere must not stop it).
+            // SAFETY: ends the process.
+            unsafe { libc::_exit(i32::from(exit_interrupted(number))) };
+        }
+        signal.store(number, Ordering::SeqCst);
+        cancel.store(true, Ordering::SeqCst);
+        // A command that a signal cannot end at once (inline mode, or a thread in plugin code
+        // that cannot be stopped) says why it is still there, once, a moment after the signal.
+        if let Some(second) = wait_for(set, STILL_STOPPING) {
+            // SAFETY: as above.
+            unsafe { libc::_exit(i32::from(exit_interrupted(second))) };
+        }
+        super::stdio::note(format_args!(
+            "stopping: waiting for the running tasks to end; Ctrl-C again quits at once (finished results are on stdout, but no report is written then)"
+        ));
+    }
+}
+
+/// A signal of `set` within `timeout`, or `None` when none came.
+fn wait_for(set: &libc::sigset_t, timeout: Duration) -> Option<i32> {
+    let limit = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(1),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos()),
+    };
+    loop {
+        // SAFETY: sigtimedwait with a valid set, no siginfo wanted, and a valid timeout.
+        let number = unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &limit) };
+        if number > 0 {
+            return Some(number);
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return None;
         }
     }
 }

@@ -30,6 +30,7 @@ mod report_metadata;
 mod report_paths;
 mod run_failures;
 mod shell_integration;
+mod signal_stages;
 mod stop_signals;
 mod streaming;
 mod terminal;
