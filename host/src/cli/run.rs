@@ -595,7 +595,10 @@ impl RunArgs {
         let outcome = run.execute(&mut input, &mut outputs);
         tracing::debug!("phase run: {:.3} s", running.elapsed().as_secs_f64());
         let finishing = Instant::now();
-        let output_closed = matches!(outcome.end, RunEnd::Stopped(Quit::OutputClosed));
+        // Stopped by it, or found closed by the last write: either way the host ends as a shell
+        // tool ends on SIGPIPE.
+        let output_closed =
+            outputs.stdout_closed || matches!(outcome.end, RunEnd::Stopped(Quit::OutputClosed));
         outputs.finish(output_closed)?;
         tracing::debug!("phase report: {:.3} s", finishing.elapsed().as_secs_f64());
         if let Some(error) = outcome.error {
@@ -606,7 +609,7 @@ impl RunArgs {
         }
         Ok(match outcome.end {
             RunEnd::Interrupted => Outcome::Interrupted(signals.received()),
-            RunEnd::Stopped(_) => Outcome::OutputClosed,
+            _ if output_closed => Outcome::OutputClosed,
             _ if outcome.summary.failed() == 0 => Outcome::Success,
             _ => Outcome::TasksFailed,
         })
@@ -806,6 +809,8 @@ struct Outputs {
     // Issue 11: the progress line and -v.
     progress: Option<ProgressReporter>,
     verbose: VerboseReporter,
+    /// Whether a write to stdout found its reader gone (up to the last one, the summary's).
+    stdout_closed: bool,
 }
 
 /// Quack's stdout, buffered (and flushed within 50 ms whatever the plugin does), written around
@@ -897,6 +902,7 @@ impl Outputs {
             report,
             progress: look.progress(),
             verbose: VerboseReporter::new(look.hint, crate::report::cores()),
+            stdout_closed: false,
         })
     }
 
@@ -937,10 +943,13 @@ impl Reporter for Outputs {
             StdoutReporter::Report(report) => report.report(event),
             StdoutReporter::Nothing => Flow::Continue,
         };
-        // The report file never stops the run: a full disk is reported at the end.
-        if let Some(report) = &mut self.report {
-            let _ = report.report(event);
-        }
+        // The report stops the run only on stdout (`--json -`): a full disk is reported at the
+        // end.
+        let flow = match &mut self.report {
+            Some(report) => flow.and(report.report(event)),
+            None => flow,
+        };
+        self.stdout_closed |= flow == Flow::Stop(Quit::OutputClosed);
         if let Some(progress) = self.progress.as_mut().filter(|_| !last) {
             let _ = progress.report(event);
         }
