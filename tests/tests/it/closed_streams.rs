@@ -99,11 +99,20 @@ fn stdout_and_stderr_closed_outright_do_not_change_the_exit_code() {
 #[test]
 fn a_reader_that_stops_early_is_not_an_error() {
     let factorize = plugin_arg("factorize");
-    let commands: [(&[&str], i32); 5] = [
+    let misbehave = plugin_arg("misbehave");
+    let commands: [(&[&str], i32); 7] = [
         (&["inspect", &factorize], 0),
         (&["inspect", &factorize, "--json"], 0),
         (&["run", &factorize, "--format", "jsonl"], 141),
         (&["run", &factorize, "--format", "json"], 141),
+        // Finished before the host saw the pipe closed: its last write finds it so.
+        (
+            &[
+                "run", &misbehave, "--mode", "thread", "--task", "ok", "--task", "error",
+            ],
+            141,
+        ),
+        (&["run", &factorize, "--json", "-"], 141),
         (&["--help"], 0),
     ];
     for (args, code) in commands {
