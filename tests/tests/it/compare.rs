@@ -299,3 +299,29 @@ fn a_fifo_or_a_device_is_refused_without_reading_it() {
         );
     }
 }
+
+#[test]
+fn a_report_with_a_task_id_twice_is_refused() {
+    // A crashed task whose id appears again as ok would otherwise hide behind its twin.
+    let dir = tempfile::tempdir().unwrap();
+    let good = report(&dir, "good.json", "factorize", SMALL);
+    let mut doubled: Value = serde_json::from_slice(&std::fs::read(&good).unwrap()).unwrap();
+    let tasks = doubled["tasks"].as_array_mut().unwrap();
+    let mut twin = tasks[0].clone();
+    twin["status"] = json!("crashed");
+    twin["error"] = json!("worker 0 died of SIGSEGV");
+    twin.as_object_mut().unwrap().remove("output");
+    tasks.push(twin);
+    let doubled_path = dir.path().join("doubled.json");
+    std::fs::write(&doubled_path, serde_json::to_vec(&doubled).unwrap()).unwrap();
+    for (old, new) in [(&good, &doubled_path), (&doubled_path, &good)] {
+        let result = compare(old, new, &[]);
+        result.expect_code(18);
+        assert!(
+            result.stderr.contains("doubled.json")
+                && result.stderr.contains("task id 0 appears more than once"),
+            "{result:#?}"
+        );
+        assert!(result.stdout.is_empty(), "{result:#?}");
+    }
+}
