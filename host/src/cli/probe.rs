@@ -129,22 +129,23 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
             EXIT_PROBE_FAILED,
         )
     })?;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .arg(SUBCOMMAND)
         .arg(path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|error| {
-            failed(
-                format!(
-                    "could not start a process to load {} ({error}); check the system's process limits",
-                    path.display()
-                ),
-                EXIT_PROBE_FAILED,
-            )
-        })?;
+        .stderr(Stdio::inherit());
+    crate::runner::with_no_blocked_signals(&mut command);
+    let mut child = command.spawn().map_err(|error| {
+        failed(
+            format!(
+                "could not start a process to load {} ({error}); check the system's process limits",
+                path.display()
+            ),
+            EXIT_PROBE_FAILED,
+        )
+    })?;
     let (send, answer) = mpsc::channel();
     if let Some(mut stdout) = child.stdout.take() {
         thread::spawn(move || {

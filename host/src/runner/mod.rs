@@ -40,7 +40,7 @@ pub use run::{Flow, Quit, Reporter, Run, RunOutcome, SplitPolicy, Stopper};
 pub use source::{Entry, Incoming, Polled, TaskSource};
 pub use split::{SPLIT_BELOW_TASKS_PER_WORKER, worth_splitting};
 pub use summary::Summary;
-pub use worker_command::WorkerCommand;
+pub use worker_command::{WorkerCommand, with_no_blocked_signals};
 
 use crate::loader::LoadedPlugin;
 

@@ -124,7 +124,28 @@ impl WorkerCommand {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        with_no_blocked_signals(&mut command);
         command
+    }
+}
+
+/// Makes `command`'s process start with no signal blocked. The host blocks its stopping signals
+/// in every thread (one thread takes them with `sigwait`), and a blocked mask is inherited across
+/// `exec`: without this, a worker, a launcher such as `srun` or a probe would never see the
+/// SIGTERM it is stopped with, and would run on until SIGKILL.
+pub fn with_no_blocked_signals(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and calls only
+    // `sigemptyset` and `sigprocmask`, which are async-signal-safe, on a set on its own stack.
+    unsafe {
+        command.pre_exec(|| {
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 

@@ -1,7 +1,9 @@
 //! Ctrl-C and SIGTERM act at every stage, not only while tasks run: while `--input -` has not sent
 //! its first line (the run ends interrupted, with its report), while `inspect`, `list` or
 //! `run --isolate` load a plugin in a probe process (the probe is stopped, not left behind), and
-//! after a plugin in thread mode set SIGINT to `SIG_IGN` (the host still hears it).
+//! after a plugin in thread mode set SIGINT to `SIG_IGN` (the host still hears it); and the
+//! processes the host starts (workers, launchers, probes) do not inherit its blocked signals, so
+//! the SIGTERM they are stopped with reaches them.
 
 use std::{
     path::{Path, PathBuf},
@@ -10,7 +12,7 @@ use std::{
 };
 
 use quack_tests::{
-    HANG_GUARD, LiveRun, assert_valid_report, host, plugin, plugin_arg, read_report,
+    HANG_GUARD, LiveRun, assert_valid_report, host, plugin, plugin_arg, read_report, run_within,
 };
 use serde_json::Value;
 
@@ -202,4 +204,27 @@ fn a_plugin_that_ignores_ctrl_c_in_thread_mode_does_not_take_it_away() {
         .filter(|task| task["status"] == "cancelled")
         .count();
     assert!(cancelled >= 1, "the run stopped: {report:#}");
+}
+
+#[test]
+fn workers_start_with_no_signal_blocked_so_sigterm_reaches_them() {
+    // The host blocks its stopping signals to take them on one thread; a worker that inherited
+    // that mask would ignore the SIGTERM of a time limit or of the end of the run, and a launcher
+    // such as srun could not cancel its job on it.
+    let misbehave = plugin_arg("misbehave");
+    for extra in [&["--mode", "process"][..], &["--isolate"][..]] {
+        let mut args = vec![
+            "run",
+            misbehave.as_str(),
+            "--task",
+            "\"blocked-signals\"",
+            "--format",
+            "jsonl",
+        ];
+        args.extend(extra);
+        let result = run_within(&args, HANG_GUARD);
+        result.expect_code(0);
+        let task: Value = serde_json::from_str(result.stdout.lines().next().unwrap()).unwrap();
+        assert_eq!(task["output"], "0000000000000000", "{extra:?}: {result:#?}");
+    }
 }
