@@ -92,7 +92,7 @@ impl BenchError {
             | BenchError::ChildFailed { .. }
             | BenchError::Peer { .. } => 1,
             BenchError::MissingPlugin { .. } | BenchError::MissingProgram { .. } => 3,
-            BenchError::Load(error) => error.exit_code(),
+            BenchError::Load(error) => quack_host::cli::error::load_exit_code(error),
             BenchError::Run(RunError::Instance(_)) => 10,
             BenchError::Report { .. } | BenchError::Output(_) => 11,
             BenchError::Run(_) | BenchError::Process { .. } => 12,

@@ -4,7 +4,6 @@
 //! The benchmark is a package of its own, `quack-bench` (`bench/`), which drives this library.
 
 pub mod cli;
-pub mod error;
 pub mod input;
 pub mod interfaces;
 pub mod loader;

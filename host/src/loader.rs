@@ -92,19 +92,6 @@ pub enum LoadError {
     },
 }
 
-impl LoadError {
-    /// The process exit code for this error (see `host --help`).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            LoadError::NotFound { .. } => 3,
-            LoadError::NotSharedLibrary { .. } => 4,
-            LoadError::NotAPlugin { .. } => 5,
-            LoadError::AbiMismatch { .. } | LoadError::LayoutMismatch { .. } => 6,
-            LoadError::DescribeFailed { .. } => 7,
-        }
-    }
-}
-
 /// One method of a plugin with its signature, in plain Rust types.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
@@ -350,11 +337,6 @@ impl LoadedPlugin {
     /// Whether the plugin's code is loaded into this process.
     pub fn is_loaded_here(&self) -> bool {
         self.module.is_some()
-    }
-
-    /// The signature of the method called `name`, if the plugin has one.
-    pub fn method(&self, name: &str) -> Option<&Signature> {
-        self.methods.iter().find(|method| method.name == name)
     }
 }
 

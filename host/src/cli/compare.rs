@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 use super::Outcome;
 use crate::{
-    error::HostError,
+    cli::error::HostError,
     report::{
         compare::{Comparison, Thresholds},
         read::SavedReport,

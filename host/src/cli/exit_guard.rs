@@ -13,7 +13,7 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use crate::error::EXIT_PLUGIN_EXITED;
+use crate::cli::error::EXIT_PLUGIN_EXITED;
 
 static ARMED: AtomicBool = AtomicBool::new(false);
 static REGISTERED: Once = Once::new();

@@ -19,7 +19,7 @@ use super::{
     stdio,
 };
 use crate::{
-    error::HostError,
+    cli::error::HostError,
     interfaces::{self, InterfaceCheck},
     loader::Signature,
     report::human::{compact, display},

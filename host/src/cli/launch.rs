@@ -4,7 +4,7 @@
 use std::{ffi::OsString, time::Duration};
 
 use crate::{
-    error::HostError,
+    cli::error::HostError,
     runner::{DEFAULT_START_TIMEOUT, LAUNCHER_START_TIMEOUT, WorkerCommand, launcher::Slurm},
 };
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::{Outcome, probe, run::parse_duration, stdio};
 use crate::{
-    error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
+    cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
     interfaces,
 };
 

@@ -2,6 +2,7 @@
 //! every error to one sentence on stderr and its exit code.
 
 mod compare;
+pub mod error;
 mod exit_guard;
 mod inspect;
 mod launch;
@@ -19,8 +20,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{
-    EXIT_CODES_HELP, EXIT_OUTPUT_CLOSED, EXIT_TASKS_FAILED, HostError, exit_interrupted,
+use crate::cli::error::{
+    EXIT_CODES_HELP, EXIT_OUTPUT_CLOSED, EXIT_TASKS_FAILED, EXIT_USAGE, HostError, exit_interrupted,
 };
 
 /// Quack: loads plugins through a stable ABI, finds out what they can do from the methods they
@@ -100,7 +101,7 @@ pub fn main() -> ExitCode {
         Err(error) => {
             // Help and version go to stdout, mistakes to stderr; a closed stream is ignored.
             let _ = error.print();
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE));
         }
     };
     // A worker process's stderr is read by its host; its lines stay plain.

@@ -11,7 +11,7 @@ use std::{
 use clap::{Args, ValueEnum};
 
 use super::Outcome;
-use crate::error::HostError;
+use crate::cli::error::HostError;
 
 const NEW_EXAMPLES: &str = "\
 Examples:
@@ -76,16 +76,6 @@ pub enum NewError {
         #[source]
         source: io::Error,
     },
-}
-
-impl NewError {
-    /// The process exit code for this error (see `host --help`).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            NewError::InvalidName { .. } | NewError::Exists { .. } => 15,
-            NewError::Write { .. } => 11,
-        }
-    }
 }
 
 impl NewArgs {
@@ -533,11 +523,11 @@ mod tests {
         }
         for bad in ["", "2fast", "my plugin", "café", "-x", "test", "fn", "self"] {
             let error = check_name(bad).expect_err(bad);
-            assert_eq!(error.exit_code(), 15, "{bad}");
             assert!(
                 error.to_string().contains("is not a valid crate name"),
                 "{error}"
             );
+            assert_eq!(HostError::from(error).exit_code(), 15, "{bad}");
         }
     }
 

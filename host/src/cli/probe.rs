@@ -26,7 +26,7 @@ use super::{
     stdio::{self, PluginStdout},
 };
 use crate::{
-    error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
+    cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError, load_exit_code},
     loader::{LoadedPlugin, Signature},
     runner::describe_exit,
 };
@@ -87,7 +87,7 @@ impl ProbeArgs {
                 (Answer::Plugin(probed), 0)
             }
             Err(error) => {
-                let exit_code = error.exit_code();
+                let exit_code = load_exit_code(&error);
                 (
                     Answer::Error {
                         message: error.to_string(),

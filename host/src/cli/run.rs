@@ -24,7 +24,7 @@ use super::{
     worker::worker_command,
 };
 use crate::{
-    error::HostError,
+    cli::error::HostError,
     input::{TaskInput, lenient_json, lenient_task},
     interfaces::{self, Interface},
     loader::LoadedPlugin,

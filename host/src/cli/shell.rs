@@ -7,7 +7,7 @@ use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
 use super::{Cli, Outcome};
-use crate::error::HostError;
+use crate::cli::error::HostError;
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:

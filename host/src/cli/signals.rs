@@ -26,7 +26,7 @@ use std::{
 };
 
 use crate::{
-    error::{HostError, exit_interrupted},
+    cli::error::{HostError, exit_interrupted},
     input::{InputError, TaskInput},
 };
 

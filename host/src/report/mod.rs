@@ -84,12 +84,6 @@ impl ReportHead {
             machine: Machine::this(),
         }
     }
-
-    /// The same head with another command line (the process's own is the default).
-    pub fn with_command_line(mut self, command_line: Vec<String>) -> Self {
-        self.command_line = command_line;
-        self
-    }
 }
 
 /// `time` in RFC 3339, UTC, to the millisecond: `2026-11-25T14:31:33.123Z`.

@@ -60,18 +60,6 @@ pub enum ReadReportError {
     },
 }
 
-impl ReadReportError {
-    /// The process exit code for this error (listed in `host --help`).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ReadReportError::Unreadable { .. } => 16,
-            ReadReportError::NotJson { .. } => 17,
-            ReadReportError::NotAReport { .. } => 18,
-            ReadReportError::FutureFormat { .. } => 19,
-        }
-    }
-}
-
 /// A task's status as a report spells it: the runner's own [`Status`], read back.
 pub type SavedStatus = Status;
 

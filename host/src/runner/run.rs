@@ -249,16 +249,6 @@ impl Run {
         }
     }
 
-    /// The plugin this run runs.
-    pub fn plugin(&self) -> &LoadedPlugin {
-        &self.plugin
-    }
-
-    /// The configuration its instances are made with.
-    pub fn config_object(&self) -> &Map<String, Value> {
-        &self.config
-    }
-
     /// What the run will do with `tasks` tasks (if known): the mode, workers and reason, and
     /// whether tasks are cut into parts.
     pub fn plan(&self, tasks: Option<usize>) -> (Choice, bool) {

@@ -6,8 +6,9 @@
 //! It wraps any executor: the task feed it hands the executor yields parts ([`Parts`]), and the
 //! events of parts are collected ([`SplitState::pass`]) before the run's reporters see them: one
 //! `TaskStarted` for a task's first part, one `TaskFinished` for the whole task. `split` and
-//! `merge` run on the host's main thread, in the host process, on an instance of their own (they
-//! are cheap; the parts are the work).
+//! `merge` run on an instance of their own (they are cheap; the parts are the work): in the host's
+//! process, or in a worker process of their own when the run is isolated (no plugin code in the
+//! host).
 
 use std::{
     cell::RefCell,

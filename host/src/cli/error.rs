@@ -1,5 +1,6 @@
-//! [`HostError`]: every way a `host` command can fail, each one sentence for the user with its own
-//! exit code (listed in `host --help`).
+//! [`HostError`]: every way a `host` command can fail, each one sentence for the user, and the
+//! `host` binary's exit codes (listed in `host --help`), all named here and mapped from errors only
+//! here.
 
 use std::{io, path::PathBuf};
 
@@ -15,11 +16,66 @@ use crate::{
 /// regression.
 pub const EXIT_TASKS_FAILED: u8 = 1;
 
+/// Exit code when the command line is wrong.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Exit code when the plugin (or the directory to list) does not exist.
+pub const EXIT_NOT_FOUND: u8 = 3;
+
+/// Exit code when the file is not a shared library.
+pub const EXIT_NOT_SHARED_LIBRARY: u8 = 4;
+
+/// Exit code when the shared library is not a Quack plugin.
+pub const EXIT_NOT_A_PLUGIN: u8 = 5;
+
+/// Exit code when the plugin was built for another ABI version, or its ABI types differ.
+pub const EXIT_ABI_MISMATCH: u8 = 6;
+
+/// Exit code when the plugin's `describe` or `methods` failed.
+pub const EXIT_DESCRIBE_FAILED: u8 = 7;
+
+/// Exit code when the plugin has no interface the host can run.
+pub const EXIT_NOT_RUNNABLE: u8 = 8;
+
+/// Exit code when the tasks or the configuration given are invalid.
+pub const EXIT_BAD_INPUT: u8 = 9;
+
+/// Exit code when the plugin refused its configuration, or failed to start.
+pub const EXIT_PLUGIN_REFUSED: u8 = 10;
+
+/// Exit code when the report or the output could not be written.
+pub const EXIT_WRITE_FAILED: u8 = 11;
+
+/// Exit code when the host could not start its workers, or could not keep them going.
+pub const EXIT_WORKERS_FAILED: u8 = 12;
+
 /// Exit code when a plugin running in the host's process ended it (it called `exit`).
 pub const EXIT_PLUGIN_EXITED: u8 = 13;
 
 /// Exit code when loading a plugin in a probe process crashed it or took too long.
 pub const EXIT_PROBE_FAILED: u8 = 14;
+
+/// Exit code when `host new` was given a name that is not a valid crate name, or an existing
+/// directory.
+pub const EXIT_NEW_REFUSED: u8 = 15;
+
+/// Exit code when `host compare` cannot read a report.
+pub const EXIT_REPORT_UNREADABLE: u8 = 16;
+
+/// Exit code when a report given to `host compare` is not JSON.
+pub const EXIT_REPORT_NOT_JSON: u8 = 17;
+
+/// Exit code when a report given to `host compare` is JSON but not a Quack report.
+pub const EXIT_NOT_A_REPORT: u8 = 18;
+
+/// Exit code when a report given to `host compare` has a newer format version.
+pub const EXIT_REPORT_FUTURE_FORMAT: u8 = 19;
+
+/// Exit code when `host compare` was given reports of different plugins.
+pub const EXIT_DIFFERENT_PLUGINS: u8 = 20;
+
+/// Exit code when the launcher could not be run, or no worker could be started through it.
+pub const EXIT_LAUNCHER_FAILED: u8 = 21;
 
 /// Exit code when the run was stopped by `signal` (SIGINT, SIGTERM or SIGHUP): 128 + the signal's
 /// number, as shells do.
@@ -174,22 +230,43 @@ impl HostError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            HostError::Load(error) => error.exit_code(),
-            HostError::NotRunnable { .. } => 8,
-            HostError::Usage(_) => 2,
+            HostError::Load(error) => load_exit_code(error),
+            HostError::NotRunnable { .. } => EXIT_NOT_RUNNABLE,
+            HostError::Usage(_) => EXIT_USAGE,
             HostError::Interrupted { signal, .. } => exit_interrupted(*signal),
-            HostError::Input(_) | HostError::Config(_) => 9,
-            HostError::Signal(_) | HostError::WorkerProgram(_) => 12,
-            HostError::Run(RunError::Instance(_)) => 10,
-            HostError::Run(RunError::LauncherMissing { .. } | RunError::Launcher { .. }) => 21,
-            HostError::Run(_) => 12,
-            HostError::Report(_) | HostError::Output(_) => 11,
-            HostError::ListDirectory { .. } => 3,
-            HostError::New(error) => error.exit_code(),
+            HostError::Input(_) | HostError::Config(_) => EXIT_BAD_INPUT,
+            HostError::Signal(_) | HostError::WorkerProgram(_) => EXIT_WORKERS_FAILED,
+            HostError::Run(RunError::Instance(_)) => EXIT_PLUGIN_REFUSED,
+            HostError::Run(RunError::LauncherMissing { .. } | RunError::Launcher { .. }) => {
+                EXIT_LAUNCHER_FAILED
+            }
+            HostError::Run(_) => EXIT_WORKERS_FAILED,
+            HostError::Report(_) | HostError::Output(_) => EXIT_WRITE_FAILED,
+            HostError::ListDirectory { .. } => EXIT_NOT_FOUND,
+            HostError::New(NewError::InvalidName { .. } | NewError::Exists { .. }) => {
+                EXIT_NEW_REFUSED
+            }
+            HostError::New(NewError::Write { .. }) => EXIT_WRITE_FAILED,
             HostError::Probe { code, .. } => *code,
-            HostError::ReadReport(error) => error.exit_code(),
-            HostError::DifferentPlugins { .. } => 20,
+            HostError::ReadReport(error) => match error {
+                ReadReportError::Unreadable { .. } => EXIT_REPORT_UNREADABLE,
+                ReadReportError::NotJson { .. } => EXIT_REPORT_NOT_JSON,
+                ReadReportError::NotAReport { .. } => EXIT_NOT_A_REPORT,
+                ReadReportError::FutureFormat { .. } => EXIT_REPORT_FUTURE_FORMAT,
+            },
+            HostError::DifferentPlugins { .. } => EXIT_DIFFERENT_PLUGINS,
         }
+    }
+}
+
+/// The exit code for a plugin that could not be loaded.
+pub fn load_exit_code(error: &LoadError) -> u8 {
+    match error {
+        LoadError::NotFound { .. } => EXIT_NOT_FOUND,
+        LoadError::NotSharedLibrary { .. } => EXIT_NOT_SHARED_LIBRARY,
+        LoadError::NotAPlugin { .. } => EXIT_NOT_A_PLUGIN,
+        LoadError::AbiMismatch { .. } | LoadError::LayoutMismatch { .. } => EXIT_ABI_MISMATCH,
+        LoadError::DescribeFailed { .. } => EXIT_DESCRIBE_FAILED,
     }
 }
 
