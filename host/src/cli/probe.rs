@@ -155,12 +155,15 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
         });
     }
     let deadline = Instant::now() + limit;
+    let stop = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
     // The answer comes when the child's stdout closes, which is when it exits: wait on that (a
     // tick at a time, for the signals), then reap it.
     let text = loop {
         if let Some(signal) = signals::cancelled() {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(&mut child);
             return Err(interrupted(signal));
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -172,21 +175,18 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
     };
     let status = loop {
         if let Some(signal) = signals::cancelled() {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(&mut child);
             return Err(interrupted(signal));
         }
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 break None;
             }
             Ok(None) => thread::sleep(Duration::from_millis(1)),
             Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 break None;
             }
         }

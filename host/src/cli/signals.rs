@@ -10,7 +10,9 @@
 //! that runs in the host (inline and thread mode, loading) and sets SIGINT to `SIG_IGN` or to a
 //! handler of its own cannot take Ctrl-C away: a blocked signal is never discarded (Linux keeps a
 //! signal pending while a thread blocks it, whatever its disposition), and the waiting thread
-//! takes it. Child processes start with an empty mask (std's `Command` resets it).
+//! takes it. A blocked mask is inherited across `exec`, so every process the host starts
+//! (workers, launchers, probes) clears it first (`runner::with_no_blocked_signals`): the SIGTERM
+//! it is stopped with must reach it.
 //!
 //! The command asks [`cancelled`] wherever it waits on something a signal must cut short: the
 //! run's executors look at the flag every tick, and so do the waits before the run (the first

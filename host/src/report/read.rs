@@ -178,52 +178,66 @@ impl SavedReport {
     /// Checks and reads the report `text`, which came from `path`.
     ///
     /// The text is deserialized straight into the report's types (no intermediate tree of
-    /// values, which takes several times the file's size), so a report of a gigabyte reads in
-    /// about twice its size.
+    /// values, which takes several times the file's size), in one pass when it is a report this
+    /// host reads; only text that is not is read again, to say what it is instead.
     pub fn parse(path: &Path, text: &[u8]) -> Result<Self, ReadReportError> {
-        // Valid JSON first: a scan that keeps nothing.
-        serde_json::from_slice::<IgnoredAny>(text).map_err(|source| ReadReportError::NotJson {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let not_a_report = |reason: String| ReadReportError::NotAReport {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let head: ReportHead = serde_json::from_slice(text)
-            .map_err(|_| not_a_report("it is not a JSON object".to_owned()))?;
-        let version = match head.format_version {
-            None => return Err(not_a_report("it has no format_version".to_owned())),
-            Some(version) => version.as_u64().ok_or_else(|| {
-                not_a_report(format!(
-                    "its format_version is {version}, not a whole number"
-                ))
-            })?,
-        };
-        if version > u64::from(FORMAT_VERSION) {
+        let mut report: SavedReport =
+            serde_json::from_slice(text).map_err(|error| why_not_a_report(path, text, &error))?;
+        if report.format_version > u64::from(FORMAT_VERSION) {
             return Err(ReadReportError::FutureFormat {
                 path: path.to_path_buf(),
-                version,
+                version: report.format_version,
             });
         }
-        let mut report: SavedReport =
-            serde_json::from_slice(text).map_err(|error| not_a_report(error.to_string()))?;
         // Tasks are matched by id: a second task of the same id would hide the first.
         let mut seen = HashSet::with_capacity(report.tasks.len());
         if let Some(task) = report.tasks.iter().find(|task| !seen.insert(task.id)) {
-            return Err(not_a_report(format!(
-                "task id {} appears more than once",
-                task.id
-            )));
+            return Err(ReadReportError::NotAReport {
+                path: path.to_path_buf(),
+                reason: format!("task id {} appears more than once", task.id),
+            });
         }
         report.file = path.to_path_buf();
         Ok(report)
     }
 }
 
-/// The one field read before the rest, to tell a report of a newer format from a broken one.
+/// What `text`, which did not read as a report (`error`), is instead: not JSON, JSON without a
+/// usable `format_version`, a report of a newer format, or a broken report.
+fn why_not_a_report(path: &Path, text: &[u8], error: &serde_json::Error) -> ReadReportError {
+    let not_a_report = |reason: String| ReadReportError::NotAReport {
+        path: path.to_path_buf(),
+        reason,
+    };
+    // A scan that keeps nothing.
+    if let Err(source) = serde_json::from_slice::<IgnoredAny>(text) {
+        return ReadReportError::NotJson {
+            path: path.to_path_buf(),
+            source,
+        };
+    }
+    let Ok(field) = serde_json::from_slice::<VersionField>(text) else {
+        return not_a_report("it is not a JSON object".to_owned());
+    };
+    match field.format_version {
+        None => not_a_report("it has no format_version".to_owned()),
+        Some(version) => match version.as_u64() {
+            None => not_a_report(format!(
+                "its format_version is {version}, not a whole number"
+            )),
+            Some(version) if version > u64::from(FORMAT_VERSION) => ReadReportError::FutureFormat {
+                path: path.to_path_buf(),
+                version,
+            },
+            Some(_) => not_a_report(error.to_string()),
+        },
+    }
+}
+
+/// The one field read again from text that is not a report this host reads, to tell a report
+/// of a newer format from a broken one.
 #[derive(Deserialize)]
-struct ReportHead {
+struct VersionField {
     #[serde(default)]
     format_version: Option<Value>,
 }
