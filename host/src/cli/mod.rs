@@ -88,6 +88,7 @@ impl Cli {
 /// Parses the command line, runs it and turns the result into an exit code. Nothing printed on
 /// stderr or stdout can make it panic: a closed or full stream loses the text, not the exit code.
 pub fn main() -> ExitCode {
+    signals::unblock_inherited();
     if worker::is_bare_worker_command() {
         // What the parser would give: no options, plain lines on stderr, no tracing.
         let _disarm = exit_guard::DisarmOnDrop;

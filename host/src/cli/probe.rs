@@ -129,15 +129,15 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
             EXIT_PROBE_FAILED,
         )
     })?;
-    let mut command = Command::new(program);
-    command
+    // The probe is the host binary, which clears the signal mask it inherits as its first step.
+    let spawned = Command::new(program)
         .arg(SUBCOMMAND)
         .arg(path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    crate::runner::with_no_blocked_signals(&mut command);
-    let mut child = command.spawn().map_err(|error| {
+        .stderr(Stdio::inherit())
+        .spawn();
+    let mut child = spawned.map_err(|error| {
         failed(
             format!(
                 "could not start a process to load {} ({error}); check the system's process limits",

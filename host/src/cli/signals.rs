@@ -10,9 +10,10 @@
 //! that runs in the host (inline and thread mode, loading) and sets SIGINT to `SIG_IGN` or to a
 //! handler of its own cannot take Ctrl-C away: a blocked signal is never discarded (Linux keeps a
 //! signal pending while a thread blocks it, whatever its disposition), and the waiting thread
-//! takes it. A blocked mask is inherited across `exec`, so every process the host starts
-//! (workers, launchers, probes) clears it first (`runner::with_no_blocked_signals`): the SIGTERM
-//! it is stopped with must reach it.
+//! takes it. A blocked mask is inherited across `exec`, and the SIGTERM a worker, a launcher
+//! or a probe is stopped with must reach it: every `host` clears the mask it inherited as its
+//! first step ([`unblock_inherited`]), and a launcher, another program, starts with it cleared
+//! (`runner::with_no_blocked_signals`).
 //!
 //! The command asks [`cancelled`] wherever it waits on something a signal must cut short: the
 //! run's executors look at the flag every tick, and so do the waits before the run (the first
@@ -91,6 +92,19 @@ impl StopSignals {
             0 => libc::SIGINT,
             number => number,
         }
+    }
+}
+
+/// Clears the signal mask this process inherited: a `host` started by another one (a worker, a
+/// probe) hears the SIGTERM it is stopped with. Called first, on the main thread, before any
+/// other thread exists; `host run` blocks its stopping signals again when it installs them.
+pub fn unblock_inherited() {
+    // SAFETY: a zeroed sigset_t is valid storage; sigemptyset fills it in, and sigprocmask sets
+    // this (the only) thread's mask to it.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
     }
 }
 

@@ -124,15 +124,22 @@ impl WorkerCommand {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        with_no_blocked_signals(&mut command);
+        // The host blocks its stopping signals, and the mask is inherited across exec. The
+        // worker program (the host binary) clears it itself as its first step, which keeps the
+        // spawn a vfork; a launcher is another program and must start with it cleared.
+        if self.has_launcher() {
+            with_no_blocked_signals(&mut command);
+        }
         command
     }
 }
 
 /// Makes `command`'s process start with no signal blocked. The host blocks its stopping signals
 /// in every thread (one thread takes them with `sigwait`), and a blocked mask is inherited across
-/// `exec`: without this, a worker, a launcher such as `srun` or a probe would never see the
-/// SIGTERM it is stopped with, and would run on until SIGKILL.
+/// `exec`: without this, a program that is not the host (a launcher such as `srun`) would never
+/// see the SIGTERM it is stopped with (and `srun` could not cancel its job on it). It costs the
+/// spawn its vfork (a `pre_exec` closure makes std fork), so the host binary clears its own mask
+/// instead.
 pub fn with_no_blocked_signals(command: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the child between fork and exec and calls only

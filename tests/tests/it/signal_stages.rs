@@ -228,3 +228,31 @@ fn workers_start_with_no_signal_blocked_so_sigterm_reaches_them() {
         assert_eq!(task["output"], "0000000000000000", "{extra:?}: {result:#?}");
     }
 }
+
+#[test]
+fn a_launcher_starts_with_no_signal_blocked_so_sigterm_reaches_it() {
+    // A launcher is another program (srun cancels its job on the SIGTERM that stops it): it must
+    // not inherit the host's blocked stopping signals.
+    let dir = tempfile::tempdir().unwrap();
+    let mask = dir.path().join("launcher-mask");
+    // Perl, since a shell clears its mask when it starts; it keeps what it inherited.
+    let launcher = format!(
+        "perl -e 'open my $in, \"<\", \"/proc/self/status\"; open my $out, \">\", \"{}\"; print $out grep {{ /^SigBlk/ }} <$in>; close $out; exec @ARGV or die'",
+        mask.display()
+    );
+    let misbehave = plugin_arg("misbehave");
+    let result = run_within(
+        &[
+            "run",
+            misbehave.as_str(),
+            "--launcher",
+            &launcher,
+            "--task",
+            "\"ok\"",
+        ],
+        HANG_GUARD,
+    );
+    result.expect_code(0);
+    let seen = std::fs::read_to_string(&mask).unwrap();
+    assert_eq!(seen.trim(), "SigBlk:\t0000000000000000", "{result:#?}");
+}
