@@ -186,7 +186,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     worker_program: Option<PathBuf>,
 
-    // Issue 11: the table's look (logic in report/human.rs and cli/verbosity.rs).
+    // The table's look (logic in report/human.rs and cli/verbosity.rs).
     /// Print the table in task order (as GNU parallel -k does), not as tasks finish.
     #[arg(long)]
     keep_order: bool,
@@ -806,7 +806,7 @@ struct Outputs {
     stderr: Diagnostics<StderrLines>,
     stdout: StdoutReporter,
     report: Option<ReportOutput>,
-    // Issue 11: the progress line and -v.
+    // The progress line and -v.
     progress: Option<ProgressReporter>,
     verbose: VerboseReporter,
     /// Whether a write to stdout found its reader gone (up to the last one, the summary's).
