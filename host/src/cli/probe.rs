@@ -28,7 +28,7 @@ use super::{
 use crate::{
     cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError, load_exit_code},
     loader::{LoadedPlugin, Signature},
-    runner::describe_exit,
+    runner::sys::describe_exit,
 };
 
 /// The hidden subcommand's name.

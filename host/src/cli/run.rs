@@ -558,6 +558,8 @@ impl RunArgs {
         // A launcher makes it process mode (the runner says so in its reason).
         let mode = self.mode.requested();
         let signals = StopSignals::install()?;
+        // Daemons a task starts (a session of their own) become the host's, and go with the run.
+        crate::runner::orphans::adopt();
         let run = Run::new(plugin.clone())
             .config(config.clone())
             .mode(mode)
@@ -901,7 +903,7 @@ impl Outputs {
             stdout,
             report,
             progress: look.progress(),
-            verbose: VerboseReporter::new(look.hint, crate::report::cores()),
+            verbose: VerboseReporter::new(look.hint, crate::runner::sys::cores()),
             stdout_closed: false,
         })
     }

@@ -15,7 +15,7 @@
 
 use std::{
     fs::File,
-    io::{self, BufRead, BufReader},
+    io,
     os::{
         fd::{AsRawFd, FromRawFd, OwnedFd},
         unix::fs::FileTypeExt,
@@ -167,23 +167,11 @@ impl PluginStdout {
 /// Passes on each line read from `pipe` to stderr, marked with the plugin's name. Bytes that are
 /// not UTF-8 are shown as replacement characters; nothing stops the relay but the pipe's end.
 fn relay(pipe: File, name: &Mutex<String>) {
-    let mut reader = BufReader::with_capacity(1 << 16, pipe);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line);
-                let text = text.strip_suffix('\n').unwrap_or(&text);
-                let label = name
-                    .lock()
-                    .map(|label| label.clone())
-                    .unwrap_or_else(|_| "?".to_owned());
-                note(format_args!("[plugin {label}] {text}"));
-            }
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return,
-        }
-    }
+    crate::runner::sys::for_each_line(pipe, |text| {
+        let label = name
+            .lock()
+            .map(|label| label.clone())
+            .unwrap_or_else(|_| "?".to_owned());
+        note(format_args!("[plugin {label}] {text}"));
+    });
 }

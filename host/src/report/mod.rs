@@ -28,7 +28,10 @@ use serde_json::{Map, Value};
 use crate::{
     interfaces::Interface,
     loader::{LoadedPlugin, Signature},
-    runner::{Choice, Event, EventKind, Flow, Reporter, Summary, TaskRecord},
+    runner::{
+        Choice, Event, EventKind, Flow, Reporter, Summary, TaskRecord,
+        sys::{cores, host_name},
+    },
 };
 
 /// The version of the report's format; it changes when a field changes meaning or goes away.
@@ -155,31 +158,6 @@ impl Machine {
             host_name: host_name(),
         }
     }
-}
-
-/// This machine's host name (`gethostname`), if it has one that is valid text.
-pub fn host_name() -> Option<String> {
-    let mut buffer = [0u8; 256];
-    // SAFETY: gethostname writes at most `buffer.len()` bytes into the buffer it is given.
-    let result = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if result != 0 {
-        return None;
-    }
-    let end = buffer
-        .iter()
-        .position(|&byte| byte == 0)
-        .unwrap_or(buffer.len());
-    std::str::from_utf8(&buffer[..end])
-        .ok()
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
-}
-
-/// The number of cores this process may use (asked once: the standard library reads the
-/// cgroup's files every time).
-pub fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |count| count.get()))
 }
 
 /// Writes the JSON report as the run goes: the head when the run starts, each task as soon as

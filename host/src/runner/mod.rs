@@ -5,10 +5,12 @@
 //! Executors emit events and never print; reporters (`crate::report`) turn events into output.
 
 mod choose;
+mod client;
 mod events;
 mod inline;
 mod json;
 pub mod launcher;
+pub mod orphans;
 mod outbox;
 mod pending;
 pub mod plugin_cache;
@@ -17,9 +19,11 @@ pub mod protocol;
 mod record;
 mod remote;
 mod run;
+mod ship;
 mod source;
 mod split;
 mod summary;
+pub mod sys;
 mod thread;
 pub mod worker;
 mod worker_command;
@@ -34,7 +38,6 @@ use quack_core::{InstanceBox, PluginError};
 pub use choose::{Choice, Mode, Request, choose};
 pub use events::{Event, EventKind, RunEnd};
 pub use json::Json;
-pub use process::describe_exit;
 pub use record::{Attempt, Part, Retry, Status, Task, TaskRecord, seconds};
 pub use run::{Flow, Quit, Reporter, Run, RunOutcome, SplitPolicy, Stopper};
 pub use source::{Entry, Incoming, Polled, TaskSource};

@@ -1,53 +1,47 @@
 //! [`ProcessExecutor`]: worker processes, each started by the run's [`WorkerCommand`] (the `host`
-//! binary's hidden `worker` subcommand, maybe behind a launcher), speaking the framed protocol of
-//! `protocol.rs` over its stdin and stdout.
+//! binary's hidden `worker` subcommand, maybe behind a launcher) and driven through a
+//! [`WorkerClient`]; this file is the pool's policy over them: which task goes where, time
+//! limits, and what a worker's death means.
 //!
 //! The main thread hands out tasks and keeps several in flight per worker (a cross-process
 //! wake-up costs tens of microseconds; a queued message about one). The window adapts to how long
 //! tasks take, so long tasks are still scheduled one at a time. A worker answers in the order it
 //! was given tasks, so the oldest unanswered task is the one it is running: when a worker dies,
 //! that task alone is `crashed` (or `timeout`, if the host stopped it); the tasks queued behind it
-//! go to another worker. The dead worker is replaced and the run goes on.
+//! go to another worker. The dead worker is replaced and the run goes on. A worker that breaks the
+//! protocol after its hello (a second hello, a fatal message, a request for the plugin, an answer
+//! for a task it was not running) is stopped and replaced the same way: it costs its running task,
+//! never the run and never another task's result.
 //!
-//! A worker without a file of the plugin's content at the host's path asks for it
-//! (`NeedPlugin`), and the host sends the bytes it loaded from (checked against the hash it
-//! announced). When workers start through a launcher (`ssh`, `srun`), the launcher's failures are
-//! worker failures: its last words on stderr go into the reason.
-//!
-//! Per worker, one thread reads its result frames (sending them to the main thread in batches)
-//! and reaps it when its stdout closes, and one thread forwards its stderr line by line.
+//! Until the first worker has said hello, a worker that fails ends the run with what it said
+//! (through a launcher, the launcher's last words): the plugin cannot load, or the launcher cannot
+//! start workers. A signal or a reporter's stop is heard at every stage, while workers start too.
 
 use std::{
     collections::VecDeque,
-    io::{BufRead, BufReader, BufWriter, Write},
-    os::unix::process::ExitStatusExt,
-    path::PathBuf,
-    process::{ChildStdin, ExitStatus},
-    sync::Arc,
-    thread,
+    io::Write,
+    process::ExitStatus,
     time::{Duration, Instant},
 };
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use serde_json::value::RawValue;
 
 use super::{
     EventKind, Executor, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
+    client::{
+        Done, Expected, Message, Stderr, WorkerClient, WorkerEvent, check_hello, fatal_error,
+    },
     outbox::{Outbox, Stop, wait_time},
     pending::Pending,
-    protocol::{
-        FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PLUGIN_CHUNK, PROTOCOL_VERSION,
-        TaskFrame, ToWorker, read_frame, write_frame, write_frame_in, write_raw_frame,
-    },
+    protocol::{Hello, MAX_FRAME, TaskFrame, write_frame_in},
     record::CallOutcome,
+    ship::PluginSource,
     source::{TaskFeed, wait_ready},
+    sys::{cores, describe_exit, human_duration},
 };
 
 /// How long a stopped worker gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_millis(500);
-/// How long a dead worker's pipes may stay open (held by a process it started that left its
-/// process group) before it counts as gone all the same.
-const PIPE_LINGER: Duration = Duration::from_millis(500);
 /// The work queued ahead on each worker, measured in time; the window follows from it.
 const QUEUED_WORK: Duration = Duration::from_millis(2);
 /// Bounds on the number of tasks in flight per worker. One, while tasks are long (or their length
@@ -67,8 +61,6 @@ const MAX_FAILED_STARTS: usize = 3;
 const MIN_CRASH_LOOP: usize = 8;
 /// What to do when a launcher could not start a worker.
 const CHECK_LAUNCHER: &str = "check the launcher and its arguments (--launcher, --slurm-args)";
-/// The stderr lines kept per worker, for the reason when it fails (a launcher's message).
-const RECENT_LINES: usize = 4;
 
 /// Runs tasks in worker processes.
 pub(crate) struct ProcessExecutor {
@@ -88,36 +80,6 @@ impl ProcessExecutor {
     }
 }
 
-/// What a worker's reader threads tell the main thread.
-enum Message {
-    Hello(Hello),
-    Fatal {
-        stage: FatalStage,
-        error: String,
-    },
-    NeedPlugin(String),
-    /// The plugin was sent to the worker (its stdin comes back), or could not be (`None`).
-    Shipped(Option<BufWriter<ChildStdin>>),
-    Done(Vec<Done>),
-    Output(String),
-    ProtocolError(String),
-    Exited(ExitStatus),
-}
-
-struct Done {
-    id: u64,
-    ok: Option<Box<RawValue>>,
-    error: Option<String>,
-    nanos: u64,
-}
-
-/// A message with the worker slot and process generation it came from.
-struct WorkerEvent {
-    slot: usize,
-    generation: u64,
-    message: Message,
-}
-
 /// A task sent to a worker and not yet answered.
 struct InFlight {
     dispatch: u64,
@@ -129,6 +91,7 @@ struct InFlight {
 enum StopReason {
     Timeout,
     Cancel,
+    /// Its pipe broke, or it broke the protocol (the slot's `broken` says how).
     Broken,
     /// It did not say hello within the start limit.
     Slow,
@@ -142,37 +105,34 @@ struct Stopping {
 
 /// One worker place; its process is replaced when it dies.
 struct Slot {
-    generation: u64,
-    pid: u32,
-    stdin: Option<BufWriter<ChildStdin>>,
+    client: WorkerClient,
+    /// Whether it said hello (and so takes tasks).
     ready: bool,
-    alive: bool,
     in_flight: VecDeque<InFlight>,
     /// When the oldest task in flight started running (or was sent, if the worker was idle).
     running_since: Instant,
     stopping: Option<Stopping>,
+    /// How it broke the protocol, when it did.
+    broken: Option<String>,
     unflushed: bool,
-    /// When its process was started.
-    spawned: Instant,
-    /// Its last lines on stderr.
-    recent: VecDeque<String>,
 }
 
 impl Slot {
-    /// Sends `signal` to the worker's whole process group (it leads one of its own), so that
-    /// the processes a task started go with it.
-    fn signal(&self, signal: i32) {
-        if self.alive {
-            // SAFETY: kill has no memory effects; the pid is our own child, not yet reaped
-            // (`alive` turns false when its reader thread reports the exit), and the leader of
-            // its own process group.
-            unsafe { libc::kill(-(self.pid as libc::pid_t), signal) };
+    fn new(client: WorkerClient) -> Self {
+        Slot {
+            client,
+            ready: false,
+            in_flight: VecDeque::new(),
+            running_since: Instant::now(),
+            stopping: None,
+            broken: None,
+            unflushed: false,
         }
     }
 
     fn stop(&mut self, reason: StopReason) {
-        if self.stopping.is_none() && self.alive {
-            self.signal(libc::SIGTERM);
+        if self.stopping.is_none() && self.client.is_alive() {
+            self.client.signal(libc::SIGTERM);
             self.stopping = Some(Stopping {
                 reason,
                 since: Instant::now(),
@@ -186,12 +146,8 @@ impl Slot {
 struct Pool<'a> {
     context: &'a RunContext,
     command: &'a WorkerCommand,
-    plugin_path: PathBuf,
-    /// The plugin file's SHA-256, which every worker must have loaded: hashed at the start when
-    /// workers may run elsewhere (a launcher), else only once a worker asks for the plugin.
-    sha256: Option<String>,
-    /// The plugin file's identity here, so local workers need not hash it again.
-    stamp: Option<FileStamp>,
+    /// The plugin file as the workers get it.
+    source: PluginSource,
     /// Where each task's frame is made (kept: a frame per task allocates nothing).
     frame_body: Vec<u8>,
     slots: Vec<Slot>,
@@ -202,11 +158,10 @@ struct Pool<'a> {
     failed_starts: usize,
     /// Workers that crashed since a task last finished.
     crashes_in_a_row: usize,
-    /// The plugin file, opened when the run starts: a file renamed over it later does not
-    /// change what is sent to workers.
-    plugin_file: Option<std::fs::File>,
-    /// The plugin's bytes, read when a worker first asks for them.
-    plugin_bytes: Option<Arc<Vec<u8>>>,
+    /// Whether a worker has said hello: until one has, a worker's failure ends the run.
+    started: bool,
+    /// Whether the run is over and the pool only waits for its workers to exit.
+    closing: bool,
 }
 
 impl Executor for ProcessExecutor {
@@ -216,23 +171,19 @@ impl Executor for ProcessExecutor {
         outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let (sender, receiver) = unbounded();
-        let plugin_path = std::path::absolute(&self.context.plugin.path)
-            .unwrap_or_else(|_| self.context.plugin.path.clone());
         let mut pool = Pool {
             context: &self.context,
             command: &self.command,
-            plugin_path,
-            sha256: None,
+            source: PluginSource::open(&self.context.plugin, self.command.has_launcher()),
             frame_body: Vec::new(),
-            stamp: None,
             slots: Vec::with_capacity(self.workers),
             events: sender,
             next_dispatch: 0,
             average: Duration::ZERO,
             failed_starts: 0,
             crashes_in_a_row: 0,
-            plugin_file: None,
-            plugin_bytes: None,
+            started: false,
+            closing: false,
         };
         let mut pending = Pending::new(tasks);
         let outcome = pool.run(self.workers, &mut pending, &receiver, outbox);
@@ -254,15 +205,6 @@ impl Pool<'_> {
         receiver: &Receiver<WorkerEvent>,
         outbox: &mut Outbox<'_>,
     ) -> Result<Option<Stop>, RunError> {
-        // The stamp first: a file changed between the two is then hashed by the workers. A local
-        // worker finds the very file by its stamp, so the file is hashed (a millisecond or two
-        // for a plugin of a megabyte) only for workers that may run elsewhere, or when a worker
-        // asks for the plugin.
-        self.stamp = FileStamp::of(&self.plugin_path);
-        if self.command.has_launcher() {
-            self.sha256 = Some(self.context.plugin.content().sha256.clone());
-        }
-        self.plugin_file = std::fs::File::open(&self.plugin_path).ok();
         raise_file_limit(workers);
         // A first wave of one worker per core: more at once would only compete for the cores
         // with the first worker's start. The rest start once the first tasks are out. Through a
@@ -271,180 +213,55 @@ impl Pool<'_> {
         let first_wave = if self.command.has_launcher() {
             workers
         } else {
-            workers.min(crate::report::cores()).max(1)
+            workers.min(cores()).max(1)
         };
         for slot in 0..first_wave {
             let fresh = self.spawn(slot, 0)?;
             self.slots.push(fresh);
         }
-        self.await_handshakes(receiver, outbox)?;
-        self.main_loop(pending, receiver, outbox, workers)
-    }
-
-    /// Starts the workers after the first wave, once tasks are out to the first.
-    fn spawn_the_rest(&mut self, workers: usize) -> Result<(), RunError> {
-        for slot in self.slots.len()..workers {
-            let fresh = self.spawn(slot, 0)?;
-            self.slots.push(fresh);
+        loop {
+            if let Some(stop) = self.context.stop_requested() {
+                return Ok(Some(stop));
+            }
+            if self.started {
+                self.dispatch(pending, outbox);
+                for slot in self.slots.len()..workers {
+                    let fresh = self.spawn(slot, 0)?;
+                    self.slots.push(fresh);
+                }
+                if pending.is_exhausted() && self.slots.iter().all(|slot| slot.in_flight.is_empty())
+                {
+                    return Ok(None);
+                }
+            }
+            outbox.idle();
+            let wait = wait_time(self.next_deadline());
+            // Input is read only once a worker can take it.
+            let input = if self.started {
+                pending.input_readiness()
+            } else {
+                None
+            };
+            if wait_ready(&[receiver], input, wait).is_some() {
+                while let Ok(event) = receiver.try_recv() {
+                    self.handle(event, pending, outbox)?;
+                }
+            }
+            self.enforce_deadlines()?;
         }
-        Ok(())
     }
 
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
-        let mut child = self.command.command().spawn().map_err(|source| {
-            match self.command.launcher().first() {
-                Some(launcher) => RunError::LauncherMissing {
-                    launcher: launcher.to_string_lossy().into_owned(),
-                    source,
-                },
-                None => RunError::Spawn {
-                    worker: slot,
-                    program: self.command.display(),
-                    source,
-                },
-            }
-        })?;
-        let pid = child.id();
-        let (stdin, stdout, stderr) =
-            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-                (Some(stdin), Some(stdout), Some(stderr)) => (stdin, stdout, stderr),
-                _ => {
-                    return Err(RunError::WorkerFailed {
-                        worker: slot,
-                        reason: "its pipes could not be set up".to_owned(),
-                    });
-                }
-            };
-        let send = {
-            let events = self.events.clone();
-            move |message| {
-                let _ = events.send(WorkerEvent {
-                    slot,
-                    generation,
-                    message,
-                });
-            }
-        };
-        let send_output = send.clone();
-        let spawn_failed = |source| RunError::Spawn {
-            worker: slot,
-            program: "a reader thread".to_owned(),
-            source,
-        };
-        let stderr_thread = thread::Builder::new()
-            .name(format!("quack-stderr-{slot}"))
-            .spawn(move || {
-                let mut reader = BufReader::new(stderr);
-                let mut line = Vec::new();
-                loop {
-                    line.clear();
-                    match reader.read_until(b'\n', &mut line) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {
-                            let text = String::from_utf8_lossy(&line);
-                            let text = text.strip_suffix('\n').unwrap_or(&text);
-                            send_output(Message::Output(text.to_owned()));
-                        }
-                    }
-                }
-            })
-            .map_err(spawn_failed)?;
-        let send_results = send.clone();
-        let results_thread = thread::Builder::new()
-            .name(format!("quack-results-{slot}"))
-            .spawn(move || read_results(stdout, &send_results))
-            .map_err(spawn_failed)?;
-        thread::Builder::new()
-            .name(format!("quack-reaper-{slot}"))
-            .spawn(move || {
-                // A worker is dead when its process is reaped, whoever still holds its pipes.
-                let status = child.wait();
-                // What it started goes with it (it leads its own process group)...
-                // SAFETY: kill has no memory effects; the group is the worker's own.
-                unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
-                // ...and its last words and answers come before the news of its death, unless a
-                // process that left its group keeps the pipes open: then not for long.
-                let deadline = Instant::now() + PIPE_LINGER;
-                for reader in [results_thread, stderr_thread] {
-                    while !reader.is_finished() && Instant::now() < deadline {
-                        thread::sleep(Duration::from_millis(1));
-                    }
-                }
-                if let Ok(status) = status {
-                    send(Message::Exited(status));
-                }
-            })
-            .map_err(spawn_failed)?;
-        let mut stdin = BufWriter::with_capacity(1 << 16, stdin);
-        let start = ToWorker::Start {
-            protocol: PROTOCOL_VERSION,
-            worker: slot,
-            plugin: self.plugin_path.clone(),
-            sha256: self.sha256.clone(),
-            stamp: self.stamp,
-            config: self.context.config.clone(),
-        };
-        // A worker that died at once shows as its exit; the frame is lost with it.
-        let _ = write_frame(&mut stdin, &start).and_then(|()| stdin.flush());
-        Ok(Slot {
+        let start = self.source.start(&self.context.config);
+        let client = WorkerClient::spawn(
+            self.command,
+            slot,
             generation,
-            pid,
-            stdin: Some(stdin),
-            ready: false,
-            alive: true,
-            in_flight: VecDeque::new(),
-            running_since: Instant::now(),
-            stopping: None,
-            unflushed: false,
-            spawned: Instant::now(),
-            recent: VecDeque::new(),
-        })
-    }
-
-    /// Waits until the first worker has said hello (the others get tasks as they become ready);
-    /// a worker that cannot load the plugin or make its instance ends the run with what it said.
-    fn await_handshakes(
-        &mut self,
-        receiver: &Receiver<WorkerEvent>,
-        outbox: &mut Outbox<'_>,
-    ) -> Result<(), RunError> {
-        let limit = self.context.limits.start_timeout;
-        let deadline = Instant::now() + limit;
-        while !self.slots.iter().any(|slot| slot.ready) {
-            let event = receiver.recv_deadline(deadline).map_err(|_| {
-                let worker = self.slots.iter().position(|slot| !slot.ready).unwrap_or(0);
-                let said = self.said(worker);
-                self.start_failed_with(
-                    worker,
-                    format!("it did not start within {}{said}", human_duration(limit)),
-                    "raise --start-timeout if it only waits its turn, or ask for less",
-                )
-            })?;
-            let slot = event.slot;
-            match event.message {
-                Message::Hello(hello) => self.greet(slot, hello, outbox)?,
-                Message::Fatal { stage, error } => return Err(fatal(slot, stage, error)),
-                Message::NeedPlugin(reason) => self.ship(slot, &reason, outbox)?,
-                Message::Shipped(stdin) => self.shipped(slot, stdin),
-                Message::Output(line) => self.output(slot, line, outbox),
-                Message::ProtocolError(reason) => {
-                    return Err(self.start_failed(slot, reason));
-                }
-                Message::Exited(status) => {
-                    self.slots[slot].alive = false;
-                    let said = self.said(slot);
-                    return Err(self.start_failed(
-                        slot,
-                        format!(
-                            "it died before the handshake ({}){said}",
-                            describe_exit(status)
-                        ),
-                    ));
-                }
-                Message::Done(_) => {}
-            }
-        }
-        Ok(())
+            &start,
+            Stderr::Relay,
+            &self.events,
+        )?;
+        Ok(Slot::new(client))
     }
 
     /// A worker that could not start: through a launcher, the launcher's failure.
@@ -465,27 +282,102 @@ impl Pool<'_> {
         }
     }
 
-    /// The worker's last stderr lines, as the end of a reason: `, saying: ...`; nothing if it
-    /// said nothing.
-    fn said(&self, index: usize) -> String {
-        let Some(slot) = self.slots.get(index) else {
-            return String::new();
+    /// Handles one thing a worker said or one news of it: the one place where a worker's
+    /// messages are read, at every stage of the run.
+    fn handle(
+        &mut self,
+        event: WorkerEvent,
+        pending: &mut Pending<'_>,
+        outbox: &mut Outbox<'_>,
+    ) -> Result<(), RunError> {
+        let index = event.slot;
+        let Some(slot) = self.slots.get_mut(index) else {
+            return Ok(());
         };
-        if slot.recent.is_empty() {
-            return String::new();
+        if slot.client.generation() != event.generation {
+            // A late word from a worker that was already replaced.
+            if let Message::Output(line) = event.message {
+                outbox.output(index, line);
+            }
+            return Ok(());
         }
-        let lines: Vec<&str> = slot.recent.iter().map(String::as_str).collect();
-        format!(", saying: {}", lines.join(" / "))
+        let ready = slot.ready;
+        match event.message {
+            Message::Output(line) => {
+                slot.client.heard(&line);
+                outbox.output(index, line);
+            }
+            Message::Exited(_) if self.closing => slot.client.exited(),
+            Message::Exited(status) if !self.started => {
+                slot.client.exited();
+                let said = slot.client.said();
+                return Err(self.start_failed(
+                    index,
+                    format!(
+                        "it died before the handshake ({}){said}",
+                        describe_exit(status)
+                    ),
+                ));
+            }
+            Message::Exited(status) => self.bury(index, status, pending, outbox)?,
+            // Once the run is over, what a worker says no longer matters.
+            _ if self.closing => {}
+            Message::Shipped(stdin) => {
+                if !slot.client.shipped(stdin) {
+                    slot.stop(StopReason::Broken);
+                }
+            }
+            Message::ProtocolError(reason) if !self.started => {
+                return Err(self.start_failed(index, reason));
+            }
+            Message::ProtocolError(reason) => self.broke_protocol(index, reason, outbox),
+            Message::Hello(hello) if !ready => self.greet(index, hello, outbox)?,
+            Message::NeedPlugin(reason) if !ready => self.ship(index, &reason, outbox)?,
+            Message::Fatal { stage, error } if !ready => {
+                return Err(if slot.client.generation() == 0 {
+                    fatal_error(index, stage, error)
+                } else {
+                    RunError::Replacement {
+                        worker: index,
+                        reason: error,
+                    }
+                });
+            }
+            Message::Done(_) if !ready => {
+                self.broke_protocol(index, "it answered before its hello".to_owned(), outbox);
+            }
+            Message::Done(batch) => {
+                // One clock read for the batch's events.
+                outbox.freeze();
+                for done in batch {
+                    self.finish(index, done, outbox);
+                }
+                outbox.thaw();
+            }
+            Message::Hello(_) => {
+                self.broke_protocol(index, "it said hello a second time".to_owned(), outbox);
+            }
+            Message::NeedPlugin(_) => self.broke_protocol(
+                index,
+                "it asked for the plugin after loading it".to_owned(),
+                outbox,
+            ),
+            Message::Fatal { error, .. } => self.broke_protocol(
+                index,
+                format!("it sent a fatal error after its hello ({error})"),
+                outbox,
+            ),
+        }
+        Ok(())
     }
 
-    /// A line a worker wrote on stderr: reported, and kept for a reason.
-    fn output(&mut self, index: usize, line: String, outbox: &mut Outbox<'_>) {
-        let recent = &mut self.slots[index].recent;
-        if recent.len() == RECENT_LINES {
-            recent.pop_front();
-        }
-        recent.push_back(line.clone());
-        outbox.output(index, line);
+    /// A worker said something the protocol does not allow: it is stopped (its running task
+    /// crashed, the tasks behind it go to others) and replaced; nothing else it says counts.
+    fn broke_protocol(&mut self, index: usize, reason: String, outbox: &mut Outbox<'_>) {
+        outbox.output(index, format!("protocol error: {reason}"));
+        let slot = &mut self.slots[index];
+        slot.broken.get_or_insert(reason);
+        slot.stop(StopReason::Broken);
     }
 
     /// Sends the plugin's bytes to a worker that asked for them: the very file the host loaded
@@ -496,48 +388,7 @@ impl Pool<'_> {
         reason: &str,
         outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
-        let bytes = match &self.plugin_bytes {
-            Some(bytes) => Arc::clone(bytes),
-            None => {
-                let changed = |reason: String| RunError::PluginChanged {
-                    path: self.plugin_path.clone(),
-                    reason,
-                };
-                let mut bytes = Vec::new();
-                let read = match &mut self.plugin_file {
-                    Some(file) => std::io::Read::read_to_end(file, &mut bytes).map(|_| ()),
-                    None => std::fs::read(&self.plugin_path).map(|read| bytes = read),
-                };
-                read.map_err(|error| changed(format!("it cannot be read ({error})")))?;
-                let hash = crate::loader::sha256_hex(&bytes);
-                match &self.sha256 {
-                    Some(announced) if *announced != hash => {
-                        return Err(changed("its content is not what was loaded".to_owned()));
-                    }
-                    Some(_) => {}
-                    None => {
-                        // Hashed only now: the bytes must be those of the file stamped at the
-                        // start (the file opened then, unchanged since).
-                        let now = self
-                            .plugin_file
-                            .as_ref()
-                            .and_then(|file| file.metadata().ok())
-                            .map(|metadata| FileStamp::of_metadata(&metadata));
-                        let unchanged = match (now, self.stamp) {
-                            (Some(now), Some(then)) => now.same_content(&then),
-                            _ => false,
-                        };
-                        if !unchanged {
-                            return Err(changed("it changed since the run started".to_owned()));
-                        }
-                        self.sha256 = Some(hash);
-                    }
-                }
-                let bytes = Arc::new(bytes);
-                self.plugin_bytes = Some(Arc::clone(&bytes));
-                bytes
-            }
-        };
+        let (bytes, sha256) = self.source.bytes()?;
         outbox.output(
             index,
             format!(
@@ -545,140 +396,30 @@ impl Pool<'_> {
                 bytes.len()
             ),
         );
-        // Sent from a thread of its own: the main thread goes on with the other workers (and
-        // their deadlines), and many workers get the plugin at once. Until the worker has said
-        // hello it gets no tasks, so nothing else writes to its stdin meanwhile.
-        let Some(mut stdin) = self.slots[index].stdin.take() else {
-            return Ok(());
-        };
-        let events = self.events.clone();
-        let generation = self.slots[index].generation;
-        let sha256 = self.sha256.clone().unwrap_or_default();
-        thread::Builder::new()
-            .name(format!("quack-ship-{index}"))
-            .spawn(move || {
-                let size = bytes.len() as u64;
-                let sent = write_frame(&mut stdin, &ToWorker::Plugin { size, sha256 })
-                    .and_then(|()| {
-                        bytes
-                            .chunks(PLUGIN_CHUNK)
-                            .try_for_each(|chunk| write_raw_frame(&mut stdin, chunk))
-                    })
-                    .and_then(|()| stdin.flush());
-                let _ = events.send(WorkerEvent {
-                    slot: index,
-                    generation,
-                    message: Message::Shipped(sent.is_ok().then_some(stdin)),
-                });
-            })
-            .map_err(|source| RunError::Spawn {
-                worker: index,
-                program: "a thread to send the plugin".to_owned(),
-                source,
-            })?;
-        Ok(())
+        self.slots[index].client.ship(bytes, sha256, &self.events)
     }
 
-    /// The plugin went to a worker: its stdin is the runner's again; if it could not be sent,
-    /// the worker is gone or going, and its exit says how.
-    fn shipped(&mut self, index: usize, stdin: Option<BufWriter<ChildStdin>>) {
-        let slot = &mut self.slots[index];
-        match stdin {
-            Some(stdin) => slot.stdin = Some(stdin),
-            None => slot.stop(StopReason::Broken),
-        }
-    }
-
-    /// Takes a worker's hello: it must speak this protocol and have loaded the very plugin the
-    /// host loaded (name, version and the file's content).
+    /// Takes a worker's hello (see [`check_hello`]): the worker is ready for tasks.
     fn greet(
         &mut self,
-        slot: usize,
+        index: usize,
         hello: Hello,
         outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
-        if hello.protocol != PROTOCOL_VERSION {
-            return Err(RunError::WorkerFailed {
-                worker: slot,
-                reason: format!(
-                    "it speaks worker protocol {}, this host {PROTOCOL_VERSION}",
-                    hello.protocol
-                ),
-            });
-        }
-        let description = &self.context.plugin.description;
-        // A worker that loaded the very file the host stamped has no hash to tell; one that
-        // checked a hash tells it, and it must be the host's (hashed now if it was not yet).
-        let hashes = match &hello.sha256 {
-            Some(theirs) => {
-                let ours = self
-                    .sha256
-                    .get_or_insert_with(|| self.context.plugin.content().sha256.clone());
-                Some((theirs.clone(), ours.clone()))
-            }
-            None => None,
+        let expected = Expected {
+            plugin: &self.context.plugin,
+            sha256: self.source.sha256_mut(),
         };
-        let identity = |name: &str, version: &str, hash: Option<&String>| match hash {
-            Some(hash) => format!("{name} {version} (sha256 {hash})"),
-            None => format!("{name} {version}"),
-        };
-        let theirs = identity(
-            &hello.name,
-            &hello.version,
-            hashes.as_ref().map(|(theirs, _)| theirs),
-        );
-        let ours = identity(
-            &description.name,
-            &description.version,
-            hashes.as_ref().map(|(_, ours)| ours),
-        );
-        if theirs != ours {
-            return Err(RunError::WrongPlugin {
-                worker: slot,
-                node: hello.node,
-                theirs,
-                ours,
-            });
-        }
-        self.slots[slot].ready = true;
+        check_hello(index, &hello, expected)?;
+        self.slots[index].ready = true;
+        self.started = true;
         self.failed_starts = 0;
         outbox.emit(EventKind::WorkerStarted {
-            worker: slot,
+            worker: index,
             pid: hello.pid,
             node: hello.node,
         });
         Ok(())
-    }
-
-    /// Hands out tasks and handles what workers say until every task is done (`None`) or the
-    /// run is interrupted (`Some`).
-    fn main_loop(
-        &mut self,
-        pending: &mut Pending<'_>,
-        receiver: &Receiver<WorkerEvent>,
-        outbox: &mut Outbox<'_>,
-        workers: usize,
-    ) -> Result<Option<Stop>, RunError> {
-        loop {
-            if let Some(stop) = self.context.stop_requested() {
-                return Ok(Some(stop));
-            }
-            self.dispatch(pending, outbox);
-            if self.slots.len() < workers {
-                self.spawn_the_rest(workers)?;
-            }
-            if pending.is_exhausted() && self.slots.iter().all(|slot| slot.in_flight.is_empty()) {
-                return Ok(None);
-            }
-            outbox.idle();
-            let wait = wait_time(self.next_deadline());
-            if wait_ready(&[receiver], pending.input_readiness(), wait).is_some() {
-                while let Ok(event) = receiver.try_recv() {
-                    self.handle(event, pending, outbox)?;
-                }
-            }
-            self.enforce_deadlines();
-        }
     }
 
     /// The number of tasks to keep in flight per worker: enough to cover about QUEUED_WORK.
@@ -736,7 +477,7 @@ impl Pool<'_> {
                     outbox.finished(record);
                     continue;
                 }
-                let written = match slot.stdin.as_mut() {
+                let written = match slot.client.stdin() {
                     Some(stdin) => write_frame_in(
                         stdin,
                         &TaskFrame::Task {
@@ -760,7 +501,7 @@ impl Pool<'_> {
             }
             if slot.unflushed {
                 slot.unflushed = false;
-                if let Some(stdin) = slot.stdin.as_mut() {
+                if let Some(stdin) = slot.client.stdin() {
                     if stdin.flush().is_err() {
                         slot.stop(StopReason::Broken);
                     }
@@ -770,60 +511,20 @@ impl Pool<'_> {
         outbox.thaw();
     }
 
-    fn handle(
-        &mut self,
-        event: WorkerEvent,
-        pending: &mut Pending<'_>,
-        outbox: &mut Outbox<'_>,
-    ) -> Result<(), RunError> {
-        let index = event.slot;
-        if self.slots[index].generation != event.generation {
-            // A late word from a worker that was already replaced.
-            if let Message::Output(line) = event.message {
-                outbox.output(index, line);
-            }
-            return Ok(());
-        }
-        match event.message {
-            Message::Done(batch) => {
-                // One clock read for the batch's events.
-                outbox.freeze();
-                for done in batch {
-                    self.finish(index, done, outbox);
-                }
-                outbox.thaw();
-            }
-            Message::Output(line) => self.output(index, line, outbox),
-            Message::NeedPlugin(reason) => self.ship(index, &reason, outbox)?,
-            Message::Shipped(stdin) => self.shipped(index, stdin),
-            Message::Hello(hello) => self.greet(index, hello, outbox)?,
-            Message::Fatal { stage, error } if self.slots[index].generation == 0 => {
-                return Err(fatal(index, stage, error));
-            }
-            Message::Fatal { error, .. } => {
-                return Err(RunError::Replacement {
-                    worker: index,
-                    reason: error,
-                });
-            }
-            Message::ProtocolError(reason) => {
-                outbox.output(index, format!("protocol error: {reason}"));
-                self.slots[index].stop(StopReason::Broken);
-            }
-            Message::Exited(status) => self.bury(index, status, pending, outbox)?,
-        }
-        Ok(())
-    }
-
-    /// Records one answered task.
+    /// Records one answered task: the worker's oldest in flight, which it must be.
     fn finish(&mut self, index: usize, done: Done, outbox: &mut Outbox<'_>) {
         let origin = outbox.origin();
         let slot = &mut self.slots[index];
-        let Some(front) = slot.in_flight.front() else {
+        if slot.broken.is_some() {
             return;
-        };
-        if front.dispatch != done.id {
-            slot.stop(StopReason::Broken);
+        }
+        let front = slot.in_flight.front().map(|flight| flight.dispatch);
+        if front != Some(done.id) {
+            let reason = match front {
+                Some(_) => format!("an answer for task {}, which it was not running", done.id),
+                None => format!("an answer for task {} while it had no task", done.id),
+            };
+            self.broke_protocol(index, reason, outbox);
             return;
         }
         let Some(InFlight { task, .. }) = slot.in_flight.pop_front() else {
@@ -863,22 +564,24 @@ impl Pool<'_> {
     ) -> Result<(), RunError> {
         let origin = outbox.origin();
         let limits = self.context.limits;
+        let has_launcher = self.command.has_launcher();
+        let slot = &mut self.slots[index];
+        slot.client.exited();
+        // What its tasks started and left behind (a daemon of its own session) goes with it.
+        super::orphans::reap();
         // Through a launcher, its last words say what happened (`srun: error: ...: Killed`).
-        let said = if self.command.has_launcher() {
-            self.said(index)
+        let said = if has_launcher {
+            slot.client.said()
         } else {
             String::new()
         };
-        let slot = &mut self.slots[index];
-        slot.alive = false;
-        slot.stdin = None;
         let was_ready = slot.ready;
         let stop = slot.stopping.take().map(|stopping| stopping.reason);
         let running_since = slot.running_since;
         let mut in_flight: VecDeque<InFlight> = std::mem::take(&mut slot.in_flight);
         let how = describe_exit(status);
-        let (task_status, error) = match stop {
-            Some(StopReason::Timeout) => {
+        let (task_status, error) = match (stop, slot.broken.take()) {
+            (Some(StopReason::Timeout), _) => {
                 let limit = limits
                     .timeout
                     .map_or_else(String::new, |t| format!(" of {}", human_duration(t)));
@@ -887,15 +590,21 @@ impl Pool<'_> {
                     format!("ran past the time limit{limit}; worker {index} was stopped"),
                 )
             }
-            Some(StopReason::Cancel) => (Status::Cancelled, "the run was interrupted".to_owned()),
-            Some(StopReason::Slow) => (
+            (Some(StopReason::Cancel), _) => {
+                (Status::Cancelled, "the run was interrupted".to_owned())
+            }
+            (Some(StopReason::Slow), _) => (
                 Status::Crashed,
                 format!(
                     "worker {index} did not start within {}{said}",
                     human_duration(limits.start_timeout)
                 ),
             ),
-            Some(StopReason::Broken) | None => {
+            (_, Some(broken)) => (
+                Status::Crashed,
+                format!("worker {index} broke the protocol ({broken}) and was stopped"),
+            ),
+            (Some(StopReason::Broken) | None, None) => {
                 (Status::Crashed, format!("worker {index} died: {how}{said}"))
             }
         };
@@ -942,7 +651,7 @@ impl Pool<'_> {
         if pending.is_exhausted() && self.slots.iter().all(|slot| slot.in_flight.is_empty()) {
             return Ok(());
         }
-        let generation = self.slots[index].generation + 1;
+        let generation = self.slots[index].client.generation() + 1;
         self.slots[index] =
             self.spawn(index, generation)
                 .map_err(|error| RunError::Replacement {
@@ -953,7 +662,8 @@ impl Pool<'_> {
         Ok(())
     }
 
-    /// The earliest moment something must be checked: a task's time limit or a kill's grace.
+    /// The earliest moment something must be checked: a task's time limit, a start's limit or a
+    /// kill's grace.
     fn next_deadline(&self) -> Option<Instant> {
         let timeout = self.context.limits.timeout;
         self.slots
@@ -961,31 +671,46 @@ impl Pool<'_> {
             .filter_map(|slot| match &slot.stopping {
                 Some(stopping) if !stopping.killed => Some(stopping.since + GRACE),
                 Some(_) => None,
-                None if !slot.ready && slot.alive => {
-                    slot.spawned.checked_add(self.context.limits.start_timeout)
-                }
+                None if !slot.ready && slot.client.is_alive() => slot
+                    .client
+                    .spawned()
+                    .checked_add(self.context.limits.start_timeout),
                 None if slot.in_flight.is_empty() => None,
                 None => timeout.and_then(|limit| slot.running_since.checked_add(limit)),
             })
             .min()
     }
 
-    /// Stops workers whose running task is past its limit, and kills those past their grace.
-    fn enforce_deadlines(&mut self) {
+    /// Stops workers whose running task is past its limit, and kills those past their grace. A
+    /// worker that does not start in time ends the run while no worker has started, and is
+    /// replaced after.
+    fn enforce_deadlines(&mut self) -> Result<(), RunError> {
         let now = Instant::now();
         let timeout = self.context.limits.timeout;
         let start_timeout = self.context.limits.start_timeout;
         let past =
             |since: Instant, limit: Duration| since.checked_add(limit).is_some_and(|at| now >= at);
-        for slot in &mut self.slots {
+        for index in 0..self.slots.len() {
+            let slot = &mut self.slots[index];
             match &mut slot.stopping {
                 Some(stopping) if !stopping.killed && now >= stopping.since + GRACE => {
                     stopping.killed = true;
-                    slot.signal(libc::SIGKILL);
+                    slot.client.signal(libc::SIGKILL);
                 }
                 Some(_) => {}
                 None if !slot.ready => {
-                    if slot.alive && past(slot.spawned, start_timeout) {
+                    if slot.client.is_alive() && past(slot.client.spawned(), start_timeout) {
+                        if !self.started {
+                            let said = slot.client.said();
+                            return Err(self.start_failed_with(
+                                index,
+                                format!(
+                                    "it did not start within {}{said}",
+                                    human_duration(start_timeout)
+                                ),
+                                "raise --start-timeout if it only waits its turn, or ask for less",
+                            ));
+                        }
                         slot.stop(StopReason::Slow);
                     }
                 }
@@ -998,6 +723,7 @@ impl Pool<'_> {
                 }
             }
         }
+        Ok(())
     }
 
     /// Ends the run. Stopped early (`stop`): stops every worker and reports what they had and
@@ -1010,8 +736,9 @@ impl Pool<'_> {
         pending: &mut Pending<'_>,
         outbox: &mut Outbox<'_>,
     ) {
+        self.closing = true;
         for slot in &mut self.slots {
-            slot.stdin = None;
+            slot.client.close();
             if stop.is_some() {
                 slot.stop(StopReason::Cancel);
             }
@@ -1028,86 +755,16 @@ impl Pool<'_> {
             outbox.drain_pending(stop, pending);
         }
         let deadline = Instant::now() + GRACE * 2;
-        while self.slots.iter().any(|slot| slot.alive) {
+        while self.slots.iter().any(|slot| slot.client.is_alive()) {
             let Ok(event) = receiver.recv_deadline(deadline) else {
                 for slot in &self.slots {
-                    slot.signal(libc::SIGKILL);
+                    slot.client.signal(libc::SIGKILL);
                 }
                 break;
             };
-            let slot = event.slot;
-            if self.slots[slot].generation != event.generation {
-                continue;
-            }
-            match event.message {
-                Message::Exited(_) => self.slots[slot].alive = false,
-                Message::Output(line) => outbox.output(slot, line),
-                _ => {}
-            }
+            // While closing, handling a message cannot fail.
+            let _ = self.handle(event, pending, outbox);
         }
-    }
-}
-
-/// Reads result frames until the worker's stdout closes, sending them in batches: every frame
-/// already buffered goes in one message, so a busy host wakes once per batch, not per task.
-fn read_results(stdout: impl std::io::Read, send: &impl Fn(Message)) {
-    let mut reader = BufReader::with_capacity(1 << 16, stdout);
-    let mut frame = Vec::new();
-    let mut batch = Vec::new();
-    loop {
-        match read_frame(&mut reader, &mut frame) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(error) => {
-                send(Message::ProtocolError(format!("unreadable frame: {error}")));
-                break;
-            }
-        }
-        match serde_json::from_slice::<FromWorker>(&frame) {
-            Ok(FromWorker::Done {
-                id,
-                ok,
-                error,
-                nanos,
-            }) => batch.push(Done {
-                id,
-                ok,
-                error,
-                nanos,
-            }),
-            Ok(FromWorker::Hello(hello)) => send(Message::Hello(hello)),
-            Ok(FromWorker::Fatal { stage, error }) => send(Message::Fatal { stage, error }),
-            Ok(FromWorker::NeedPlugin { reason }) => send(Message::NeedPlugin(reason)),
-            Err(error) => {
-                send(Message::ProtocolError(format!(
-                    "a message that is not the protocol's: {error}"
-                )));
-                break;
-            }
-        }
-        if !batch.is_empty() && (reader.buffer().is_empty() || batch.len() >= 1024) {
-            send(Message::Done(std::mem::take(&mut batch)));
-        }
-    }
-    if !batch.is_empty() {
-        send(Message::Done(batch));
-    }
-}
-
-fn fatal(worker: usize, stage: FatalStage, error: String) -> RunError {
-    match stage {
-        FatalStage::Config => RunError::Instance(quack_core::PluginError::new(
-            quack_core::ErrorKind::InvalidInput,
-            error,
-        )),
-        FatalStage::Instance => RunError::Instance(quack_core::PluginError::new(
-            quack_core::ErrorKind::Failed,
-            error,
-        )),
-        FatalStage::Start | FatalStage::Load => RunError::WorkerFailed {
-            worker,
-            reason: error,
-        },
     }
 }
 
@@ -1127,37 +784,5 @@ fn raise_file_limit(workers: usize) {
             limit.rlim_cur = needed.min(limit.rlim_max);
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
-    }
-}
-
-/// How a process ended, for people: `SIGSEGV`, `exit code 3`.
-pub fn describe_exit(status: ExitStatus) -> String {
-    if let Some(signal) = status.signal() {
-        let name = match signal {
-            libc::SIGSEGV => "SIGSEGV (segmentation fault)",
-            libc::SIGABRT => "SIGABRT (aborted)",
-            libc::SIGKILL => "SIGKILL",
-            libc::SIGTERM => "SIGTERM",
-            libc::SIGBUS => "SIGBUS (bus error)",
-            libc::SIGILL => "SIGILL (illegal instruction)",
-            libc::SIGFPE => "SIGFPE (arithmetic error)",
-            libc::SIGPIPE => "SIGPIPE (broken pipe)",
-            libc::SIGINT => "SIGINT",
-            other => return format!("signal {other}"),
-        };
-        return name.to_owned();
-    }
-    match status.code() {
-        Some(code) => format!("exit code {code}"),
-        None => "an unknown cause".to_owned(),
-    }
-}
-
-/// A limit for people: `500ms`, `2s`.
-pub(super) fn human_duration(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{}ms", duration.as_millis())
     }
 }

@@ -26,12 +26,12 @@ use super::{
     process::ProcessExecutor,
     source::{Fed, Incoming, Polled, TaskFeed, TaskSource, wait_ready},
     split::{SplitState, Splitter, worth_splitting},
+    sys::cores,
     thread::ThreadExecutor,
 };
 use crate::{
     interfaces::{self, Interface},
     loader::LoadedPlugin,
-    report::cores,
 };
 
 /// Whether tasks of a Splittable plugin may be cut into parts.
@@ -321,6 +321,8 @@ impl Run {
         };
         let split_state = RefCell::new(SplitState::default());
         let result = self.execute_with(&choice, split, &context, &mut feed, &split_state);
+        // No process a task started outlives the run.
+        super::orphans::reap();
         let end = match &result {
             Err(error) => RunEnd::Failed(error.to_string()),
             Ok(()) if self.cancel.load(Ordering::Relaxed) => match self.quit.get() {
@@ -390,8 +392,16 @@ impl Run {
             let mut outbox = Outbox::new(context.origin, &mut sink, task_started);
             return executor.execute(feed, &mut outbox);
         }
-        let splitter = RefCell::new(Splitter::new(context, self.worker_command.as_ref())?);
-        let mut parts = splitter.borrow().parts(feed, split_state, &splitter);
+        let splitter = match Splitter::new(context, self.worker_command.as_ref()) {
+            Ok(splitter) => RefCell::new(splitter),
+            // Stopped while its worker started: the run ends with every task not run.
+            Err(_) if context.stop_requested().is_some() => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        let unsplit = |record| emitter.borrow_mut().finished(record);
+        let mut parts = splitter
+            .borrow()
+            .parts(feed, split_state, &splitter, &unsplit);
         let mut sink = |event: Event| {
             if let Some(event) = split_state.borrow_mut().pass(event, &splitter) {
                 emitter.borrow_mut().forward(event);

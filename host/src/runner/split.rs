@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::{
     Event, EventKind, Json, Part, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
     outbox::Stop,
-    remote::RemoteInstance,
+    remote::{CallFailure, RemoteInstance},
     source::{Fed, Incoming, TaskFeed},
 };
 
@@ -43,6 +43,8 @@ pub fn worth_splitting(splittable: bool, workers: usize, tasks: Option<usize>) -
 /// Splits tasks into parts and merges the parts' results, on an instance of its own.
 pub(crate) struct Splitter {
     instance: Instance,
+    /// When the run started, for the records of tasks that could not be split.
+    origin: Instant,
     /// Whether `merge` takes the results alone or the task with them.
     merge_form: MergeForm,
 }
@@ -67,7 +69,7 @@ enum Instance {
     /// In the host, on an instance of their own.
     Here(InstanceBox),
     /// In a worker process (an isolated run loads no plugin code into the host).
-    Worker(RemoteInstance),
+    Worker(Box<RemoteInstance>),
 }
 
 impl Splitter {
@@ -79,39 +81,51 @@ impl Splitter {
     ) -> Result<Self, RunError> {
         let instance = match (context.plugin.is_loaded_here(), command) {
             (true, _) | (false, None) => Instance::Here(context.instance()?),
-            (false, Some(command)) => Instance::Worker(RemoteInstance::start(context, command)?),
+            (false, Some(command)) => {
+                Instance::Worker(Box::new(RemoteInstance::start(context, command)?))
+            }
         };
         Ok(Splitter {
             instance,
+            origin: context.origin,
             merge_form: interfaces::merge_form(&context.plugin.methods)
                 .unwrap_or(MergeForm::Results),
         })
     }
 
-    fn call(&mut self, method: &str, input: &Value) -> Result<Value, String> {
+    fn call(&mut self, method: &str, input: &Value) -> Result<Value, CallFailure> {
         let instance = match &mut self.instance {
             Instance::Here(instance) => instance,
             Instance::Worker(remote) => return remote.call(method, input),
         };
         let input = input.to_string();
+        let failed = |message| CallFailure {
+            status: Status::Error,
+            message,
+            stop: None,
+        };
         match instance.call(method.into(), input.as_str().into()) {
             RResult::ROk(json) => serde_json::from_str(json.as_str())
-                .map_err(|error| format!("{method} returned invalid JSON: {error}")),
-            RResult::RErr(error) => Err(format!("{method} failed: {error}")),
+                .map_err(|error| failed(format!("{method} returned invalid JSON: {error}"))),
+            RResult::RErr(error) => Err(failed(format!("{method} failed: {error}"))),
         }
     }
 
     /// The feed of parts made from `tasks`.
+    /// `unsplit` takes the record of a task whose `split` did not answer (its worker crashed,
+    /// ran past the time limit or was stopped with the run): such a task does not run.
     pub(crate) fn parts<'a>(
         &self,
         tasks: &'a mut dyn TaskFeed,
         state: &'a RefCell<SplitState>,
         splitter: &'a RefCell<Splitter>,
+        unsplit: &'a dyn Fn(TaskRecord),
     ) -> Parts<'a> {
         Parts {
             tasks,
             state,
             splitter,
+            unsplit,
         }
     }
 }
@@ -122,17 +136,27 @@ pub(crate) struct Parts<'a> {
     tasks: &'a mut dyn TaskFeed,
     state: &'a RefCell<SplitState>,
     splitter: &'a RefCell<Splitter>,
+    unsplit: &'a dyn Fn(TaskRecord),
 }
 
 impl TaskFeed for Parts<'_> {
     fn next_task(&mut self) -> Fed {
-        let mut state = self.state.borrow_mut();
-        if let Some(part) = state.queued.pop_front() {
-            return Fed::Ready(part);
-        }
-        match self.tasks.next_task() {
-            Fed::Ready(task) => Fed::Ready(state.split(task, &mut self.splitter.borrow_mut())),
-            other => other,
+        loop {
+            let mut state = self.state.borrow_mut();
+            if let Some(part) = state.queued.pop_front() {
+                return Fed::Ready(part);
+            }
+            let task = match self.tasks.next_task() {
+                Fed::Ready(task) => task,
+                other => return other,
+            };
+            match state.split(task, &mut self.splitter.borrow_mut()) {
+                Ok(task) => return Fed::Ready(task),
+                Err(record) => {
+                    drop(state);
+                    (self.unsplit)(*record);
+                }
+            }
         }
     }
 
@@ -142,15 +166,44 @@ impl TaskFeed for Parts<'_> {
 }
 
 impl SplitState {
-    /// The first part of `task` (queueing the others), or `task` itself if it does not split.
-    fn split(&mut self, task: Task, splitter: &mut Splitter) -> Task {
+    /// The first part of `task` (queueing the others), or `task` itself if it does not split;
+    /// the task's record if `split` gave no answer at all.
+    fn split(&mut self, task: Task, splitter: &mut Splitter) -> Result<Task, Box<TaskRecord>> {
         let Ok(input) = task.input.to_value() else {
-            return task;
+            return Ok(task);
         };
+        let started = Instant::now();
         let parts = match splitter.call("split", &input) {
             Ok(Value::Array(parts)) if parts.len() > 1 => parts,
+            // The run stopped during the call: the task is one of those it stopped.
+            Err(CallFailure {
+                stop: Some(stop), ..
+            }) => {
+                return Err(Box::new(stop.record(
+                    task,
+                    0,
+                    Some(started),
+                    splitter.origin,
+                )));
+            }
+            // Its worker crashed or ran out of time: so would the task's, most likely.
+            Err(CallFailure {
+                status: status @ (Status::Crashed | Status::Timeout | Status::Cancelled),
+                message,
+                ..
+            }) => {
+                let start = started.saturating_duration_since(splitter.origin);
+                return Err(Box::new(TaskRecord::failed(
+                    task,
+                    status,
+                    message,
+                    0,
+                    start,
+                    started.elapsed(),
+                )));
+            }
             // One part, or a task split cannot handle: run it whole (run reports any error).
-            _ => return task,
+            _ => return Ok(task),
         };
         let of = parts.len();
         self.parents.insert(
@@ -170,7 +223,7 @@ impl SplitState {
         });
         let first = parts.next();
         self.queued.extend(parts);
-        first.unwrap_or_else(|| Task::new(task.id, Value::Null))
+        Ok(first.unwrap_or_else(|| Task::new(task.id, Value::Null)))
     }
 
     /// The event the run's reporters see for an executor's `event`, if any: a part's start is
@@ -288,9 +341,9 @@ impl SplitState {
             .argument(&whole.input.to_value().unwrap_or(Value::Null), outputs);
         match splitter.call("merge", &argument) {
             Ok(merged) => whole.output = Some(merged.into()),
-            Err(error) => {
-                whole.status = Status::Error;
-                whole.error = Some(error);
+            Err(failure) => {
+                whole.status = failure.status;
+                whole.error = Some(failure.message);
             }
         }
         Some(whole)

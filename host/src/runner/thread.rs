@@ -200,7 +200,7 @@ impl Pool {
                 Start::Failed(error) => error.to_string(),
                 Start::Making(since) if since.elapsed() >= limit => format!(
                     "its plugin instance was not made within {} (a thread cannot be stopped)",
-                    super::process::human_duration(limit)
+                    super::sys::human_duration(limit)
                 ),
                 _ => continue,
             };
@@ -272,7 +272,7 @@ impl Pool {
             self.outstanding -= 1;
             let error = format!(
                 "ran past the time limit of {}; its thread cannot be stopped and was abandoned",
-                super::process::human_duration(limit)
+                super::sys::human_duration(limit)
             );
             let record = TaskRecord::failed(
                 task,
@@ -344,7 +344,7 @@ impl Executor for ThreadExecutor {
         // Threads start one per core; more start while tasks wait and every thread is busy, up to
         // `workers` (so a stream of quick tasks on an I/O-bound plugin needs few threads, and a
         // thousand waits get a thousand). The queue holds enough for every thread and stays short.
-        let first = workers.min(crate::report::cores()).max(1);
+        let first = workers.min(super::sys::cores()).max(1);
         let capacity = (first * QUEUE_PER_WORKER).max(2 * workers);
         let (task_sender, task_receiver) = bounded::<Task>(capacity);
         let (result_sender, results) = bounded::<Vec<TaskRecord>>(capacity);

@@ -320,23 +320,8 @@ fn fatal(out: &mut impl Write, stage: FatalStage, error: String) -> u8 {
 pub fn node_name() -> String {
     match std::env::var("SLURMD_NODENAME") {
         Ok(name) if !name.is_empty() => name,
-        _ => host_name(),
+        _ => super::sys::host_name().unwrap_or_else(|| "unknown".to_owned()),
     }
-}
-
-/// This machine's host name.
-fn host_name() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: gethostname writes at most buffer.len() bytes into the buffer it is given.
-    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if status != 0 {
-        return "unknown".to_owned();
-    }
-    let end = buffer
-        .iter()
-        .position(|&byte| byte == 0)
-        .unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
 /// Takes private copies of stdout and stdin for the protocol, points stdout at stderr and stdin at

@@ -1,6 +1,6 @@
 //! A task that starts processes of its own: `--timeout` still stops it, no process it started
-//! outlives the run, and a worker that dies while its child holds its pipes counts as dead at
-//! once (process mode; in thread and inline mode a plugin's children are its own business).
+//! outlives the run (a daemon in a session of its own neither, in every mode), and a worker
+//! that dies while its child holds its pipes counts as dead at once.
 
 use quack_tests::{plugin_arg, run_with_report, task_record};
 
@@ -84,5 +84,58 @@ fn a_worker_that_exits_while_its_child_holds_its_pipes_is_dead_at_once() {
         processes_with(&mark),
         Vec::<String>::new(),
         "a child outlived the run"
+    );
+}
+
+#[test]
+fn a_daemon_a_task_leaves_behind_does_not_outlive_the_run_in_any_mode() {
+    for mode in ["inline", "thread", "process"] {
+        let mark = marker(&format!("daemon-{mode}"));
+        let task = format!("daemon:{mark}");
+        let (run, report) = run_with_report(&[
+            "run",
+            &plugin_arg("misbehave"),
+            "--mode",
+            mode,
+            "--task",
+            &task,
+        ]);
+        run.expect_code(0);
+        let record = task_record(&report, 0);
+        assert_eq!(record["status"], "ok", "{mode}: {record:#}");
+        assert_eq!(
+            processes_with(&format!("{mark}-daemon")),
+            Vec::<String>::new(),
+            "{mode}: a daemon outlived the run"
+        );
+    }
+}
+
+#[test]
+fn a_task_stopped_by_its_time_limit_takes_its_daemon_with_it() {
+    // The second task, on the same worker after the first times out, succeeds only once the
+    // daemon is gone: it must go with its task, while the run goes on, not at the run's end.
+    let mark = marker("daemon-timeout");
+    let (run, report) = run_with_report(&[
+        "run",
+        &plugin_arg("misbehave"),
+        "--mode",
+        "process",
+        "--workers",
+        "1",
+        "--timeout",
+        "500ms",
+        "--task",
+        &format!("daemon-hang:{mark}"),
+        "--task",
+        &format!("await-gone:{mark}"),
+    ]);
+    run.expect_code(1);
+    assert_eq!(task_record(&report, 0)["status"], "timeout", "{report:#}");
+    assert_eq!(task_record(&report, 1)["status"], "ok", "{report:#}");
+    assert_eq!(
+        processes_with(&format!("{mark}-daemon")),
+        Vec::<String>::new(),
+        "a daemon outlived the run"
     );
 }

@@ -1,4 +1,5 @@
-//! Ctrl-C and SIGTERM act at every stage, not only while tasks run: while `--input -` has not sent
+//! Ctrl-C and SIGTERM act at every stage, not only while tasks run: while workers start (a
+//! launcher that is slow to bring them up is stopped at once), while `--input -` has not sent
 //! its first line (the run ends interrupted, with its report), while `inspect`, `list` or
 //! `run --isolate` load a plugin in a probe process (the probe is stopped, not left behind), and
 //! after a plugin in thread mode set SIGINT to `SIG_IGN` (the host still hears it); and the
@@ -255,4 +256,47 @@ fn a_launcher_starts_with_no_signal_blocked_so_sigterm_reaches_it() {
     result.expect_code(0);
     let seen = std::fs::read_to_string(&mask).unwrap();
     assert_eq!(seen.trim(), "SigBlk:\t0000000000000000", "{result:#?}");
+}
+
+/// Starts a run whose launcher never brings a worker up, sends `signal` once the launcher runs,
+/// and checks the run ends with `code` at once (not after the start limit), with its report, and
+/// leaves no launcher behind.
+fn signal_while_workers_start(signal: libc::c_int, code: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let up = dir.path().join("up");
+    let path = dir.path().join("report.json");
+    let mark = format!("quack-slow-launcher-{}-{signal}", std::process::id());
+    let launcher = format!("sh -c 'echo up > {}; sleep 60; : {mark}'", up.display());
+    let misbehave = plugin_arg("misbehave");
+    let live = LiveRun::start(&[
+        "run",
+        misbehave.as_str(),
+        "--launcher",
+        &launcher,
+        "--task",
+        "ok",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    wait_for_text(&up, "up");
+    live.signal(signal);
+    let run = live.finish();
+    run.expect_code(code);
+    let report = read_report(&path, &run);
+    assert_eq!(report["tasks"][0]["status"], "cancelled", "{report:#}");
+    assert_eq!(
+        processes_mentioning(&mark),
+        Vec::<u32>::new(),
+        "the launcher was left running"
+    );
+}
+
+#[test]
+fn ctrl_c_while_workers_start_ends_the_run_at_once() {
+    signal_while_workers_start(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_while_workers_start_ends_the_run_at_once() {
+    signal_while_workers_start(libc::SIGTERM, 143);
 }
