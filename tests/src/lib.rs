@@ -61,6 +61,15 @@ fn profile_dir() -> &'static Path {
     })
 }
 
+/// This package's directory in the checkout under test. Cargo sets it for the tests it runs; the
+/// one compiled in is only a fallback, since this helper may have been compiled for another
+/// checkout whose target directory was copied (cargo keys path packages by their place in the
+/// workspace, not on disk, so it does not compile them again).
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// Builds the host and the plugins with the cargo and profile that built the tests, so they are
 /// never stale.
 fn build_everything(profile: &Path) {
@@ -87,7 +96,7 @@ fn build_everything(profile: &Path) {
         command.arg("-p").arg(package);
     }
     let status = command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(package_dir())
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the host and the plugins failed");
@@ -109,7 +118,7 @@ pub fn compat_plugin(workspace: &str, lib_name: &str) -> PathBuf {
         .parent()
         .expect("the profile directory is inside target/")
         .join("compat");
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = package_dir()
         .join("compat")
         .join(workspace)
         .join("Cargo.toml");
@@ -262,7 +271,7 @@ pub const SEED: [(u64, &[u64]); 4] = [
 
 /// The report's JSON Schema, shipped in docs/.
 pub fn report_schema() -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json");
+    let path = package_dir().join("../docs/report.schema.json");
     let text = std::fs::read_to_string(&path).expect("docs/report.schema.json exists");
     serde_json::from_str(&text).expect("the schema is JSON")
 }

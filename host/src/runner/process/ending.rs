@@ -1,0 +1,254 @@
+//! The pool's endings: a worker's death (what it costs its tasks, and its replacement), time
+//! limits and start limits, and the end of the run.
+
+use std::{
+    collections::VecDeque,
+    process::ExitStatus,
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::Receiver;
+
+use super::{GRACE, InFlight, MAX_FAILED_STARTS, MIN_CRASH_LOOP, Pool, StopReason};
+use crate::runner::{
+    RunError, Status, TaskRecord,
+    client::WorkerEvent,
+    outbox::{Outbox, Stop},
+    pending::Pending,
+    sys::{describe_exit, human_duration},
+};
+
+impl Pool<'_> {
+    /// A worker exited: its running task fails (or runs again), the tasks queued behind it go
+    /// back to the others, and a new worker takes its place if there is work left.
+    pub(super) fn bury(
+        &mut self,
+        index: usize,
+        status: ExitStatus,
+        pending: &mut Pending<'_>,
+        outbox: &mut Outbox<'_>,
+    ) -> Result<(), RunError> {
+        let origin = outbox.origin();
+        let limits = self.context.limits;
+        let has_launcher = self.command.has_launcher();
+        let slot = &mut self.slots[index];
+        slot.client.exited();
+        // What its tasks started and left behind (a daemon of its own session) goes with it.
+        crate::runner::orphans::reap();
+        // Through a launcher, its last words say what happened (`srun: error: ...: Killed`).
+        let said = if has_launcher {
+            slot.client.said()
+        } else {
+            String::new()
+        };
+        let was_ready = slot.ready;
+        let stop = slot.stopping.take().map(|stopping| stopping.reason);
+        let running_since = slot.running_since;
+        let mut in_flight: VecDeque<InFlight> = std::mem::take(&mut slot.in_flight);
+        let how = describe_exit(status);
+        let (task_status, error) = match (stop, slot.broken.take()) {
+            (Some(StopReason::Timeout), _) => {
+                let limit = limits
+                    .timeout
+                    .map_or_else(String::new, |t| format!(" of {}", human_duration(t)));
+                (
+                    Status::Timeout,
+                    format!("ran past the time limit{limit}; worker {index} was stopped"),
+                )
+            }
+            (Some(StopReason::Cancel), _) => {
+                (Status::Cancelled, "the run was interrupted".to_owned())
+            }
+            (Some(StopReason::Slow), _) => (
+                Status::Crashed,
+                format!(
+                    "worker {index} did not start within {}{said}",
+                    human_duration(limits.start_timeout)
+                ),
+            ),
+            (_, Some(broken)) => (
+                Status::Crashed,
+                format!("worker {index} broke the protocol ({broken}) and was stopped"),
+            ),
+            (Some(StopReason::Broken) | None, None) => {
+                (Status::Crashed, format!("worker {index} died: {how}{said}"))
+            }
+        };
+        if task_status == Status::Crashed {
+            self.crashes_in_a_row += 1;
+        }
+        if let Some(InFlight { task, .. }) = in_flight.pop_front() {
+            let record = TaskRecord::failed(
+                task,
+                task_status,
+                error.clone(),
+                index,
+                running_since.saturating_duration_since(origin),
+                Instant::now().saturating_duration_since(running_since),
+            );
+            outbox.attempt_failed(record, limits.retries, pending);
+        }
+        // The tasks behind the running one never started: another worker takes them.
+        pending.put_back(in_flight.into_iter().map(|flight| flight.task));
+
+        if stop == Some(StopReason::Cancel) || self.context.stop_requested().is_some() {
+            return Ok(());
+        }
+        if !was_ready {
+            self.failed_starts += 1;
+            if self.failed_starts >= MAX_FAILED_STARTS {
+                return Err(RunError::Replacement {
+                    worker: index,
+                    reason: format!(
+                        "{MAX_FAILED_STARTS} new workers in a row did not start (the last: {error})"
+                    ),
+                });
+            }
+        }
+        let crash_loop = MIN_CRASH_LOOP.max(2 * self.slots.len());
+        if self.crashes_in_a_row >= crash_loop {
+            return Err(RunError::Replacement {
+                worker: index,
+                reason: format!(
+                    "{crash_loop} workers in a row crashed before any task finished (the last: {error}); the plugin crashes at every turn, so the run stops respawning"
+                ),
+            });
+        }
+        if pending.is_exhausted() && self.slots.iter().all(|slot| slot.in_flight.is_empty()) {
+            return Ok(());
+        }
+        let generation = self.slots[index].client.generation() + 1;
+        self.slots[index] =
+            self.spawn(index, generation)
+                .map_err(|error| RunError::Replacement {
+                    worker: index,
+                    reason: error.to_string(),
+                })?;
+        outbox.replaced(index, error);
+        Ok(())
+    }
+
+    /// The earliest moment something must be checked: a task's time limit, a start's limit or a
+    /// kill's grace.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        let timeout = self.context.limits.timeout;
+        self.slots
+            .iter()
+            .filter_map(|slot| match &slot.stopping {
+                Some(stopping) if !stopping.killed => Some(stopping.since + GRACE),
+                Some(_) => None,
+                None if !slot.ready && slot.client.is_alive() => slot
+                    .client
+                    .spawned()
+                    .checked_add(self.context.limits.start_timeout),
+                None if slot.in_flight.is_empty() => None,
+                None => timeout.and_then(|limit| slot.running_since.checked_add(limit)),
+            })
+            .min()
+    }
+
+    /// Stops workers whose running task is past its limit, and kills those past their grace. A
+    /// worker that does not start in time ends the run while no worker has started, and is
+    /// replaced after.
+    pub(super) fn enforce_deadlines(&mut self) -> Result<(), RunError> {
+        let now = Instant::now();
+        let timeout = self.context.limits.timeout;
+        let start_timeout = self.context.limits.start_timeout;
+        let past =
+            |since: Instant, limit: Duration| since.checked_add(limit).is_some_and(|at| now >= at);
+        for index in 0..self.slots.len() {
+            let slot = &mut self.slots[index];
+            match &mut slot.stopping {
+                Some(stopping) if !stopping.killed && now >= stopping.since + GRACE => {
+                    stopping.killed = true;
+                    slot.client.signal(libc::SIGKILL);
+                }
+                Some(_) => {}
+                None if !slot.ready => {
+                    if slot.client.is_alive() && past(slot.client.spawned(), start_timeout) {
+                        if !self.started {
+                            let said = slot.client.said();
+                            return Err(self.start_failed_with(
+                                index,
+                                format!(
+                                    "it did not start within {}{said}",
+                                    human_duration(start_timeout)
+                                ),
+                                "raise --start-timeout if it only waits its turn, or ask for less",
+                            ));
+                        }
+                        slot.stop(StopReason::Slow);
+                    }
+                }
+                None => {
+                    if let Some(limit) = timeout {
+                        if !slot.in_flight.is_empty() && past(slot.running_since, limit) {
+                            slot.stop(StopReason::Timeout);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the run. Stopped early (`stop`): stops every worker and reports what they had and
+    /// what waited to run again as stopped; otherwise closes their stdin so they exit. Then waits
+    /// for them (killing what is left after a grace).
+    pub(super) fn shut_down(
+        &mut self,
+        stop: Option<&Stop>,
+        receiver: &Receiver<WorkerEvent>,
+        pending: &mut Pending<'_>,
+        outbox: &mut Outbox<'_>,
+    ) {
+        self.closing = true;
+        for slot in &mut self.slots {
+            slot.client.close();
+            if stop.is_some() {
+                slot.stop(StopReason::Cancel);
+            }
+        }
+        if let Some(stop) = stop {
+            for (index, slot) in self.slots.iter_mut().enumerate() {
+                let running_since = slot.running_since;
+                for (position, flight) in slot.in_flight.drain(..).enumerate() {
+                    // Only the oldest task was running; the ones behind it never started.
+                    let started = (position == 0).then_some(running_since);
+                    outbox.stopped(stop, flight.task, index, started);
+                }
+            }
+            outbox.drain_pending(stop, pending);
+        }
+        let deadline = Instant::now() + GRACE * 2;
+        while self.slots.iter().any(|slot| slot.client.is_alive()) {
+            let Ok(event) = receiver.recv_deadline(deadline) else {
+                for slot in &self.slots {
+                    slot.client.signal(libc::SIGKILL);
+                }
+                break;
+            };
+            // While closing, handling a message cannot fail.
+            let _ = self.handle(event, pending, outbox);
+        }
+    }
+}
+
+/// Raises this process's soft limit on open files towards its hard limit when `workers` need more
+/// than it allows (three pipes each, plus what a launcher such as srun keeps): the common soft
+/// limit of 1,024 would otherwise stop a run at about 300 workers.
+pub(super) fn raise_file_limit(workers: usize) {
+    let needed = libc::rlim_t::try_from(workers.saturating_mul(4).saturating_add(64))
+        .unwrap_or(libc::rlim_t::MAX);
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < needed {
+            limit.rlim_cur = needed.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
