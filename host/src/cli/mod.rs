@@ -265,7 +265,7 @@ mod tests {
             (&["host", "completions"], false),
             (&["host", "man"], true),
             (&["host", "man", "extra"], false),
-            // Global flags (issue 11): before or after the subcommand.
+            // Global flags: before or after the subcommand.
             (&["host", "-q", "run", "p.so"], true),
             (&["host", "run", "p.so", "--quiet"], true),
             (&["host", "-v", "run", "p.so"], true),

@@ -4,6 +4,7 @@
 //!
 //! Executors emit events and never print; reporters (`crate::report`) turn events into output.
 
+mod answer;
 mod choose;
 mod client;
 mod events;

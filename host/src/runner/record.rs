@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use quack_core::{InstanceBox, abi_stable::std_types::RResult};
+use quack_core::InstanceBox;
 use serde::{Deserialize, Serialize};
 
 use super::Json;
@@ -206,16 +206,8 @@ pub(crate) struct CallOutcome {
 }
 
 impl CallOutcome {
-    /// The outcome of a call that started at `started`, took `duration` and returned `result`
-    /// (the result's JSON text, or the plugin's error).
-    pub(crate) fn new(result: Result<&str, String>, started: Instant, duration: Duration) -> Self {
-        let result = result.and_then(|text| {
-            Json::parse(text).map_err(|error| format!("the plugin returned invalid JSON: {error}"))
-        });
-        Self::of_json(result, started, duration)
-    }
-
-    /// [`new`](Self::new) for a result already checked as JSON (a worker's answer).
+    /// The outcome of a call that started at `started`, took `duration` and gave `result` (read
+    /// with `answer::read`).
     pub(crate) fn of_json(
         result: Result<Json, String>,
         started: Instant,
@@ -264,12 +256,13 @@ pub(crate) fn call_run_from(
     input: &str,
     started: Instant,
 ) -> CallOutcome {
-    let result = instance.call("run".into(), input.into());
+    let returned = instance.call("run".into(), input.into());
     let duration = started.elapsed();
-    match &result {
-        RResult::ROk(json) => CallOutcome::new(Ok(json.as_str()), started, duration),
-        RResult::RErr(error) => CallOutcome::new(Err(error.to_string()), started, duration),
-    }
+    CallOutcome::of_json(
+        super::answer::read(&returned, Json::parse),
+        started,
+        duration,
+    )
 }
 
 /// A duration as seconds, for reports.

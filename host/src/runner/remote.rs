@@ -317,21 +317,8 @@ impl RemoteInstance {
                 ),
             ));
         }
-        match (done.ok, done.error) {
-            (Some(raw), _) => serde_json::from_str(raw.get()).map_err(|error| {
-                CallFailure::new(
-                    Status::Error,
-                    format!("{method} returned invalid JSON: {error}"),
-                )
-            }),
-            (None, error) => Err(CallFailure::new(
-                Status::Error,
-                format!(
-                    "{method} failed: {}",
-                    error.unwrap_or_else(|| "no result".to_owned())
-                ),
-            )),
-        }
+        super::answer::read_done(done.ok, done.error, |raw| serde_json::from_str(raw.get()))
+            .map_err(|error| CallFailure::new(Status::Error, format!("{method} failed: {error}")))
     }
 }
 

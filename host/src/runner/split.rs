@@ -17,7 +17,7 @@ use std::{
 };
 
 use crossbeam_channel::Receiver;
-use quack_core::{InstanceBox, abi_stable::std_types::RResult};
+use quack_core::InstanceBox;
 
 use crate::interfaces::{self, MergeForm};
 use serde_json::Value;
@@ -104,11 +104,9 @@ impl Splitter {
             message,
             stop: None,
         };
-        match instance.call(method.into(), input.as_str().into()) {
-            RResult::ROk(json) => serde_json::from_str(json.as_str())
-                .map_err(|error| failed(format!("{method} returned invalid JSON: {error}"))),
-            RResult::RErr(error) => Err(failed(format!("{method} failed: {error}"))),
-        }
+        let returned = instance.call(method.into(), input.as_str().into());
+        super::answer::read(&returned, serde_json::from_str)
+            .map_err(|error| failed(format!("{method} failed: {error}")))
     }
 
     /// The feed of parts made from `tasks`.

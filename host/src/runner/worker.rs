@@ -18,7 +18,6 @@ use std::{
     time::Instant,
 };
 
-use quack_core::abi_stable::std_types::RResult;
 use serde_json::value::RawValue;
 
 use super::{
@@ -179,24 +178,14 @@ pub fn serve() -> u8 {
         );
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         // The answer borrows the plugin's result (checked as JSON, not copied).
-        let failure;
-        let (ok, error) = match &result {
-            RResult::ROk(json) => match serde_json::from_str::<&RawValue>(json.as_str()) {
-                Ok(raw) => (Some(raw), None),
-                Err(error) => {
-                    failure = format!("the plugin returned invalid JSON: {error}");
-                    (None, Some(failure.as_str()))
-                }
-            },
-            RResult::RErr(error) => {
-                failure = error.to_string();
-                (None, Some(failure.as_str()))
-            }
+        let (ok, error) = match super::answer::read(&result, serde_json::from_str::<&RawValue>) {
+            Ok(raw) => (Some(raw), None),
+            Err(error) => (None, Some(error)),
         };
         let done = DoneFrame::Done {
             id,
             ok,
-            error,
+            error: error.as_deref(),
             nanos,
         };
         if write_answer(&mut protocol_out, &done, MAX_FRAME, &mut answer).is_err() {

@@ -11,7 +11,7 @@ use super::{
     StopReason,
 };
 use crate::runner::{
-    Status, TaskRecord,
+    Json, Status, TaskRecord, answer,
     client::Done,
     outbox::Outbox,
     pending::Pending,
@@ -135,11 +135,7 @@ impl Pool<'_> {
             .unwrap_or(slot.running_since)
             .max(slot.running_since);
         slot.running_since = now;
-        let result = match (done.ok, done.error) {
-            (Some(raw), _) => crate::runner::Json::from_raw(raw)
-                .map_err(|error| format!("the plugin returned invalid JSON: {error}")),
-            (None, error) => Err(error.unwrap_or_else(|| "no result".to_owned())),
-        };
+        let result = answer::read_done(done.ok, done.error, Json::from_raw);
         // Weight recent tasks more: 1/8 of each new duration.
         self.average = if self.average.is_zero() {
             duration.max(Duration::from_nanos(1))
