@@ -6,8 +6,18 @@
 //! named `quack_plugin`; is its ABI major version ours; does abi_stable's layout check pass
 //! (`lib_header_from_path` + `init_root_module`, never `RootModule::load_from_file`, which caches
 //! one module per type); does `describe` answer. Libraries are never unloaded.
+//!
+//! A [`PluginFile`] is a plugin opened once (never a FIFO or device, of bounded size), hashed from
+//! that descriptor and loaded from it ([`LoadedPlugin::load_file`], through the descriptor's
+//! `/proc/self/fd` path): what is loaded is the file that was checked, whatever happens to its
+//! path meanwhile.
 
 use std::{
+    fs::{File, Metadata},
+    os::{
+        fd::AsRawFd,
+        unix::fs::{FileExt, OpenOptionsExt},
+    },
     path::{Path, PathBuf},
     sync::{Arc, OnceLock},
 };
@@ -154,9 +164,30 @@ impl std::fmt::Debug for LoadedPlugin {
 impl LoadedPlugin {
     /// Opens and checks the plugin at `path`.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
+        // dlopen searches the library path for a bare file name: name the file itself.
+        let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        Self::load_as(&file, path)
+    }
+
+    /// Opens and checks the plugin held open in `plugin`: the dynamic loader maps that very file
+    /// (through its descriptor), so what runs is what was hashed, even if its path now names
+    /// another file. The plugin's content is the one hashed, and errors name the file's path.
+    pub fn load_file(plugin: &PluginFile) -> Result<Self, LoadError> {
+        let loaded = Self::load_as(&plugin.descriptor_path(), &plugin.path)?;
+        if let Some(sha256) = &plugin.sha256 {
+            let _ = loaded.content.set(Content {
+                size: plugin.metadata.len(),
+                sha256: sha256.clone(),
+            });
+        }
+        Ok(loaded)
+    }
+
+    /// Loads the library at `file`; every error names `path`, the path the user knows.
+    fn load_as(file: &Path, path: &Path) -> Result<Self, LoadError> {
         let owned = || path.to_path_buf();
         // Only a regular file goes to the dynamic loader: dlopen on a FIFO blocks for ever.
-        let metadata = match std::fs::metadata(path) {
+        let metadata = match std::fs::metadata(file) {
             Ok(metadata) => metadata,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Err(LoadError::NotFound { path: owned() });
@@ -174,20 +205,18 @@ impl LoadedPlugin {
                 reason: format!("it is {what}, not a file"),
             });
         }
-        check_elf_size(path, metadata.len()).map_err(|reason| LoadError::NotSharedLibrary {
+        check_elf_size(file, metadata.len()).map_err(|reason| LoadError::NotSharedLibrary {
             path: owned(),
             reason,
         })?;
-        // dlopen searches the library path for a bare file name: name the file itself.
-        let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         // First the plain dynamic loader, to tell "not a library" from "not a plugin".
         // SAFETY: loading a library runs its initialisers; that is what the user asked for.
-        let library = unsafe { libloading::Library::new(&file) }.map_err(|error| {
+        let library = unsafe { libloading::Library::new(file) }.map_err(|error| {
             let detail = std::error::Error::source(&error)
                 .map_or_else(|| error.to_string(), |source| source.to_string());
             LoadError::NotSharedLibrary {
                 path: owned(),
-                reason: loader_reason(&file, &detail),
+                reason: loader_reason(file, &detail),
             }
         })?;
         let symbol = quack_core::abi_stable::library::ROOT_MODULE_LOADER_NAME_WITH_NUL;
@@ -199,7 +228,7 @@ impl LoadedPlugin {
             });
         }
 
-        let header = lib_header_from_path(&file).map_err(|error| match error {
+        let header = lib_header_from_path(file).map_err(|error| match error {
             LibraryError::InvalidAbiHeader(header) => LoadError::NotAPlugin {
                 path: owned(),
                 reason: format!("it was built with an incompatible abi_stable ({header:?})"),
@@ -337,6 +366,190 @@ impl LoadedPlugin {
     /// Whether the plugin's code is loaded into this process.
     pub fn is_loaded_here(&self) -> bool {
         self.module.is_some()
+    }
+}
+
+/// The largest plugin file a worker opens, hashes or receives (1 GiB): anything larger is refused
+/// before it is read, so a huge file is never read to the end.
+pub const MAX_PLUGIN_SIZE: u64 = 1 << 30;
+
+/// Why a file cannot be a plugin to load: one phrase about the file, after its path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefused {
+    /// Nothing is there.
+    #[error("{path} does not exist")]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A symbolic link where none may be.
+    #[error("{path} is a symbolic link, not a file")]
+    Symlink {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A FIFO, device, directory or socket.
+    #[error("{path} is {what}, not a file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
+    },
+    /// More bytes than a plugin may have.
+    #[error("{path} is larger ({size} bytes) than the {MAX_PLUGIN_SIZE} bytes a plugin may have")]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// Its size as far as it was seen.
+        size: u64,
+    },
+    /// The system refused to open or read it.
+    #[error("{path} cannot be read ({reason})")]
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
+}
+
+impl FileRefused {
+    /// What is wrong with the file, without its path.
+    pub fn reason(&self) -> String {
+        match self {
+            FileRefused::Missing { .. } => "no such file".to_owned(),
+            FileRefused::Symlink { .. } => "it is a symbolic link".to_owned(),
+            FileRefused::NotAFile { what, .. } => format!("it is {what}, not a file"),
+            FileRefused::TooLarge { size, .. } => format!(
+                "it is larger ({size} bytes) than the {MAX_PLUGIN_SIZE} bytes a plugin may have"
+            ),
+            FileRefused::Unreadable { reason, .. } => reason.clone(),
+        }
+    }
+}
+
+/// A plugin file held open: opened once without blocking (a FIFO cannot stall the open), found
+/// to be a regular file of at most [`MAX_PLUGIN_SIZE`] bytes, and hashed from this descriptor when
+/// asked. [`LoadedPlugin::load_file`] loads this very file.
+#[derive(Debug)]
+pub struct PluginFile {
+    file: File,
+    path: PathBuf,
+    metadata: Metadata,
+    sha256: Option<String>,
+}
+
+impl PluginFile {
+    /// Opens the file at `path`, following symbolic links (the user's own path to a plugin may
+    /// be one).
+    pub fn open(path: &Path) -> Result<Self, FileRefused> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|error| refused_open(path, &error))?;
+        Self::from_file(file, path.to_path_buf())
+    }
+
+    /// Checks a file opened by the caller (with `O_NONBLOCK`, and `O_NOFOLLOW` where a link
+    /// may not be followed); `path` is where it was found, for messages.
+    pub fn from_file(file: File, path: PathBuf) -> Result<Self, FileRefused> {
+        let metadata = file.metadata().map_err(|error| FileRefused::Unreadable {
+            path: path.clone(),
+            reason: error.to_string(),
+        })?;
+        if let Some(what) = not_a_file(&metadata.file_type()) {
+            return Err(FileRefused::NotAFile { path, what });
+        }
+        if metadata.len() > MAX_PLUGIN_SIZE {
+            let size = metadata.len();
+            return Err(FileRefused::TooLarge { path, size });
+        }
+        Ok(PluginFile {
+            file,
+            path,
+            metadata,
+            sha256: None,
+        })
+    }
+
+    /// The SHA-256 of the file's bytes, read from this descriptor (once; at most
+    /// [`MAX_PLUGIN_SIZE`] bytes, however the file grows meanwhile).
+    pub fn hash(&mut self) -> Result<&str, FileRefused> {
+        use sha2::{Digest, Sha256};
+        if self.sha256.is_none() {
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0u8; 1 << 16];
+            let mut offset = 0u64;
+            loop {
+                let read = match self.file.read_at(&mut buffer, offset) {
+                    Ok(0) => break,
+                    Ok(read) => read,
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(error) => {
+                        return Err(FileRefused::Unreadable {
+                            path: self.path.clone(),
+                            reason: error.to_string(),
+                        });
+                    }
+                };
+                offset += read as u64;
+                if offset > MAX_PLUGIN_SIZE {
+                    return Err(FileRefused::TooLarge {
+                        path: self.path.clone(),
+                        size: offset,
+                    });
+                }
+                hasher.update(&buffer[..read]);
+            }
+            self.sha256 = Some(
+                hasher
+                    .finalize()
+                    .iter()
+                    .map(|byte| format!("{byte:02x}"))
+                    .collect(),
+            );
+        }
+        Ok(self.sha256.as_deref().unwrap_or_default())
+    }
+
+    /// The hash computed by [`PluginFile::hash`], if it ran.
+    pub fn sha256(&self) -> Option<&str> {
+        self.sha256.as_deref()
+    }
+
+    /// Where the file was found.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's metadata, from its descriptor.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// A path that names this open file itself, not whatever its path names now.
+    fn descriptor_path(&self) -> PathBuf {
+        let fd = self.file.as_raw_fd();
+        if cfg!(target_os = "linux") {
+            PathBuf::from(format!("/proc/self/fd/{fd}"))
+        } else {
+            PathBuf::from(format!("/dev/fd/{fd}"))
+        }
+    }
+}
+
+/// The refusal for a failed open of `path`.
+pub fn refused_open(path: &Path, error: &std::io::Error) -> FileRefused {
+    let path = path.to_path_buf();
+    match error.raw_os_error() {
+        Some(libc::ENOENT) => FileRefused::Missing { path },
+        Some(libc::ELOOP) => FileRefused::Symlink { path },
+        _ => FileRefused::Unreadable {
+            path,
+            reason: error.to_string(),
+        },
     }
 }
 

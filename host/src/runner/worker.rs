@@ -14,7 +14,7 @@ use std::{
     fs::File,
     io::{self, BufReader, BufWriter, Write},
     os::fd::FromRawFd,
-    path::{Path, PathBuf},
+    path::Path,
     time::Instant,
 };
 
@@ -27,7 +27,7 @@ use super::{
         read_frame, write_frame, write_frame_in,
     },
 };
-use crate::loader::{LoadedPlugin, sha256_hex};
+use crate::loader::{LoadedPlugin, MAX_PLUGIN_SIZE, PluginFile};
 
 /// Writes a line on stderr for the host to relay; a closed stderr is no reason to panic.
 macro_rules! say {
@@ -90,26 +90,21 @@ pub fn serve() -> u8 {
         }
     };
     let (worker, host_path, sha256, stamp, config) = start;
-    // The very file the host stamped (same device, inode, size, times): no need to read it.
-    let same_file = stamp.is_some() && stamp == FileStamp::of(&host_path);
-    let found = if same_file {
-        Ok((host_path.clone(), None))
-    } else {
-        obtain_plugin(
-            &host_path,
-            sha256.as_deref(),
-            &PluginCache::for_user(),
-            &mut reader,
-            &mut protocol_out,
-            &mut frame,
-        )
-        .map(|(path, sha256)| (path, Some(sha256)))
-    };
-    let (plugin_path, sha256) = match found {
+    let found = obtain_plugin(
+        &host_path,
+        sha256.as_deref(),
+        stamp,
+        &PluginCache::for_user(),
+        &mut reader,
+        &mut protocol_out,
+        &mut frame,
+    );
+    // Held open until the plugin is loaded from it: what is loaded is what was checked.
+    let plugin_file = match found {
         Ok(found) => found,
         Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error),
     };
-    let mut instance = match LoadedPlugin::load(&plugin_path) {
+    let mut instance = match LoadedPlugin::load_file(&plugin_file) {
         Ok(plugin) => match plugin.instantiate(&config) {
             Ok(instance) => {
                 let hello = FromWorker::Hello(Hello {
@@ -118,8 +113,9 @@ pub fn serve() -> u8 {
                     node: node_name(),
                     name: plugin.description.name.clone(),
                     version: plugin.description.version.clone(),
-                    // obtain_plugin checked these very bytes against it just now.
-                    sha256,
+                    // The hash of the bytes read from the descriptor just loaded (none for the
+                    // very file the host stamped, which was not read).
+                    sha256: plugin_file.sha256().map(str::to_owned),
                 });
                 if write_frame(&mut protocol_out, &hello)
                     .and_then(|()| protocol_out.flush())
@@ -228,40 +224,64 @@ fn write_answer(
     )
 }
 
-/// The path of a file with the plugin's content: the host's path when the file there has the
-/// hash the host announced, else a copy in the plugin cache, asked from the host if it is not
-/// there yet. The error is one sentence.
+/// The plugin file to load, open: the very file the host stamped, else the file at the host's
+/// path when it has the hash the host announced, else the copy in the plugin cache, asked from the
+/// host if it is not there yet (or not usable). Every candidate is opened once and hashed from
+/// that descriptor. The error is one sentence.
 fn obtain_plugin(
     path: &Path,
     sha256: Option<&str>,
+    stamp: Option<FileStamp>,
     cache: &PluginCache,
     reader: &mut impl io::Read,
     out: &mut impl Write,
     frame: &mut Vec<u8>,
-) -> Result<(PathBuf, String), String> {
+) -> Result<PluginFile, String> {
     let file_name = path
         .file_name()
         .and_then(|name| name.to_str())
         .unwrap_or("libplugin.so");
-    let reason = match sha256 {
+    let here = match PluginFile::open(path) {
+        // The same device, inode, size and times: no need to read it.
+        Ok(file) if stamp.is_some_and(|stamp| stamp == FileStamp::of_metadata(file.metadata())) => {
+            return Ok(file);
+        }
+        other => other,
+    };
+    // Opened before anything is asked of the host: a cache that may not be used is refused
+    // at once, with its sentence.
+    let cache_root = || cache.open().map_err(|error| error.to_string());
+    let (reason, root) = match sha256 {
         Some(sha256) => {
-            let reason = match std::fs::read(path) {
-                Ok(bytes) if sha256_hex(&bytes) == sha256 => {
-                    return Ok((path.to_path_buf(), sha256.to_owned()));
+            let reason = match here {
+                Ok(mut file) => match file.hash() {
+                    Ok(hash) if hash == sha256 => return Ok(file),
+                    Ok(_) => format!("{} has other content here", path.display()),
+                    Err(refused) => {
+                        format!("{} cannot be read here ({})", path.display(), refused.reason())
+                    }
+                },
+                Err(refused) => {
+                    format!("{} cannot be read here ({})", path.display(), refused.reason())
                 }
-                Ok(_) => format!("{} has other content here", path.display()),
-                Err(error) => format!("{} cannot be read here ({error})", path.display()),
             };
-            if let Some(cached) = cache.lookup(sha256, file_name) {
-                return Ok((cached, sha256.to_owned()));
+            let root = cache_root()?;
+            match root.lookup(sha256, file_name) {
+                Ok(Some(cached)) => return Ok(cached),
+                Ok(None) => (reason, root),
+                // Not fatal: the host's bytes replace it.
+                Err(bad) => (format!("{reason}, and the cached copy is not used: {bad}"), root),
             }
-            reason
         }
         // A local host that sent no hash: the file here is not the one it stamped.
-        None => format!(
-            "{} is not the file the host loaded (it changed, or it is another file here)",
-            path.display()
-        ),
+        None => {
+            let reason = format!(
+                "{} is not the file the host loaded (it changed, or it is another file here)",
+                path.display()
+            );
+            let root = cache_root()?;
+            (reason, root)
+        }
     };
     let lost = |error: io::Error| format!("the host's plugin could not be received: {error}");
     write_frame(out, &FromWorker::NeedPlugin { reason })
@@ -271,16 +291,20 @@ fn obtain_plugin(
         return Err("the host closed the connection instead of sending the plugin".to_owned());
     }
     let (size, sent_hash) = match serde_json::from_slice::<ToWorker>(frame) {
-        Ok(ToWorker::Plugin { size, sha256: sent }) => {
-            (usize::try_from(size).unwrap_or(usize::MAX), sent)
-        }
+        Ok(ToWorker::Plugin { size, sha256: sent }) => (size, sent),
         _ => {
             return Err(
                 "the host answered the request for the plugin with another message".to_owned(),
             );
         }
     };
-    let mut bytes = Vec::with_capacity(size.min(1 << 30));
+    if size > MAX_PLUGIN_SIZE {
+        return Err(format!(
+            "the host offered a plugin of {size} bytes, more than the {MAX_PLUGIN_SIZE} a worker accepts"
+        ));
+    }
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    let mut bytes = Vec::with_capacity(size);
     while bytes.len() < size {
         if !read_frame(reader, frame).map_err(lost)? {
             return Err(format!(
@@ -293,9 +317,7 @@ fn obtain_plugin(
     if sha256.is_some_and(|announced| announced != sent_hash) {
         return Err("the host sent a plugin of another hash than it announced".to_owned());
     }
-    cache
-        .store(&sent_hash, file_name, &bytes)
-        .map(|path| (path, sent_hash))
+    root.store(&sent_hash, file_name, &bytes)
         .map_err(|error| format!("the plugin sent by the host could not be kept: {error}"))
 }
 
@@ -346,6 +368,7 @@ fn take_protocol_pipes() -> io::Result<(BufWriter<File>, File)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loader::sha256_hex;
 
     #[test]
     fn a_result_too_large_for_a_frame_is_that_tasks_error() {
@@ -403,13 +426,15 @@ mod tests {
         let found = obtain_plugin(
             &path,
             Some(&sha256_hex(b"plugin")),
+            None,
             &cache,
             &mut io::empty(),
             &mut said,
             &mut Vec::new(),
         )
         .unwrap();
-        assert_eq!(found, (path, sha256_hex(b"plugin")));
+        assert_eq!(found.path(), path);
+        assert_eq!(found.sha256(), Some(sha256_hex(b"plugin").as_str()));
         assert!(said.is_empty(), "nothing asked of the host");
     }
 
@@ -426,34 +451,37 @@ mod tests {
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             let wire = host_answer(&bytes);
             let mut said = Vec::new();
-            let (found, checked) = obtain_plugin(
+            let found = obtain_plugin(
                 &path,
                 Some(&hash),
+                None,
                 &cache,
                 &mut wire.as_slice(),
                 &mut said,
                 &mut Vec::new(),
             )
             .unwrap();
-            assert_eq!(checked, hash);
-            assert_eq!(found, dir.path().join("cache").join(&hash).join(&name));
-            assert_eq!(std::fs::read(&found).unwrap(), bytes);
+            assert_eq!(found.sha256(), Some(hash.as_str()));
+            let expected = dir.path().join("cache").join(&hash).join(&name);
+            assert_eq!(found.path(), expected);
+            assert_eq!(std::fs::read(found.path()).unwrap(), bytes);
             let mut frame = Vec::new();
             assert!(read_frame(&mut said.as_slice(), &mut frame).unwrap());
             let asked: FromWorker = serde_json::from_slice(&frame).unwrap();
             assert!(matches!(asked, FromWorker::NeedPlugin { .. }), "{asked:?}");
             // Once cached, nothing more is asked.
             let mut said = Vec::new();
-            let (again, _) = obtain_plugin(
+            let again = obtain_plugin(
                 &path,
                 Some(&hash),
+                None,
                 &cache,
                 &mut io::empty(),
                 &mut said,
                 &mut Vec::new(),
             )
             .unwrap();
-            assert_eq!(again, found);
+            assert_eq!(again.path(), found.path());
             assert!(said.is_empty());
         }
     }
@@ -468,6 +496,7 @@ mod tests {
         let error = obtain_plugin(
             &path,
             Some(&sha256_hex(b"the plugin")),
+            None,
             &cache,
             &mut &short[..],
             &mut Vec::new(),
@@ -481,6 +510,7 @@ mod tests {
         let error = obtain_plugin(
             &path,
             Some(&sha256_hex(b"something else")),
+            None,
             &cache,
             &mut wire.as_slice(),
             &mut Vec::new(),
@@ -492,6 +522,7 @@ mod tests {
         let lying = answer_with_hash(b"the plugin", &sha256_hex(b"something else"));
         let error = obtain_plugin(
             &path,
+            None,
             None,
             &cache,
             &mut lying.as_slice(),
@@ -513,8 +544,9 @@ mod tests {
         std::fs::write(&path, b"a build the host did not load").unwrap();
         let wire = host_answer(b"the host's plugin");
         let mut said = Vec::new();
-        let (found, checked) = obtain_plugin(
+        let found = obtain_plugin(
             &path,
+            None,
             None,
             &cache,
             &mut wire.as_slice(),
@@ -522,8 +554,8 @@ mod tests {
             &mut Vec::new(),
         )
         .unwrap();
-        assert_eq!(checked, sha256_hex(b"the host's plugin"));
-        assert_eq!(std::fs::read(&found).unwrap(), b"the host's plugin");
+        assert_eq!(found.sha256(), Some(sha256_hex(b"the host's plugin").as_str()));
+        assert_eq!(std::fs::read(found.path()).unwrap(), b"the host's plugin");
         let mut frame = Vec::new();
         assert!(read_frame(&mut said.as_slice(), &mut frame).unwrap());
         let asked: FromWorker = serde_json::from_slice(&frame).unwrap();

@@ -23,6 +23,7 @@ mod isolation;
 mod loading;
 mod new_plugin;
 mod option_limits;
+mod plugin_cache;
 mod plugin_exit;
 mod plugin_stdout;
 mod reader_gone;
