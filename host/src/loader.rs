@@ -477,41 +477,44 @@ impl PluginFile {
     /// The SHA-256 of the file's bytes, read from this descriptor (once; at most
     /// [`MAX_PLUGIN_SIZE`] bytes, however the file grows meanwhile).
     pub fn hash(&mut self) -> Result<&str, FileRefused> {
+        let hash = match self.sha256.take() {
+            Some(hash) => hash,
+            None => self.read_hash()?,
+        };
+        Ok(self.sha256.insert(hash))
+    }
+
+    fn read_hash(&self) -> Result<String, FileRefused> {
         use sha2::{Digest, Sha256};
-        if self.sha256.is_none() {
-            let mut hasher = Sha256::new();
-            let mut buffer = vec![0u8; 1 << 16];
-            let mut offset = 0u64;
-            loop {
-                let read = match self.file.read_at(&mut buffer, offset) {
-                    Ok(0) => break,
-                    Ok(read) => read,
-                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(error) => {
-                        return Err(FileRefused::Unreadable {
-                            path: self.path.clone(),
-                            reason: error.to_string(),
-                        });
-                    }
-                };
-                offset += read as u64;
-                if offset > MAX_PLUGIN_SIZE {
-                    return Err(FileRefused::TooLarge {
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 1 << 16];
+        let mut offset = 0u64;
+        loop {
+            let read = match self.file.read_at(&mut buffer, offset) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    return Err(FileRefused::Unreadable {
                         path: self.path.clone(),
-                        size: offset,
+                        reason: error.to_string(),
                     });
                 }
-                hasher.update(&buffer[..read]);
+            };
+            offset += read as u64;
+            if offset > MAX_PLUGIN_SIZE {
+                return Err(FileRefused::TooLarge {
+                    path: self.path.clone(),
+                    size: offset,
+                });
             }
-            self.sha256 = Some(
-                hasher
-                    .finalize()
-                    .iter()
-                    .map(|byte| format!("{byte:02x}"))
-                    .collect(),
-            );
+            hasher.update(&buffer[..read]);
         }
-        Ok(self.sha256.as_deref().unwrap_or_default())
+        Ok(hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect())
     }
 
     /// The hash computed by [`PluginFile::hash`], if it ran.

@@ -204,12 +204,11 @@ impl CacheRoot {
                 got,
             });
         }
-        match self.store_here(sha256, file_name, bytes) {
-            Err(CacheError::Io { .. }) if self.temp.is_some() => {
-                let temp = self.temp.as_deref().unwrap_or(Path::new("/tmp"));
+        match (self.store_here(sha256, file_name, bytes), &self.temp) {
+            (Err(CacheError::Io { .. }), Some(temp)) => {
                 open_fallback(temp)?.store_here(sha256, file_name, bytes)
             }
-            stored => stored,
+            (stored, _) => stored,
         }
     }
 
@@ -231,7 +230,8 @@ impl CacheRoot {
             .and_then(|()| file.sync_all())
             .and_then(|()| rename_at(&dir, &temp_name, file_name));
         if let Err(error) = written {
-            unlink_at(&dir, &temp_name, 0);
+            // A leftover temporary file would be harmless; this one is removed if it can be.
+            let _ = remove_at(&dir, &temp_name);
             return Err(io(error));
         }
         // What was renamed into place is read back from the descriptor that wrote it: the bytes
@@ -361,9 +361,7 @@ fn entry_dir(root: &File, sha256: &str, path: &Path) -> Result<File, CacheError>
                 Some(libc::ENOENT) => {}
                 // A link or a file where the directory should be: unlinked, never followed.
                 Some(libc::ELOOP | libc::ENOTDIR) => {
-                    if let Err(error) = unlink_at_checked(root, sha256) {
-                        return Err(io(error));
-                    }
+                    remove_at(root, sha256).map_err(io)?;
                 }
                 _ => return Err(io(error)),
             }
@@ -389,7 +387,9 @@ fn entry_dir(root: &File, sha256: &str, path: &Path) -> Result<File, CacheError>
 
 /// Why a directory is not private to this user, if it is not.
 fn private(dir: &File) -> Result<(), String> {
-    let metadata = dir.metadata().map_err(|error| format!("cannot be read ({error})"))?;
+    let metadata = dir
+        .metadata()
+        .map_err(|error| format!("cannot be read ({error})"))?;
     if metadata.uid() != this_user() {
         return Err(format!("belongs to another user (uid {})", metadata.uid()));
     }
@@ -494,22 +494,14 @@ fn mkdir_unless_there(parent: &File, name: &str) -> io::Result<()> {
     }
 }
 
-/// Removes the non-directory `name` in `parent`.
-fn unlink_at_checked(parent: &File, name: &str) -> io::Result<()> {
+/// Removes the non-directory `name` in `parent` (a link itself, never what it points to).
+fn remove_at(parent: &File, name: &str) -> io::Result<()> {
     let name = c_name(name)?;
     // SAFETY: unlinkat reads the NUL-terminated name.
     if unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), 0) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// Removes `name` in `parent` if it can; a leftover temporary file is harmless.
-fn unlink_at(parent: &File, name: &str, flags: libc::c_int) {
-    if let Ok(name) = c_name(name) {
-        // SAFETY: unlinkat reads the NUL-terminated name.
-        unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), flags) };
-    }
 }
 
 /// Renames `from` to `to`, both in `dir`, replacing whatever `to` was (a link is replaced, not
@@ -655,7 +647,11 @@ mod tests {
         let stored = cache.store(&hash, "libx.so", BYTES).unwrap();
         let fallback = fallback_of(temp.path());
         assert!(stored.path().starts_with(&fallback), "{:?}", stored.path());
-        for made in [fallback.clone(), fallback.join("plugins"), fallback.join("plugins").join(&hash)] {
+        for made in [
+            fallback.clone(),
+            fallback.join("plugins"),
+            fallback.join("plugins").join(&hash),
+        ] {
             assert_eq!(mode_of(&made), 0o700, "{made:?}");
         }
     }

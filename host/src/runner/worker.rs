@@ -258,11 +258,19 @@ fn obtain_plugin(
                     Ok(hash) if hash == sha256 => return Ok(file),
                     Ok(_) => format!("{} has other content here", path.display()),
                     Err(refused) => {
-                        format!("{} cannot be read here ({})", path.display(), refused.reason())
+                        format!(
+                            "{} cannot be read here ({})",
+                            path.display(),
+                            refused.reason()
+                        )
                     }
                 },
                 Err(refused) => {
-                    format!("{} cannot be read here ({})", path.display(), refused.reason())
+                    format!(
+                        "{} cannot be read here ({})",
+                        path.display(),
+                        refused.reason()
+                    )
                 }
             };
             let root = cache_root()?;
@@ -270,7 +278,10 @@ fn obtain_plugin(
                 Ok(Some(cached)) => return Ok(cached),
                 Ok(None) => (reason, root),
                 // Not fatal: the host's bytes replace it.
-                Err(bad) => (format!("{reason}, and the cached copy is not used: {bad}"), root),
+                Err(bad) => (
+                    format!("{reason}, and the cached copy is not used: {bad}"),
+                    root,
+                ),
             }
         }
         // A local host that sent no hash: the file here is not the one it stamped.
@@ -554,7 +565,10 @@ mod tests {
             &mut Vec::new(),
         )
         .unwrap();
-        assert_eq!(found.sha256(), Some(sha256_hex(b"the host's plugin").as_str()));
+        assert_eq!(
+            found.sha256(),
+            Some(sha256_hex(b"the host's plugin").as_str())
+        );
         assert_eq!(std::fs::read(found.path()).unwrap(), b"the host's plugin");
         let mut frame = Vec::new();
         assert!(read_frame(&mut said.as_slice(), &mut frame).unwrap());

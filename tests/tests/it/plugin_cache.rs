@@ -143,7 +143,11 @@ fn assert_factorize_ran(run: &quack_tests::Run, report: &Option<Value>) {
     run.expect_code(0);
     let report = report.as_ref().expect("a report");
     assert_valid_report(report);
-    assert_eq!(task_record(report, 0)["output"], factors_of_12(), "{report:#}");
+    assert_eq!(
+        task_record(report, 0)["output"],
+        factors_of_12(),
+        "{report:#}"
+    );
 }
 
 /// Whether this test can play the other user; says why not when it cannot.
@@ -198,7 +202,11 @@ fn the_fallback_is_not_looked_in_while_the_home_cache_works() {
     );
     // The home cache's directories are made 0700.
     let quack = scene.home.path().join("quack");
-    for made in [quack.clone(), scene.home_root(), scene.home_root().join(scene.sha256())] {
+    for made in [
+        quack.clone(),
+        scene.home_root(),
+        scene.home_root().join(scene.sha256()),
+    ] {
         assert_eq!(mode_of(&made), 0o700, "{made:?}");
     }
 }
@@ -219,7 +227,10 @@ fn a_home_cache_that_cannot_be_written_gives_way_to_a_private_fallback() {
     // The next run finds it there and asks for nothing.
     let (again, report) = scene.run_with_home(&blocked);
     assert_factorize_ran(&again, &report);
-    assert!(!again.stderr.contains("the host sends the plugin"), "{again:#?}");
+    assert!(
+        !again.stderr.contains("the host sends the plugin"),
+        "{again:#?}"
+    );
 }
 
 /// The fallback's refusal: exit 1 (the worker could not start) with the sentence naming the
@@ -247,8 +258,16 @@ fn a_fallback_directory_of_another_user_is_refused() {
     std::fs::set_permissions(&fallback, PermissionsExt::from_mode(0o700)).unwrap();
     chown(&fallback, NOBODY);
     let (run, _) = scene.run_with_home(&blocked);
-    assert_fallback_refused(&run, &fallback, &format!("belongs to another user (uid {NOBODY})"));
-    assert_eq!(std::fs::read_dir(&fallback).unwrap().count(), 0, "nothing written there");
+    assert_fallback_refused(
+        &run,
+        &fallback,
+        &format!("belongs to another user (uid {NOBODY})"),
+    );
+    assert_eq!(
+        std::fs::read_dir(&fallback).unwrap().count(),
+        0,
+        "nothing written there"
+    );
 }
 
 #[test]
@@ -260,7 +279,11 @@ fn a_fallback_directory_open_to_others_is_refused() {
     std::fs::set_permissions(&fallback, PermissionsExt::from_mode(0o777)).unwrap();
     let (run, _) = scene.run_with_home(&blocked);
     assert_fallback_refused(&run, &fallback, "is open to other users (mode 777)");
-    assert_eq!(std::fs::read_dir(&fallback).unwrap().count(), 0, "nothing written there");
+    assert_eq!(
+        std::fs::read_dir(&fallback).unwrap().count(),
+        0,
+        "nothing written there"
+    );
     // Its plugins directory is checked the same way.
     std::fs::set_permissions(&fallback, PermissionsExt::from_mode(0o700)).unwrap();
     let plugins = fallback.join("plugins");
@@ -285,7 +308,11 @@ fn a_fallback_that_is_a_link_to_the_other_users_directory_is_refused() {
     chown(&fallback, NOBODY);
     let (run, _) = scene.run_with_home(&blocked);
     assert_fallback_refused(&run, &fallback, "is a symbolic link");
-    assert_eq!(std::fs::read_dir(attacker.path()).unwrap().count(), 0, "nothing written there");
+    assert_eq!(
+        std::fs::read_dir(attacker.path()).unwrap().count(),
+        0,
+        "nothing written there"
+    );
 }
 
 #[test]
@@ -300,7 +327,10 @@ fn a_fifo_planted_as_the_entry_neither_stalls_the_worker_nor_is_read() {
             && run.stderr.contains("the host sends the plugin"),
         "{run:#?}"
     );
-    assert!(std::fs::symlink_metadata(&entry).unwrap().is_file(), "the FIFO was replaced");
+    assert!(
+        std::fs::symlink_metadata(&entry).unwrap().is_file(),
+        "the FIFO was replaced"
+    );
 }
 
 #[test]
@@ -315,7 +345,10 @@ fn a_link_to_dev_zero_planted_as_the_entry_is_not_read() {
             && run.stderr.contains("the host sends the plugin"),
         "{run:#?}"
     );
-    assert!(std::fs::symlink_metadata(&entry).unwrap().is_file(), "the link was replaced");
+    assert!(
+        std::fs::symlink_metadata(&entry).unwrap().is_file(),
+        "the link was replaced"
+    );
 }
 
 #[test]
@@ -324,7 +357,11 @@ fn a_link_to_the_other_users_directory_cannot_redirect_the_store() {
     // The entry's directory is a link to a directory the other user can write, holding their
     // library under the plugin's name.
     let attacker = tempfile::tempdir().unwrap();
-    std::fs::copy(quack_tests::plugin("dog"), attacker.path().join("libplugin.so")).unwrap();
+    std::fs::copy(
+        quack_tests::plugin("dog"),
+        attacker.path().join("libplugin.so"),
+    )
+    .unwrap();
     std::fs::set_permissions(attacker.path(), PermissionsExt::from_mode(0o777)).unwrap();
     let root = scene.home_root();
     let dir = entry_dir(&root, &scene.sha256());
@@ -340,12 +377,19 @@ fn a_link_to_the_other_users_directory_cannot_redirect_the_store() {
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
         .collect();
-    assert_eq!(left, ["libplugin.so"], "nothing written in the other user's directory");
+    assert_eq!(
+        left,
+        ["libplugin.so"],
+        "nothing written in the other user's directory"
+    );
     assert_eq!(
         std::fs::read(attacker.path().join("libplugin.so")).unwrap(),
         std::fs::read(quack_tests::plugin("dog")).unwrap()
     );
-    assert!(std::fs::symlink_metadata(&dir).unwrap().is_dir(), "a real directory now");
+    assert!(
+        std::fs::symlink_metadata(&dir).unwrap().is_dir(),
+        "a real directory now"
+    );
     assert_eq!(mode_of(&dir), 0o700);
 }
 
