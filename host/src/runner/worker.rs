@@ -27,7 +27,7 @@ use super::{
         read_frame, write_frame, write_frame_in,
     },
 };
-use crate::loader::{LoadedPlugin, MAX_PLUGIN_SIZE, PluginFile};
+use crate::loader::{FileRefused, LoadedPlugin, MAX_PLUGIN_SIZE, PluginFile};
 
 /// Writes a line on stderr for the host to relay; a closed stderr is no reason to panic.
 macro_rules! say {
@@ -253,25 +253,20 @@ fn obtain_plugin(
     let cache_root = || cache.open().map_err(|error| error.to_string());
     let (reason, root) = match sha256 {
         Some(sha256) => {
+            let unreadable = |refused: FileRefused| {
+                format!(
+                    "{} cannot be read here ({})",
+                    path.display(),
+                    refused.reason()
+                )
+            };
             let reason = match here {
                 Ok(mut file) => match file.hash() {
                     Ok(hash) if hash == sha256 => return Ok(file),
                     Ok(_) => format!("{} has other content here", path.display()),
-                    Err(refused) => {
-                        format!(
-                            "{} cannot be read here ({})",
-                            path.display(),
-                            refused.reason()
-                        )
-                    }
+                    Err(refused) => unreadable(refused),
                 },
-                Err(refused) => {
-                    format!(
-                        "{} cannot be read here ({})",
-                        path.display(),
-                        refused.reason()
-                    )
-                }
+                Err(refused) => unreadable(refused),
             };
             let root = cache_root()?;
             match root.lookup(sha256, file_name) {

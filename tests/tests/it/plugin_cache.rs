@@ -445,3 +445,75 @@ fn serve_then_swap(entry: &Path, genuine: &[u8], swap: &Path, stop: &AtomicBool)
         return;
     }
 }
+
+/// Runs task 12 as the user nobody, in one worker that must fetch the plugin, with the temporary
+/// directory `temp` (sticky and open to all, as /tmp is) and a home cache nobody cannot write.
+fn run_as_nobody(temp: &Path) -> quack_tests::Run {
+    use std::os::unix::process::CommandExt;
+    let work = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(work.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    chown(work.path(), NOBODY);
+    let plugin = work.path().join("libplugin.so");
+    std::fs::copy(quack_tests::plugin("factorize"), &plugin).unwrap();
+    chown(&plugin, NOBODY);
+    let unwritable = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(unwritable.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    let hide = format!("sh -c 'rm -f {} && exec \"$@\"' hide", plugin.display());
+    let mut command = host(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--launcher",
+        &hide,
+        "--workers",
+        "1",
+        "--task",
+        "12",
+    ]);
+    command
+        .env("XDG_CACHE_HOME", unwritable.path())
+        .env("TMPDIR", temp)
+        .current_dir(work.path());
+    limit_memory(&mut command);
+    // SAFETY: setgroups, setgid and setuid are async-signal-safe and touch nothing of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(NOBODY) != 0
+                || libc::setuid(NOBODY) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    LiveRun::start_command(&mut command, Duration::from_secs(120)).finish()
+}
+
+/// The attack from the other side: the user is nobody, and root (playing the other user) made
+/// nobody's predictable `quack-65534` first, in a temporary directory open to all.
+#[test]
+fn a_fallback_another_user_made_first_is_refused_by_the_user_it_is_named_for() {
+    if !can_be_another_user(
+        "a_fallback_another_user_made_first_is_refused_by_the_user_it_is_named_for",
+    ) {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(temp.path(), PermissionsExt::from_mode(0o1777)).unwrap();
+    // Without the other user's directory: nobody's run makes its own, private.
+    let run = run_as_nobody(temp.path());
+    run.expect_code(0);
+    assert!(run.stdout.contains("12 -> [1, 2, 3, 4, 6, 12]"), "{run:#?}");
+    let fallback = temp.path().join(format!("quack-{NOBODY}"));
+    let metadata = std::fs::symlink_metadata(&fallback).unwrap();
+    assert_eq!((metadata.uid(), metadata.mode() & 0o7777), (NOBODY, 0o700));
+    std::fs::remove_dir_all(&fallback).unwrap();
+
+    // Made first by root, readable by all, with a plugins directory inside.
+    std::fs::create_dir_all(fallback.join("plugins")).unwrap();
+    for made in [fallback.clone(), fallback.join("plugins")] {
+        std::fs::set_permissions(&made, PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let run = run_as_nobody(temp.path());
+    assert_fallback_refused(&run, &fallback, "belongs to another user (uid 0)");
+}
