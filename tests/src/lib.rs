@@ -44,6 +44,8 @@ const PACKAGES: &[&str] = &[
     "quack-fixture-duplicate-method",
     "quack-fixture-hostile",
     "quack-fixture-parrot",
+    "quack-fixture-shaky-split",
+    "quack-fixture-bad-merge",
 ];
 
 /// `target/<profile>`, the directory holding the binaries of the profile the tests were built with.

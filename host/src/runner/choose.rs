@@ -53,6 +53,9 @@ pub struct Request {
     /// Whether worker processes start through a launcher (`--launcher`, `--slurm`), which only
     /// process mode can use.
     pub launcher: bool,
+    /// Whether tasks may be cut into parts (a Splittable plugin, splitting not turned off): then
+    /// the task count does not bound the workers, since parts keep them busy.
+    pub splittable: bool,
 }
 
 /// The runner's decision.
@@ -86,6 +89,8 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     } else {
         ("thread", "threads")
     };
+    // Parts of a task keep any number of workers busy: the task count bounds nothing.
+    let bounding = if request.splittable { None } else { tasks };
     let (natural, why) = match (hint, tasks) {
         (Some(Hint::Io), Some(count)) => (
             count.clamp(1, cap),
@@ -107,9 +112,9 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         ),
     };
     // Never more workers than tasks: an idle worker only costs.
-    let natural = tasks.map_or(natural, |count| natural.min(count.max(1)));
+    let natural = bounding.map_or(natural, |count| natural.min(count.max(1)));
     // Not even when asked: workers beyond the task count would start only to stop.
-    let capped = match (request.workers, tasks) {
+    let capped = match (request.workers, bounding) {
         (Some(asked), Some(count)) if asked > count.max(1) => Some(count.max(1)),
         _ => None,
     };
@@ -161,7 +166,9 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         None if workers <= 1 && !request.timeout => {
             let because = match (request.workers, tasks) {
                 (Some(_), _) => "as asked with --workers 1".to_owned(),
-                (None, Some(count)) if count <= 1 => "a single task needs no pool".to_owned(),
+                (None, Some(count)) if count <= 1 && bounding.is_some() => {
+                    "a single task needs no pool".to_owned()
+                }
                 _ => format!("because {why}"),
             };
             (Mode::Inline, format!("inline: {because}"))
@@ -335,5 +342,29 @@ mod tests {
             "{}",
             choice.reason
         );
+    }
+
+    #[test]
+    fn a_splittable_plugins_single_task_gets_a_worker_per_core() {
+        let request = Request {
+            splittable: true,
+            ..auto()
+        };
+        let choice = choose(request, Some(Hint::Cpu), Some(1), 2);
+        assert_eq!(
+            (choice.mode, choice.workers),
+            (Mode::Thread, 2),
+            "{}",
+            choice.reason
+        );
+        let asked = Request {
+            workers: Some(4),
+            mode: Some(Mode::Thread),
+            splittable: true,
+            ..auto()
+        };
+        let choice = choose(asked, Some(Hint::Cpu), Some(1), 2);
+        assert_eq!(choice.workers, 4, "{}", choice.reason);
+        assert!(!choice.reason.contains("no more than"), "{}", choice.reason);
     }
 }

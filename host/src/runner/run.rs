@@ -252,6 +252,8 @@ impl Run {
     /// What the run will do with `tasks` tasks (if known): the mode, workers and reason, and
     /// whether tasks are cut into parts.
     pub fn plan(&self, tasks: Option<usize>) -> (Choice, bool) {
+        let splittable = interfaces::check_one(Interface::Splittable, &self.plugin.methods);
+        let may_split = self.split == SplitPolicy::Auto && splittable.satisfied();
         let request = Request {
             mode: self.mode,
             workers: self.workers,
@@ -262,16 +264,20 @@ impl Run {
                 .worker_command
                 .as_ref()
                 .is_some_and(WorkerCommand::has_launcher),
+            splittable: may_split,
         };
         let mut choice = choose(request, self.plugin.description.hint, tasks, cores());
-        let splittable =
-            interfaces::check_one(Interface::Splittable, &self.plugin.methods).satisfied();
-        let split =
-            self.split == SplitPolicy::Auto && worth_splitting(splittable, choice.workers, tasks);
+        let split = worth_splitting(may_split, choice.workers, tasks);
         if split {
             choice
                 .reason
                 .push_str("; tasks are cut into parts for balance (the plugin is Splittable)");
+        } else if self.split == SplitPolicy::Auto && looks_splittable(&self.plugin.methods) {
+            if let Some(why) = not_splittable_because(&splittable) {
+                choice.reason.push_str(&format!(
+                    "; tasks are not cut into parts: the plugin has `split` and `merge`, but {why}"
+                ));
+            }
         }
         if choice.mode == Mode::Process {
             if let Some(command) = &self.worker_command {
@@ -319,7 +325,7 @@ impl Run {
             source: tasks,
             emitter: &emitter,
         };
-        let split_state = RefCell::new(SplitState::default());
+        let split_state = RefCell::new(SplitState::new(choice.workers));
         let result = self.execute_with(&choice, split, &context, &mut feed, &split_state);
         // No process a task started outlives the run.
         super::orphans::reap();
@@ -410,6 +416,18 @@ impl Run {
         let mut outbox = Outbox::new(context.origin, &mut sink, task_started);
         executor.execute(&mut parts, &mut outbox)
     }
+}
+
+/// Whether the plugin has methods named like a Splittable's, whatever their signatures.
+fn looks_splittable(methods: &[crate::loader::Signature]) -> bool {
+    ["split", "merge"]
+        .iter()
+        .all(|name| methods.iter().any(|method| method.name == *name))
+}
+
+/// What a plugin that looks Splittable lacks, in words: `None` when it lacks nothing.
+fn not_splittable_because(check: &interfaces::InterfaceCheck) -> Option<String> {
+    (!check.satisfied()).then(|| format!("Splittable needs {}", check.missing.join(" and ")))
 }
 
 /// Where a run's events go: the reporter, after the summary has counted them.

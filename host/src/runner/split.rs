@@ -33,11 +33,16 @@ use super::{
 /// dynamic scheduling alone keeps the workers busy and splitting would only add calls.
 pub const SPLIT_BELOW_TASKS_PER_WORKER: usize = 16;
 
-/// Whether a run of `tasks` tasks (if known) on `workers` workers gains from splitting them.
+/// Whether a run of `tasks` tasks on `workers` workers gains from splitting them. A stream of
+/// unknown length is split too: its first [`split_budget`] tasks are (so a few tasks streamed
+/// split as the same tasks in an array do), those after them run whole.
 pub fn worth_splitting(splittable: bool, workers: usize, tasks: Option<usize>) -> bool {
-    splittable
-        && workers > 1
-        && tasks.is_some_and(|count| count < workers * SPLIT_BELOW_TASKS_PER_WORKER)
+    splittable && workers > 1 && tasks.is_none_or(|count| count < split_budget(workers))
+}
+
+/// How many tasks of a run on `workers` workers are split at most.
+pub fn split_budget(workers: usize) -> usize {
+    workers.saturating_mul(SPLIT_BELOW_TASKS_PER_WORKER)
 }
 
 /// Splits tasks into parts and merges the parts' results, on an instance of its own.
@@ -58,10 +63,11 @@ struct Parent {
 }
 
 /// The split tasks of a run: parts waiting to be handed out, and tasks whose parts are out.
-#[derive(Default)]
 pub(crate) struct SplitState {
     queued: VecDeque<Task>,
     parents: HashMap<u64, Parent>,
+    /// How many more tasks may be split (see [`split_budget`]).
+    budget: usize,
 }
 
 /// Where `split` and `merge` run.
@@ -164,9 +170,22 @@ impl TaskFeed for Parts<'_> {
 }
 
 impl SplitState {
+    /// The split state of a run on `workers` workers.
+    pub(crate) fn new(workers: usize) -> Self {
+        SplitState {
+            queued: VecDeque::new(),
+            parents: HashMap::new(),
+            budget: split_budget(workers),
+        }
+    }
+
     /// The first part of `task` (queueing the others), or `task` itself if it does not split;
     /// the task's record if `split` gave no answer at all.
     fn split(&mut self, task: Task, splitter: &mut Splitter) -> Result<Task, Box<TaskRecord>> {
+        if self.budget == 0 {
+            return Ok(task);
+        }
+        self.budget -= 1;
         let Ok(input) = task.input.to_value() else {
             return Ok(task);
         };

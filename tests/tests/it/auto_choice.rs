@@ -169,3 +169,100 @@ fn no_split_keeps_tasks_whole_and_does_not_say_cut() {
         "no task was split: {report:#}"
     );
 }
+
+#[test]
+fn one_large_task_of_a_splittable_plugin_is_cut_for_every_core_in_auto_mode() {
+    let plugin = plugin_arg("factorize");
+    let (run, report) = run_with_report(&["run", &plugin, "--task", "53541233"]);
+    run.expect_code(0);
+    let reason = stated_reason(&run, &report);
+    assert!(reason.contains("cut into parts"), "{reason}");
+    let task = &report["tasks"][0];
+    assert_eq!(task["output"], json!([1, 5501, 9733, 53541233]), "{task:#}");
+    assert!(task["parts"].as_u64().unwrap() > 1, "{task:#}");
+    // The machine's cores are the workers, not the one task.
+    let cores = report["machine"]["cores"].as_u64().unwrap();
+    if cores > 1 {
+        assert_eq!(report["runner"]["workers"], cores, "{reason}");
+        assert_eq!(report["runner"]["mode"], "thread", "{reason}");
+    }
+}
+
+#[test]
+fn one_large_task_is_cut_for_the_workers_asked_for() {
+    let plugin = plugin_arg("factorize");
+    let (run, report) = run_with_report(&[
+        "run",
+        &plugin,
+        "--task",
+        "53541233",
+        "--mode",
+        "thread",
+        "--workers",
+        "2",
+    ]);
+    run.expect_code(0);
+    let reason = stated_reason(&run, &report);
+    assert!(!reason.contains("no more than"), "{reason}");
+    assert_eq!(report["runner"]["workers"], 2, "{reason}");
+    assert!(
+        report["tasks"][0]["parts"].as_u64().unwrap() > 1,
+        "{report:#}"
+    );
+}
+
+#[test]
+fn json_lines_input_splits_as_an_array_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("seed.jsonl");
+    let numbers: String = SEED.iter().map(|(n, _)| format!("{n}\n")).collect();
+    std::fs::write(&lines, numbers).unwrap();
+    let plugin = plugin_arg("factorize");
+    let (run, report) = run_with_report(&[
+        "run",
+        &plugin,
+        "--input",
+        lines.to_str().unwrap(),
+        "--mode",
+        "thread",
+        "--workers",
+        "2",
+    ]);
+    run.expect_code(0);
+    let reason = stated_reason(&run, &report);
+    assert!(reason.contains("cut into parts"), "{reason}");
+    let largest = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|task| task["input"] == json!(53541233))
+        .expect("the seed's largest number");
+    assert!(largest["parts"].as_u64().unwrap() > 1, "{largest:#}");
+}
+
+#[test]
+fn a_plugin_whose_merge_does_not_fit_says_why_its_tasks_are_not_cut() {
+    let plugin = plugin_arg("bad_merge");
+    let (run, report) = run_with_report(&[
+        "run",
+        &plugin,
+        "--task",
+        "10",
+        "--task",
+        "20",
+        "--mode",
+        "thread",
+        "--workers",
+        "2",
+    ]);
+    run.expect_code(0);
+    let reason = stated_reason(&run, &report);
+    assert!(
+        reason.contains(
+            "tasks are not cut into parts: the plugin has `split` and `merge`, but Splittable needs"
+        ),
+        "{reason}"
+    );
+    assert!(reason.contains("(it has `merge(u64) -> u64`)"), "{reason}");
+    assert_eq!(report["tasks"][0]["output"], 20, "{report:#}");
+}
