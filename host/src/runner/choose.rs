@@ -121,7 +121,8 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     let workers = capped.or(request.workers).unwrap_or(natural);
     let noun = if workers == 1 { "worker" } else { "workers" };
     let asked_workers = request.workers.map_or(String::new(), |n| match capped {
-        Some(count) => format!(" --workers {n} (no more than the {count} tasks)"),
+        Some(1) => format!(" --workers {n} (but there is only 1 task)"),
+        Some(count) => format!(" --workers {n} (but there are only {count} tasks)"),
         None => format!(" --workers {n}"),
     });
     let (mode, reason) = match request.mode {
@@ -165,7 +166,10 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         }
         None if workers <= 1 && !request.timeout => {
             let because = match (request.workers, tasks) {
-                (Some(_), _) => "as asked with --workers 1".to_owned(),
+                (Some(asked), Some(count)) if asked > count.max(1) && bounding.is_some() => {
+                    format!("a single task needs no pool (--workers {asked} asked for more)")
+                }
+                (Some(asked), _) => format!("as asked with --workers {asked}"),
                 (None, Some(count)) if count <= 1 && bounding.is_some() => {
                     "a single task needs no pool".to_owned()
                 }
@@ -245,7 +249,7 @@ mod tests {
         assert!(
             choice
                 .reason
-                .contains("--workers 16 (no more than the 1 tasks)"),
+                .contains("--workers 16 (but there is only 1 task)"),
             "{}",
             choice.reason
         );
@@ -366,5 +370,32 @@ mod tests {
         let choice = choose(asked, Some(Hint::Cpu), Some(1), 2);
         assert_eq!(choice.workers, 4, "{}", choice.reason);
         assert!(!choice.reason.contains("no more than"), "{}", choice.reason);
+    }
+
+    #[test]
+    fn the_reason_quotes_the_workers_asked_for_and_counts_in_english() {
+        let asked = |workers, tasks| {
+            choose(
+                Request {
+                    workers: Some(workers),
+                    ..auto()
+                },
+                Some(Hint::Cpu),
+                Some(tasks),
+                2,
+            )
+            .reason
+        };
+        let one = asked(2, 1);
+        assert_eq!(
+            one,
+            "inline: a single task needs no pool (--workers 2 asked for more)"
+        );
+        let three = asked(8, 3);
+        assert!(
+            three.contains("--workers 8 (but there are only 3 tasks)"),
+            "{three}"
+        );
+        assert_eq!(asked(1, 5), "inline: as asked with --workers 1");
     }
 }

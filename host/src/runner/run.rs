@@ -271,7 +271,7 @@ impl Run {
         if split {
             choice
                 .reason
-                .push_str("; tasks are cut into parts for balance (the plugin is Splittable)");
+                .push_str("; each task is cut into the parts its `split` makes, for balance (the plugin is Splittable)");
         } else if self.split == SplitPolicy::Auto && looks_splittable(&self.plugin.methods) {
             if let Some(why) = not_splittable_because(&splittable) {
                 choice.reason.push_str(&format!(

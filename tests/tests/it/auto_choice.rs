@@ -140,7 +140,10 @@ fn a_splittable_plugin_on_two_workers_is_cut_into_parts_with_exact_results() {
     run.expect_code(0);
     assert_seed_results(&run, &report);
     let reason = stated_reason(&run, &report);
-    assert!(reason.contains("cut into parts"), "{reason}");
+    assert!(
+        reason.contains("cut into the parts its `split` makes"),
+        "{reason}"
+    );
     assert!(reason.contains("Splittable"), "{reason}");
     assert!(
         report["tasks"]
@@ -159,7 +162,10 @@ fn no_split_keeps_tasks_whole_and_does_not_say_cut() {
     run.expect_code(0);
     assert_seed_results(&run, &report);
     let reason = stated_reason(&run, &report);
-    assert!(!reason.contains("cut into parts"), "{reason}");
+    assert!(
+        !reason.contains("cut into the parts its `split` makes"),
+        "{reason}"
+    );
     assert!(
         report["tasks"]
             .as_array()
@@ -176,7 +182,10 @@ fn one_large_task_of_a_splittable_plugin_is_cut_for_every_core_in_auto_mode() {
     let (run, report) = run_with_report(&["run", &plugin, "--task", "53541233"]);
     run.expect_code(0);
     let reason = stated_reason(&run, &report);
-    assert!(reason.contains("cut into parts"), "{reason}");
+    assert!(
+        reason.contains("cut into the parts its `split` makes"),
+        "{reason}"
+    );
     let task = &report["tasks"][0];
     assert_eq!(task["output"], json!([1, 5501, 9733, 53541233]), "{task:#}");
     assert!(task["parts"].as_u64().unwrap() > 1, "{task:#}");
@@ -230,7 +239,10 @@ fn json_lines_input_splits_as_an_array_does() {
     ]);
     run.expect_code(0);
     let reason = stated_reason(&run, &report);
-    assert!(reason.contains("cut into parts"), "{reason}");
+    assert!(
+        reason.contains("cut into the parts its `split` makes"),
+        "{reason}"
+    );
     let largest = report["tasks"]
         .as_array()
         .unwrap()
