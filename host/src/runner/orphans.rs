@@ -97,9 +97,37 @@ pub fn reap() -> usize {
     killed
 }
 
-/// The pids of this process's children, from `/proc` (a child is a process whose parent is this
-/// process, whichever of its threads started it).
+/// The pids of this process's children: from each thread's `/proc/self/task/TID/children` (a
+/// few small files), or where the kernel has no such files, from every process's parent in
+/// `/proc`.
 fn children() -> Vec<u32> {
+    let mut found = Vec::new();
+    let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
+        return every_child();
+    };
+    for thread in threads.flatten() {
+        match std::fs::read_to_string(thread.path().join("children")) {
+            Ok(list) => found.extend(
+                list.split_whitespace()
+                    .filter_map(|pid| pid.parse::<u32>().ok()),
+            ),
+            // A thread that ended meanwhile has no file; a kernel without them has none at all.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                if !thread.path().exists() {
+                    continue;
+                }
+                return every_child();
+            }
+            Err(_) => {}
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+/// [`children`] the slow way: every process in `/proc` whose parent is this process.
+fn every_child() -> Vec<u32> {
     let me = std::process::id();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -122,6 +150,19 @@ fn parent_of(pid: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_is_found_both_ways() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(children().contains(&pid), "{:?}", children());
+        assert!(every_child().contains(&pid), "{:?}", every_child());
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 
     #[test]
     fn the_parent_of_this_process_is_read_from_proc() {

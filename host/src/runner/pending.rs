@@ -53,6 +53,17 @@ impl<'a> Pending<'a> {
         }
     }
 
+    /// Whether a task waits now (drawing it from the input, to be handed out next).
+    pub fn has_waiting(&mut self) -> bool {
+        match self.next_task() {
+            Some(task) => {
+                self.again.push_front(task);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The input's readiness channel, when the input had no task ready the last time it was
     /// asked: an executor waits on it beside its workers, so a new task wakes it at once.
     pub fn input_readiness(&self) -> Option<&Receiver<Incoming>> {

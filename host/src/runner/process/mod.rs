@@ -13,6 +13,9 @@
 //! for a task it was not running) is stopped and replaced the same way: it costs its running task,
 //! never the run and never another task's result.
 //!
+//! One worker per core starts first; the rest start once those have tasks, and only while tasks
+//! wait for them.
+//!
 //! Until the first worker has said hello, a worker that fails ends the run with what it said
 //! (through a launcher, the launcher's last words): the plugin cannot load, or the launcher cannot
 //! start workers. A signal or a reporter's stop is heard at every stage, while workers start too.
@@ -223,7 +226,10 @@ impl Pool<'_> {
             }
             if self.started {
                 self.dispatch(pending, outbox);
-                for slot in self.slots.len()..workers {
+                // The rest of the workers start once the first have their tasks, and only if
+                // tasks wait for them (one task that `split` left whole needs one worker).
+                let wanted = if pending.has_waiting() { workers } else { 0 };
+                for slot in self.slots.len()..wanted {
                     let fresh = self.spawn(slot, 0)?;
                     self.slots.push(fresh);
                 }
