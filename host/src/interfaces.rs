@@ -2,7 +2,8 @@
 //! a plugin satisfies it when it has every one of them, whatever it calls itself ("if it has `name`
 //! and `sound`, it quacks like an animal"). [`check`] says which are satisfied and, for each one
 //! that is not, what is missing. [`merge_form`] says which of the two forms of `merge` a Splittable
-//! plugin has, and [`MergeForm::argument`] builds the argument that form takes.
+//! plugin has, and [`MergeForm::argument`] builds the argument that form takes. [`role`] decides
+//! what the host does with a plugin: run it as a Workload, or make it speak as an Animal.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -189,6 +190,122 @@ pub fn check(methods: &[Signature]) -> Vec<InterfaceCheck> {
         .collect()
 }
 
+/// What the host does with a plugin: run its tasks, or make it speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// It has `run`: the host runs its tasks.
+    Workload,
+    /// It has `name` and `sound`: the host makes it speak once.
+    Animal,
+}
+
+impl Role {
+    /// The interface a plugin must satisfy to take this role.
+    pub fn interface(self) -> Interface {
+        match self {
+            Role::Workload => Interface::Workload,
+            Role::Animal => Interface::Animal,
+        }
+    }
+}
+
+/// The role [`role`] chose, and whether the plugin could have taken the other one too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleChoice {
+    /// What the host does with the plugin.
+    pub role: Role,
+    /// The plugin is a Workload and an Animal and no role was asked for: it runs as a Workload,
+    /// and the user should hear that `--as animal` makes it speak.
+    pub chosen_of_two: bool,
+}
+
+/// Why a plugin cannot take a role.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    /// A role was asked for (`--as`) and the plugin lacks its methods.
+    #[error(
+        "--as {} asks for {} {interface}, and it is not one (missing {missing})",
+        .interface.name().to_lowercase(),
+        article(*.interface)
+    )]
+    NotAsAsked {
+        /// The interface of the role asked for.
+        interface: Interface,
+        /// What it lacks, e.g. `` `run(task) -> result` ``.
+        missing: String,
+    },
+    /// The plugin is neither a Workload nor an Animal.
+    #[error("{}", neither(.checks))]
+    Neither {
+        /// The checks of the two interfaces, with what each lacks.
+        checks: Vec<InterfaceCheck>,
+    },
+}
+
+/// Decides what the host does with a plugin of these `methods`: the role `asked` for, when the
+/// plugin has its methods; otherwise a Workload if it has `run`, else an Animal if it has `name`
+/// and `sound`.
+pub fn role(methods: &[Signature], asked: Option<Role>) -> Result<RoleChoice, RoleError> {
+    let has = |role: Role| check_one(role.interface(), methods);
+    let (workload, animal) = (has(Role::Workload), has(Role::Animal));
+    let choice = |role| RoleChoice {
+        role,
+        chosen_of_two: false,
+    };
+    match asked {
+        Some(role) => {
+            let check = if role == Role::Workload {
+                workload
+            } else {
+                animal
+            };
+            if check.satisfied() {
+                Ok(choice(role))
+            } else {
+                Err(RoleError::NotAsAsked {
+                    interface: check.interface,
+                    missing: check.missing.join(", "),
+                })
+            }
+        }
+        None => match (workload.satisfied(), animal.satisfied()) {
+            (true, both) => Ok(RoleChoice {
+                role: Role::Workload,
+                chosen_of_two: both,
+            }),
+            (false, true) => Ok(choice(Role::Animal)),
+            (false, false) => Err(RoleError::Neither {
+                checks: vec![workload, animal],
+            }),
+        },
+    }
+}
+
+/// "a" or "an", for a sentence naming `interface`.
+fn article(interface: Interface) -> &'static str {
+    match interface {
+        Interface::Animal => "an",
+        Interface::Workload | Interface::Splittable => "a",
+    }
+}
+
+/// What each interface lacks, as one clause each: "it is not a Workload (missing ...) and it is
+/// not an Animal (missing ...)".
+fn neither(checks: &[InterfaceCheck]) -> String {
+    checks
+        .iter()
+        .map(|check| {
+            format!(
+                "it is not {} {} (missing {})",
+                article(check.interface),
+                check.interface,
+                check.missing.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +418,39 @@ mod tests {
         assert_eq!(
             MergeForm::TaskAndResults.argument(&task, results),
             serde_json::json!([{"n": 10, "scale": 2}, [[1, 2], [5]]])
+        );
+    }
+
+    #[test]
+    fn the_role_is_the_one_asked_for_or_workload_first() {
+        let animal = [sig("name", &[], "string"), sig("sound", &[], "string")];
+        let both = [
+            sig("run", &["string"], "string"),
+            sig("name", &[], "string"),
+            sig("sound", &[], "string"),
+        ];
+        let workload_of_two = RoleChoice {
+            role: Role::Workload,
+            chosen_of_two: true,
+        };
+        assert_eq!(role(&both, None), Ok(workload_of_two));
+        assert_eq!(
+            role(&both, Some(Role::Animal)).map(|c| c.role),
+            Ok(Role::Animal)
+        );
+        assert_eq!(role(&animal, None).map(|c| c.role), Ok(Role::Animal));
+        assert_eq!(
+            role(&animal, Some(Role::Workload)).unwrap_err().to_string(),
+            "--as workload asks for a Workload, and it is not one (missing `run(task) -> result`)"
+        );
+    }
+
+    #[test]
+    fn a_plugin_with_no_role_is_told_what_each_interface_lacks() {
+        let methods = [sig("name", &[], "string")];
+        assert_eq!(
+            role(&methods, None).unwrap_err().to_string(),
+            "it is not a Workload (missing `run(task) -> result`) and it is not an Animal (missing `sound() -> string`)"
         );
     }
 }

@@ -9,7 +9,7 @@ use std::{
 
 use clap::{Args, ValueEnum};
 
-use super::Outcome;
+use super::{Outcome, duration::parse_span};
 use crate::{
     cli::error::HostError,
     report::{
@@ -44,7 +44,7 @@ pub struct CompareArgs {
 
     /// Tasks that took less than this in both runs are not compared for time (their times are
     /// mostly noise), e.g. 1ms, 500us, 0s to compare every task.
-    #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = parse_floor)]
+    #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = parse_span)]
     noise_floor: Duration,
 
     /// Compare reports of different plugins too (refused otherwise).
@@ -74,14 +74,6 @@ fn parse_percent(text: &str) -> Result<f64, String> {
             "`{text}` is not a percentage; write e.g. 10% or 2.5%"
         )),
     }
-}
-
-fn parse_floor(text: &str) -> Result<Duration, String> {
-    if text.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(text)
-        .map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 1ms or 500us"))
 }
 
 impl CompareArgs {

@@ -77,6 +77,11 @@ pub const EXIT_DIFFERENT_PLUGINS: u8 = 20;
 /// Exit code when the launcher could not be run, or no worker could be started through it.
 pub const EXIT_LAUNCHER_FAILED: u8 = 21;
 
+/// Exit code when the `--json` target cannot be written there, found before anything ran: not a
+/// regular file, a directory that cannot be written, or a file the user may not replace (another
+/// user's file in a sticky directory such as /tmp).
+pub const EXIT_REPORT_REFUSED: u8 = 22;
+
 /// Exit code when the run was stopped by `signal` (SIGINT, SIGTERM or SIGHUP): 128 + the signal's
 /// number, as shells do.
 pub fn exit_interrupted(signal: i32) -> u8 {
@@ -113,7 +118,8 @@ Exit codes:
   8  the plugin has no interface the host can run (neither Workload nor Animal)
   9  the tasks or the configuration given on the command line are invalid
  10  the plugin refused its configuration, or failed to start
- 11  the report or the output could not be written
+ 11  the report or the output could not be written (a report written whole but not put in
+     place is kept, and named)
  12  the host could not start its workers, or could not keep them going (the tasks left are
      reported not-run, and the report is still written)
  13  the plugin ended the host's process itself (it called exit in inline or thread mode, or
@@ -127,6 +133,8 @@ Exit codes:
  20  `host compare`: the reports are of different plugins (--force compares them anyway)
  21  the launcher (--launcher, --slurm) could not be run, or no worker could be started through
      it (its own message is quoted)
+ 22  `host run`: the --json target cannot be written (not a regular file, a directory that
+     cannot be written, another user's file in a sticky directory), found before anything ran
 129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
 130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
 141  `host run`: the reader of stdout went away (`| head`): the run stopped quietly, as SIGPIPE
@@ -241,6 +249,7 @@ impl HostError {
                 EXIT_LAUNCHER_FAILED
             }
             HostError::Run(_) => EXIT_WORKERS_FAILED,
+            HostError::Report(error) if error.before_the_run() => EXIT_REPORT_REFUSED,
             HostError::Report(_) | HostError::Output(_) => EXIT_WRITE_FAILED,
             HostError::ListDirectory { .. } => EXIT_NOT_FOUND,
             HostError::New(NewError::InvalidName { .. } | NewError::Exists { .. }) => {
@@ -276,7 +285,7 @@ mod tests {
 
     #[test]
     fn every_exit_code_is_listed_in_the_help() {
-        let codes = (0..=21).chain([
+        let codes = (0..=22).chain([
             exit_interrupted(libc::SIGHUP),
             exit_interrupted(libc::SIGINT),
             exit_interrupted(libc::SIGTERM),

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::{
     Outcome,
+    duration::parse_duration,
     probe::{self, Probed},
-    run::parse_duration,
     stdio,
 };
 use crate::{

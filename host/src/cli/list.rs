@@ -11,7 +11,7 @@ use std::{
 use clap::Args;
 use serde::Serialize;
 
-use super::{Outcome, probe, run::parse_duration, stdio};
+use super::{Outcome, duration::parse_duration, probe, stdio};
 use crate::{
     cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
     interfaces,

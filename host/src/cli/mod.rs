@@ -2,6 +2,7 @@
 //! every error to one sentence on stderr and its exit code.
 
 mod compare;
+mod duration;
 pub mod error;
 mod exit_guard;
 mod inspect;
@@ -72,7 +73,7 @@ impl Cli {
     /// Runs the parsed command.
     pub fn exec(self) -> Result<Outcome, HostError> {
         match self.command {
-            Command::Run(args) => (*args).exec(),
+            Command::Run(args) => run::exec(*args),
             Command::Inspect(args) => args.exec(),
             Command::List(args) => args.exec(),
             Command::New(args) => args.exec(),

@@ -1,14 +1,24 @@
 //! [`ReportFile`]: where `--json PATH` writes, checked before the run starts. The report goes to a
 //! temporary file beside its target and is renamed into place at the end, so a reader sees the old
-//! file or the whole new one, never half a report. Only a regular file (or nothing yet) is ever
-//! replaced: a device, a FIFO or a directory is refused with a sentence; a symbolic link is
-//! written through (its target replaced, the link kept). The file gets the permissions of an
-//! ordinary new file under the user's umask.
+//! file or the whole new one, never half a report.
+//!
+//! What holds, whatever the plugin does to the process meanwhile:
+//! - The path is made absolute when the file is created, so a plugin that changes the current
+//!   directory (in inline or thread mode) does not move the report.
+//! - The report gets the permissions of an ordinary new file under the umask the process had when
+//!   the file was created (`0o666 & !umask`), set on the open file, so a plugin that changes the
+//!   umask does not change them.
+//! - Only a regular file (or nothing yet) is ever replaced: a device, a FIFO or a directory is
+//!   refused with a sentence, and so is a file the user may not replace (another user's file in a
+//!   sticky directory such as /tmp); a symbolic link is written through (its target replaced, the
+//!   link kept).
+//! - A report that was written whole but could not be renamed into place is kept under its
+//!   temporary name, and the error names it.
 
 use std::{
     fs::{self, File},
     io::{self, BufWriter, Write},
-    os::unix::fs::{FileTypeExt, PermissionsExt},
+    os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
@@ -17,6 +27,11 @@ use tempfile::NamedTempFile;
 /// Why `--json PATH` cannot be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportFileError {
+    /// The path is empty.
+    #[error(
+        "--json was given an empty path; give the path of a file to write (or - for standard output)"
+    )]
+    Empty,
     /// The path names something that is not a regular file.
     #[error(
         "--json {path}: it is {what}, not a regular file; give the path of a file to write (or - for standard output)"
@@ -26,6 +41,19 @@ pub enum ReportFileError {
         path: PathBuf,
         /// What it is: "a directory", "a device", "a FIFO (named pipe)", "a socket".
         what: &'static str,
+    },
+    /// The file is another user's, in a sticky directory where only its owner (or the
+    /// directory's) may replace it.
+    #[error(
+        "--json {path}: it belongs to another user (uid {owner}) in {directory}, a sticky directory where only the file's owner may replace it; give the report another path"
+    )]
+    NotReplaceable {
+        /// The path given.
+        path: PathBuf,
+        /// The file's owner.
+        owner: u32,
+        /// The sticky directory it is in.
+        directory: PathBuf,
     },
     /// The temporary file beside it cannot be made (no such directory, no permission, ...).
     #[error(
@@ -40,7 +68,7 @@ pub enum ReportFileError {
         #[source]
         source: io::Error,
     },
-    /// Writing, syncing or renaming failed at the end.
+    /// Writing or syncing the report failed at the end: no whole copy of it exists.
     #[error("could not write the report to {path}: {source}")]
     Write {
         /// The path given.
@@ -49,46 +77,76 @@ pub enum ReportFileError {
         #[source]
         source: io::Error,
     },
+    /// The report was written whole, but could not be put in its place.
+    #[error("could not put the report in place at {path} ({source}); the report is kept at {kept}")]
+    Kept {
+        /// The path given.
+        path: PathBuf,
+        /// The whole report, under its temporary name.
+        kept: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ReportFileError {
+    /// Whether the target was refused before anything ran (rather than failing at the end).
+    pub fn before_the_run(&self) -> bool {
+        match self {
+            ReportFileError::Empty
+            | ReportFileError::NotAFile { .. }
+            | ReportFileError::NotReplaceable { .. }
+            | ReportFileError::Unwritable { .. } => true,
+            ReportFileError::Write { .. } | ReportFileError::Kept { .. } => false,
+        }
+    }
 }
 
 /// A report file being written.
+#[derive(Debug)]
 pub struct ReportFile {
     /// The path the user gave.
     path: PathBuf,
-    /// The file that is replaced at the end (the link's target for a symbolic link).
+    /// The file that is replaced at the end (the link's target for a symbolic link), absolute.
     target: PathBuf,
+    /// The permissions the report gets: an ordinary file's under the umask at creation.
+    mode: u32,
     temporary: NamedTempFile,
 }
 
 impl ReportFile {
     /// Checks `path` and makes the temporary file beside its target, before anything runs.
     pub fn create(path: &Path) -> Result<Self, ReportFileError> {
-        let target = resolve_links(path);
+        if path.as_os_str().is_empty() {
+            return Err(ReportFileError::Empty);
+        }
+        let absolute = std::path::absolute(path).map_err(|source| ReportFileError::Unwritable {
+            path: path.to_path_buf(),
+            directory: PathBuf::from("."),
+            source,
+        })?;
+        let target = resolve_links(&absolute);
         // The path itself first: the kernel follows links /proc's way too (/dev/stdout).
-        if let Ok(metadata) = fs::metadata(path).or_else(|_| fs::metadata(&target)) {
-            let kind = metadata.file_type();
-            let what = if kind.is_dir() {
-                Some("a directory")
-            } else if kind.is_char_device() || kind.is_block_device() {
-                Some("a device")
-            } else if kind.is_fifo() {
-                Some("a FIFO (named pipe)")
-            } else if kind.is_socket() {
-                Some("a socket")
-            } else {
-                None
-            };
-            if let Some(what) = what {
-                return Err(ReportFileError::NotAFile {
-                    path: path.to_path_buf(),
-                    what,
-                });
-            }
+        let existing = fs::metadata(path).or_else(|_| fs::metadata(&target)).ok();
+        if let Some(what) = existing.as_ref().and_then(|metadata| not_a_file(metadata)) {
+            return Err(ReportFileError::NotAFile {
+                path: path.to_path_buf(),
+                what,
+            });
         }
         let directory = match target.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
+            _ => PathBuf::from("/"),
         };
+        if let Some(owner) = foreign_in_sticky(&target, &directory) {
+            return Err(ReportFileError::NotReplaceable {
+                path: path.to_path_buf(),
+                owner,
+                directory,
+            });
+        }
+        let mode = 0o666 & !umask();
         let temporary = tempfile::Builder::new()
             .prefix(".quack-report-")
             .suffix(".tmp")
@@ -101,6 +159,7 @@ impl ReportFile {
         Ok(ReportFile {
             path: path.to_path_buf(),
             target,
+            mode,
             temporary,
         })
     }
@@ -120,33 +179,36 @@ impl ReportFile {
         Ok(BufWriter::with_capacity(1 << 16, file))
     }
 
-    /// Syncs the temporary file, gives it an ordinary file's permissions and renames it into
-    /// place.
+    /// Flushes and syncs the report, gives it an ordinary file's permissions and renames it into
+    /// place. A report that is whole but cannot be put in place is kept, and the error names it.
     pub fn persist(self, writer: BufWriter<File>) -> Result<(), ReportFileError> {
         let file = writer
             .into_inner()
             .map_err(|error| self.failed(error.into_error()))?;
-        let synced = file.sync_all().and_then(|()| {
-            fs::set_permissions(
-                self.temporary.path(),
-                fs::Permissions::from_mode(0o666 & !umask()),
-            )
-        });
-        if let Err(source) = synced {
+        if let Err(source) = file.sync_all() {
             return Err(self.failed(source));
         }
         let ReportFile {
             path,
             target,
+            mode,
             temporary,
         } = self;
-        temporary
-            .persist(&target)
-            .map(|_| ())
-            .map_err(|error| ReportFileError::Write {
-                path,
-                source: error.error,
-            })
+        let placed = match file.set_permissions(fs::Permissions::from_mode(mode)) {
+            Ok(()) => temporary
+                .persist(&target)
+                .map(|_| ())
+                .map_err(|error| (error.error, error.file)),
+            Err(source) => Err((source, temporary)),
+        };
+        match placed {
+            Ok(()) => Ok(()),
+            Err((source, temporary)) => match temporary.keep() {
+                Ok((_, kept)) => Err(ReportFileError::Kept { path, kept, source }),
+                // Not even kept: the temporary file is gone.
+                Err(_) => Err(ReportFileError::Write { path, source }),
+            },
+        }
     }
 
     fn failed(&self, source: io::Error) -> ReportFileError {
@@ -154,6 +216,53 @@ impl ReportFile {
             path: self.path.clone(),
             source,
         }
+    }
+}
+
+/// What a file is when it is not a regular file (nor a link to one).
+fn not_a_file(metadata: &fs::Metadata) -> Option<&'static str> {
+    let kind = metadata.file_type();
+    if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    }
+}
+
+/// The owner of `target` when it is a file this process may not replace: another user's, in a
+/// sticky `directory` that is not this user's either, without the capability that overrides
+/// that (`CAP_FOWNER`).
+fn foreign_in_sticky(target: &Path, directory: &Path) -> Option<u32> {
+    let file = fs::symlink_metadata(target).ok()?;
+    let dir = fs::metadata(directory).ok()?;
+    // SAFETY: geteuid only reads the process's effective user id.
+    let user = unsafe { libc::geteuid() };
+    let sticky = dir.mode() & libc::S_ISVTX != 0;
+    (sticky && file.uid() != user && dir.uid() != user && !has_fowner()).then_some(file.uid())
+}
+
+/// Whether this process has `CAP_FOWNER` in its effective set (read from /proc; without /proc,
+/// only root is taken to have it).
+fn has_fowner() -> bool {
+    const CAP_FOWNER: u32 = 3;
+    let effective = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("CapEff:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        });
+    match effective {
+        Some(capabilities) => capabilities & (1 << CAP_FOWNER) != 0,
+        // SAFETY: as above.
+        None => (unsafe { libc::geteuid() }) == 0,
     }
 }
 
@@ -175,14 +284,25 @@ fn resolve_links(path: &Path) -> PathBuf {
     current
 }
 
-/// The process's umask (read by setting it and putting it back at once).
+/// The process's umask: read from /proc, which leaves it alone; without /proc, by setting it and
+/// putting it back at once.
 fn umask() -> u32 {
-    // SAFETY: umask only swaps the process's file mode mask.
-    unsafe {
-        let mask = libc::umask(0o022);
-        libc::umask(mask);
-        mask
-    }
+    let from_proc = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Umask:"))
+                .and_then(|octal| u32::from_str_radix(octal.trim(), 8).ok())
+        });
+    from_proc.unwrap_or_else(|| {
+        // SAFETY: umask only swaps the process's file mode mask.
+        unsafe {
+            let mask = libc::umask(0o022);
+            libc::umask(mask);
+            mask
+        }
+    })
 }
 
 /// Writes `value` as pretty JSON to `path` atomically (see [`ReportFile`]).
@@ -196,4 +316,30 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Repo
         return Err(file.failed(source));
     }
     file.persist(writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_that_cannot_be_put_in_place_is_kept_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let file = ReportFile::create(&path).unwrap();
+        let mut writer = file.writer().unwrap();
+        writer.write_all(b"{\"whole\": true}").unwrap();
+        // A directory took the report's place while the run went on.
+        fs::create_dir(&path).unwrap();
+        let error = file.persist(writer).unwrap_err();
+        let ReportFileError::Kept { kept, .. } = &error else {
+            panic!("not kept: {error}");
+        };
+        assert_eq!(fs::read_to_string(kept).unwrap(), "{\"whole\": true}");
+        assert!(
+            error.to_string().contains("the report is kept at"),
+            "{error}"
+        );
+        assert!(!error.before_the_run());
+    }
 }

@@ -1,5 +1,6 @@
 //! [`InlineExecutor`]: every task on the calling thread, one after another. The baseline the
-//! other modes are measured against.
+//! other modes are measured against. Each task is one call of `run`, or, for an Animal's speech,
+//! of `name` and `sound` ([`InlineExecutor::speaking`]).
 
 use std::time::{Duration, Instant};
 
@@ -8,9 +9,13 @@ use quack_core::InstanceBox;
 use super::{
     EventKind, Executor, RunContext, RunError,
     outbox::{Outbox, TICK},
-    record::call_run_from,
+    record::{CallOutcome, call_run_from},
     source::{Fed, TaskFeed, wait_ready},
+    speech::speak_from,
 };
+
+/// What a task is on the instance: its input and the moment it starts in, its outcome out.
+type Call = fn(&mut InstanceBox, &str, Instant) -> CallOutcome;
 
 /// How often an inline run tells reporters to flush (and the task time above which it always does).
 const IDLE_EVERY: Duration = Duration::from_millis(1);
@@ -19,13 +24,27 @@ const IDLE_EVERY: Duration = Duration::from_millis(1);
 pub(crate) struct InlineExecutor {
     context: RunContext,
     instance: InstanceBox,
+    call: Call,
 }
 
 impl InlineExecutor {
     /// Makes the one instance the run uses.
     pub(crate) fn new(context: RunContext) -> Result<Self, RunError> {
+        Self::with_call(context, call_run_from)
+    }
+
+    /// Makes the one instance of an Animal, whose task is to speak.
+    pub(crate) fn speaking(context: RunContext) -> Result<Self, RunError> {
+        Self::with_call(context, speak_from)
+    }
+
+    fn with_call(context: RunContext, call: Call) -> Result<Self, RunError> {
         let instance = context.instance()?;
-        Ok(InlineExecutor { context, instance })
+        Ok(InlineExecutor {
+            context,
+            instance,
+            call,
+        })
     }
 }
 
@@ -71,7 +90,7 @@ impl Executor for InlineExecutor {
                     },
                 );
             }
-            let outcome = call_run_from(&mut self.instance, task.input.as_str(), started);
+            let outcome = (self.call)(&mut self.instance, task.input.as_str(), started);
             let ended = started + outcome.duration();
             let record = outcome.into_record(task, 0, origin);
             outbox.emit_at(

@@ -7,6 +7,9 @@
 //! to a run ends with exactly one final record whatever happens: when the run itself fails (a
 //! worker that cannot be replaced, a plugin that will not start), the tasks left get the status
 //! `not-run` and the reason, and `RunFinished` still comes last.
+//!
+//! An Animal's speech is a run too ([`Run::speak`]): one task, inline, whose call asks `name` and
+//! `sound` instead of `run`.
 
 use std::{
     cell::RefCell,
@@ -25,6 +28,7 @@ use super::{
     outbox::{Outbox, Stop, TICK},
     process::ProcessExecutor,
     source::{Fed, Incoming, Polled, TaskFeed, TaskSource, wait_ready},
+    speech::SPEECH_REASON,
     split::{SplitState, Splitter, worth_splitting},
     sys::cores,
     thread::ThreadExecutor,
@@ -159,10 +163,21 @@ pub struct RunOutcome {
     pub error: Option<RunError>,
 }
 
-/// One run of a plugin's tasks. Build it, then [`execute`](Run::execute) it.
+/// What the tasks of a run are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// Each task is one call of `run`.
+    Tasks,
+    /// One task, an Animal's speech: a call of `name` and of `sound`.
+    Speech,
+}
+
+/// One run of a plugin's tasks. Build it, then [`execute`](Run::execute) it (or, for an Animal,
+/// [`speak`](Run::speak)).
 #[derive(Debug, Clone)]
 pub struct Run {
     plugin: LoadedPlugin,
+    job: Job,
     config: Map<String, Value>,
     mode: Option<Mode>,
     workers: Option<usize>,
@@ -180,6 +195,7 @@ impl Run {
     pub fn new(plugin: LoadedPlugin) -> Self {
         Run {
             plugin,
+            job: Job::Tasks,
             config: Map::new(),
             mode: None,
             workers: None,
@@ -252,6 +268,15 @@ impl Run {
     /// What the run will do with `tasks` tasks (if known): the mode, workers and reason, and
     /// whether tasks are cut into parts.
     pub fn plan(&self, tasks: Option<usize>) -> (Choice, bool) {
+        if self.job == Job::Speech {
+            let choice = Choice {
+                mode: Mode::Inline,
+                workers: 1,
+                reason: SPEECH_REASON.to_owned(),
+                launcher: None,
+            };
+            return (choice, false);
+        }
         let splittable = interfaces::check_one(Interface::Splittable, &self.plugin.methods);
         let may_split = self.split == SplitPolicy::Auto && splittable.satisfied();
         let request = Request {
@@ -288,6 +313,15 @@ impl Run {
             }
         }
         (choice, split)
+    }
+
+    /// Makes the plugin, an Animal, speak once: a run of one task, inline, whose result is a
+    /// [`Speech`](super::Speech) (task 0, input `null`), with the events, the record and the
+    /// summary of any run. A configuration the plugin refuses fails the run as it fails any other.
+    pub fn speak(mut self, reporter: &mut dyn Reporter) -> RunOutcome {
+        self.job = Job::Speech;
+        let mut speech = std::iter::once(Task::new(0, Value::Null));
+        self.execute(&mut speech, reporter)
     }
 
     /// Runs every task of `tasks`, sending each event to `reporter`, from `RunStarted` to
@@ -377,6 +411,9 @@ impl Run {
         split_state: &RefCell<SplitState>,
     ) -> Result<(), RunError> {
         let mut executor: Box<dyn Executor> = match choice.mode {
+            Mode::Inline if self.job == Job::Speech => {
+                Box::new(InlineExecutor::speaking(context.clone())?)
+            }
             Mode::Inline => Box::new(InlineExecutor::new(context.clone())?),
             Mode::Thread => Box::new(ThreadExecutor::new(context.clone(), choice.workers)),
             Mode::Process => {

@@ -68,7 +68,7 @@ fn a_report_that_cannot_be_written_is_an_error_of_its_own() {
         "--json",
         "/no/such/dir/report.json",
     ]);
-    result.expect_code(11);
+    result.expect_code(22);
 }
 
 #[test]

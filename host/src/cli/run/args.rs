@@ -1,0 +1,235 @@
+//! `host run`'s command line as clap parses it: [`RunArgs`] and the values of its options. It
+//! only parses; `plan.rs` turns it into what the run needs.
+
+use std::{num::NonZeroUsize, path::PathBuf, time::Duration};
+
+use clap::{Args, ValueEnum};
+use serde_json::Value;
+
+use crate::{cli::duration::parse_duration, input::lenient_json, interfaces::Role, runner::Mode};
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  host run plugins/libfactorize.so
+  host run plugins/libfactorize.so --task 600851475143 --set method=sqrt
+  host run plugins/libfactorize.so --mode process --workers 2 --json report.json
+  host run plugins/libslow_io.so --input tasks.jsonl --format jsonl
+  host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
+  host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
+  host run plugins/libfactorize.so --slurm --workers 2 --slurm-args '-p debug -t 10'
+  host run plugins/libduck.so --set name=Donald
+  host -q run plugins/libslow_io.so --keep-order      (or -v, -vv; --color never)
+
+On a terminal, a progress line on stderr shows tasks done, failures, mode, workers, elapsed
+time and ETA while results print above it; on a pipe it is never drawn, and the table is cut
+to the terminal's width only on a terminal.
+
+Ctrl-C (SIGINT), SIGTERM and SIGHUP stop handing out tasks, stop the workers, report what
+finished and mark the rest cancelled (exit code 130, 143 or 129: 128 + the signal's number); a
+second one ends the host at once.
+
+What a plugin sees: in inline and thread mode the plugin runs inside the host. Whatever it
+writes to its stdout goes to stderr as `[plugin NAME] line`, so the host's stdout holds only
+Quack's output. Its stdin is /dev/null, except with --input -, where stdin holds the tasks and
+plugins must not read it. A plugin that calls exit() ends the run with exit code 13 and a
+sentence naming it. In process mode each worker has its own stdin (/dev/null) and stdout (the
+protocol's); what a plugin prints there reaches stderr as `[worker N] line`.";
+
+/// The most workers `--workers` accepts: far more than any machine has cores, and a ceiling on
+/// threads and processes a typing mistake could otherwise start.
+pub const MAX_WORKERS: usize = 1024;
+
+/// Run a plugin: a Workload's tasks, or make an Animal speak.
+#[derive(Debug, Args)]
+#[command(after_help = RUN_EXAMPLES)]
+pub struct RunArgs {
+    /// The plugin library, e.g. plugins/libfactorize.so
+    pub plugin: PathBuf,
+
+    /// Read tasks from FILE ('-' for standard input): a JSON array, or one JSON value per line
+    /// (streamed). Without --input or --task, the plugin's default input runs.
+    #[arg(long, value_name = "FILE", conflicts_with = "tasks")]
+    pub input: Option<PathBuf>,
+
+    /// One task as JSON (a bare word is taken as a string); repeat for more tasks.
+    #[arg(long = "task", value_name = "JSON", allow_hyphen_values = true)]
+    pub tasks: Vec<String>,
+
+    /// Set one configuration key (VALUE is JSON, or a string); repeat for more. Applied after
+    /// --config.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub sets: Vec<(String, Value)>,
+
+    /// The plugin's configuration as a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub config: Option<String>,
+
+    /// How to run the tasks. auto picks from the plugin's hint, its wish for isolation and the
+    /// number of tasks, and says why on stderr.
+    #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
+    pub mode: ModeArg,
+
+    /// How many workers (threads or processes), 1 to 1024; by default chosen with the mode.
+    #[arg(long, value_name = "N", value_parser = parse_workers)]
+    pub workers: Option<NonZeroUsize>,
+
+    /// Run the plugin in worker processes only, so that a crash fails only the task that caused
+    /// it: no plugin code runs in the host, not even its loading (split and merge run in a worker
+    /// too). Without it, a segfault or stack overflow in thread or inline mode ends the host.
+    #[arg(long)]
+    pub isolate: bool,
+
+    /// Time limit per task attempt, e.g. 500ms, 2s, 1m (at most a year). In process mode the worker is stopped
+    /// (SIGTERM, then SIGKILL) and replaced; a thread cannot be stopped, so in thread mode the
+    /// task is reported `timeout`, its thread is abandoned and a new one takes its place.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Run a task that crashed or timed out again, up to N more times; the report keeps every
+    /// attempt.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// What to print on stdout: a table, the JSON report at the end, or one JSON object per task
+    /// as it finishes and a summary (JSON Lines; memory stays flat however many tasks run).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Stop handing out tasks once N tasks have failed (like nextest's --max-fail); the tasks
+    /// left are reported `not-run`. Worker processes then take one task at a time.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_fail: Option<u64>,
+
+    /// Never cut tasks into parts, even for a Splittable plugin.
+    #[arg(long)]
+    pub no_split: bool,
+
+    /// Run a plugin that is several things as this one (a plugin with `run` and with `name` and
+    /// `sound` is a Workload and an Animal; without --as it runs as a Workload, and says so).
+    #[arg(long = "as", value_enum, value_name = "INTERFACE")]
+    pub role: Option<RoleArg>,
+
+    /// Also write the full JSON report to PATH (checked before the run; written whole or not at
+    /// all, renamed into place at the end; a symbolic link is written through; '-' means
+    /// standard output).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// Start every worker process through this launcher: its words go before the worker command
+    /// (`host worker`), e.g. 'ssh node1'. COMMAND is split as a shell splits words: quote a word
+    /// with spaces inside COMMAND ('ssh -o "ProxyJump gw" node1'); no variables, globs or pipes
+    /// are expanded. The plugin is sent to workers that do not have it. Implies process mode.
+    #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
+    pub launcher: Option<String>,
+
+    /// Start every worker as a Slurm job step (srun, one task each). Inside an allocation
+    /// (sbatch, salloc) the steps use it and --workers defaults to its task count; outside one,
+    /// each srun asks for a job. Implies process mode.
+    #[arg(long, conflicts_with = "launcher")]
+    pub slurm: bool,
+
+    /// More srun flags for --slurm, as shell words, e.g. '-p debug -t 60 -A myproject'.
+    #[arg(
+        long,
+        value_name = "ARGS",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
+    pub slurm_args: Option<String>,
+
+    /// How long each worker may take to start, e.g. 30s or 10m: to load the plugin and say hello.
+    /// Default 30s, and 300s with --launcher or --slurm, where a batch queue may be slow.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub start_timeout: Option<Duration>,
+
+    /// The program workers run (default: this host binary); it must be a Quack host of the same
+    /// version. Useful with --launcher when the host lives elsewhere on the other machine.
+    #[arg(long, value_name = "PATH")]
+    pub worker_program: Option<PathBuf>,
+
+    // The table's look (logic in report/human.rs and cli/verbosity.rs).
+    /// Print the table in task order (as GNU parallel -k does), not as tasks finish.
+    #[arg(long)]
+    pub keep_order: bool,
+
+    /// Cut table lines to N columns (0: never). By default: the terminal's width (or COLUMNS)
+    /// when stdout is a terminal, else never.
+    #[arg(long, value_name = "N", hide = true)]
+    pub width: Option<usize>,
+}
+
+/// The values of `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Let the runner choose from the plugin's hint and the tasks.
+    Auto,
+    /// One task after another on the main thread.
+    Inline,
+    /// A pool of threads, one plugin instance each.
+    Thread,
+    /// Worker processes (the host re-run), one plugin instance each; crashes stay contained.
+    Process,
+}
+
+/// The values of `--as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Run its tasks (it has `run`).
+    Workload,
+    /// Make it speak (it has `name` and `sound`).
+    Animal,
+}
+
+/// The values of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A line per task as it finishes, then a summary line.
+    Human,
+    /// The JSON report (written as the run goes, whole at the end).
+    Json,
+    /// One JSON object per task as it finishes, then a summary object (JSON Lines).
+    Jsonl,
+}
+
+impl ModeArg {
+    /// The mode asked for; `None` lets the runner choose.
+    pub fn requested(self) -> Option<Mode> {
+        match self {
+            ModeArg::Auto => None,
+            ModeArg::Inline => Some(Mode::Inline),
+            ModeArg::Thread => Some(Mode::Thread),
+            ModeArg::Process => Some(Mode::Process),
+        }
+    }
+}
+
+impl RoleArg {
+    /// The role asked for.
+    pub fn role(self) -> Role {
+        match self {
+            RoleArg::Workload => Role::Workload,
+            RoleArg::Animal => Role::Animal,
+        }
+    }
+}
+
+fn parse_key_value(text: &str) -> Result<(String, Value), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), lenient_json(value))),
+        _ => Err(format!(
+            "`{text}` is not KEY=VALUE (e.g. --set name=Donald)"
+        )),
+    }
+}
+
+fn parse_workers(text: &str) -> Result<NonZeroUsize, String> {
+    match text.parse::<NonZeroUsize>() {
+        Ok(count) if count.get() <= MAX_WORKERS => Ok(count),
+        Ok(_) => Err(format!(
+            "{text} workers is more than the {MAX_WORKERS} the host starts at most; give a number from 1 to {MAX_WORKERS}"
+        )),
+        Err(_) => Err(format!(
+            "`{text}` is not a number of workers; give a number from 1 to {MAX_WORKERS}"
+        )),
+    }
+}

@@ -1,0 +1,284 @@
+//! `host run`'s arguments resolved into what the run needs: [`RunPlan::resolve`] refuses options
+//! that cannot go together, splits the launcher's words, builds the configuration object and makes
+//! the `--json` file (absolute, checked, its temporary file beside it). All of it happens before
+//! the plugin is loaded, so nothing a plugin does to the process (its current directory, its
+//! umask) changes what the command line meant.
+
+use std::{
+    ffi::OsString,
+    num::NonZeroUsize,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde_json::{Map, Value};
+
+use super::{
+    args::{Format, ModeArg, RunArgs},
+    output::{ReportTarget, TableRequest},
+};
+use crate::{
+    cli::{error::HostError, launch::Launch, signals::read_input},
+    input::{TaskInput, lenient_task},
+    interfaces::Role,
+    loader::LoadedPlugin,
+    runner::{Limits, Mode, SplitPolicy},
+};
+
+/// Everything `host run` was asked to do, checked.
+pub struct RunPlan {
+    /// The plugin library, as given.
+    pub plugin: PathBuf,
+    /// Where the tasks come from.
+    pub tasks: TaskSpec,
+    /// `--config` merged with every `--set`.
+    pub config: Map<String, Value>,
+    /// The mode asked for; `None` lets the runner choose.
+    pub mode: Option<Mode>,
+    /// `--workers`.
+    pub workers: Option<NonZeroUsize>,
+    /// `--isolate`.
+    pub isolate: bool,
+    /// `--timeout`, `--retries`, `--max-fail`.
+    pub timeout: Option<Duration>,
+    /// How many times a crashed or timed-out task runs again.
+    pub retries: u32,
+    /// Stop handing out tasks once this many have failed.
+    pub max_fail: Option<u64>,
+    /// `--start-timeout`, when given.
+    pub start_timeout: Option<Duration>,
+    /// Whether tasks may be cut into parts.
+    pub split: SplitPolicy,
+    /// The role asked for with `--as`.
+    pub role: Option<Role>,
+    /// What stdout shows.
+    pub format: Format,
+    /// Where `--json` writes the report, made before the run.
+    pub report: Option<ReportTarget>,
+    /// How workers start when they may run elsewhere (`--launcher`, `--slurm`).
+    pub launch: Option<Launch>,
+    /// `--worker-program`.
+    pub worker_program: Option<PathBuf>,
+    /// How the table looks.
+    pub table: TableRequest,
+    /// The options given that only a Workload takes, by their flags (an Animal refuses them).
+    pub workload_options: Vec<&'static str>,
+}
+
+/// Where a Workload's tasks come from.
+pub enum TaskSpec {
+    /// `--task`, each one JSON or a bare word.
+    Given(Vec<String>),
+    /// `--input FILE` (`-`: stdin).
+    File(PathBuf),
+    /// The plugin's default input.
+    Default,
+}
+
+impl RunPlan {
+    /// Checks `args` and resolves them, before any plugin code runs.
+    pub fn resolve(args: RunArgs) -> Result<Self, HostError> {
+        if args.timeout.is_some() && args.mode == ModeArg::Inline {
+            return Err(HostError::Usage("--timeout cannot be kept in inline mode, which cannot stop a running task; use --mode thread or --mode process".to_owned()));
+        }
+        if args.isolate && matches!(args.mode, ModeArg::Inline | ModeArg::Thread) {
+            return Err(HostError::Usage(
+                "--isolate runs the plugin in worker processes, so it goes with --mode process (or no --mode)"
+                    .to_owned(),
+            ));
+        }
+        let launch = Launch::from_args(
+            launcher_words(args.launcher.as_deref())?,
+            args.slurm,
+            args.slurm_args.as_deref(),
+        )?;
+        if launch.is_some() && !matches!(args.mode, ModeArg::Auto | ModeArg::Process) {
+            return Err(HostError::Usage(
+                "--launcher and --slurm start worker processes, so they go with --mode process (or no --mode)"
+                    .to_owned(),
+            ));
+        }
+        let config = config_object(args.config.as_deref(), &args.sets)?;
+        let report = report_target(&args)?;
+        let workload_options = [
+            ("--task", !args.tasks.is_empty()),
+            ("--input", args.input.is_some()),
+            ("--mode", args.mode != ModeArg::Auto),
+            ("--workers", args.workers.is_some()),
+            ("--isolate", args.isolate),
+            ("--timeout", args.timeout.is_some()),
+            ("--retries", args.retries > 0),
+            ("--max-fail", args.max_fail.is_some()),
+            ("--no-split", args.no_split),
+            ("--launcher", args.launcher.is_some()),
+            ("--slurm", args.slurm),
+            ("--worker-program", args.worker_program.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect();
+        let tasks = match (args.tasks, args.input) {
+            (tasks, _) if !tasks.is_empty() => TaskSpec::Given(tasks),
+            (_, Some(path)) => TaskSpec::File(path),
+            _ => TaskSpec::Default,
+        };
+        Ok(RunPlan {
+            plugin: args.plugin,
+            tasks,
+            config,
+            mode: args.mode.requested(),
+            workers: args.workers,
+            isolate: args.isolate,
+            timeout: args.timeout,
+            retries: args.retries,
+            max_fail: args.max_fail,
+            start_timeout: args.start_timeout,
+            split: if args.no_split {
+                SplitPolicy::Never
+            } else {
+                SplitPolicy::Auto
+            },
+            role: args.role.map(|role| role.role()),
+            format: args.format,
+            report,
+            launch,
+            worker_program: args.worker_program,
+            table: TableRequest {
+                width: args.width,
+                keep_order: args.keep_order,
+                retries: args.retries,
+            },
+            workload_options,
+        })
+    }
+
+    /// Whether no plugin code may run in the host: `--isolate`, or workers through a launcher.
+    pub fn isolated(&self) -> bool {
+        self.isolate || self.launch.is_some()
+    }
+
+    /// Whether the tasks come from stdin (`--input -`).
+    pub fn reads_stdin(&self) -> bool {
+        matches!(&self.tasks, TaskSpec::File(path) if path.as_os_str() == "-")
+    }
+
+    /// The limits of every task.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.timeout,
+            retries: self.retries,
+            max_fail: self.max_fail,
+            start_timeout: crate::cli::launch::start_timeout(
+                self.start_timeout,
+                self.launch.as_ref(),
+            ),
+        }
+    }
+
+    /// The tasks to run: those given, those of the input file, or the plugin's default input.
+    pub fn task_input(&self, plugin: &LoadedPlugin) -> Result<TaskInput, HostError> {
+        Ok(match &self.tasks {
+            TaskSpec::Given(tasks) => {
+                TaskInput::from_json(tasks.iter().map(|task| lenient_task(task)).collect())?
+            }
+            TaskSpec::File(path) => read_input(path)?,
+            TaskSpec::Default => TaskInput::from_values(plugin.description.default_input.clone())?,
+        })
+    }
+
+    /// An Animal speaks once: the options about tasks, workers and limits mean nothing for it,
+    /// and are refused rather than ignored.
+    pub fn refuse_workload_options(&self, plugin: &LoadedPlugin) -> Result<(), HostError> {
+        match self.workload_options.first() {
+            Some(flag) => Err(HostError::Usage(format!(
+                "{flag} means nothing for an Animal: {} speaks once, with no tasks or workers; leave it out",
+                plugin.description.name
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The words of `--launcher`, split as a shell would.
+fn launcher_words(text: Option<&str>) -> Result<Option<Vec<OsString>>, HostError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let words = shell_words::split(text).map_err(|error| {
+        HostError::Usage(format!(
+            "--launcher {text:?} cannot be split into words ({error}); close every quote"
+        ))
+    })?;
+    if words.is_empty() {
+        return Err(HostError::Usage(
+            "--launcher is empty; give a command such as 'ssh node1'".to_owned(),
+        ));
+    }
+    Ok(Some(words.into_iter().map(OsString::from).collect()))
+}
+
+/// `--config` merged with every `--set`, as a JSON object.
+fn config_object(
+    text: Option<&str>,
+    sets: &[(String, Value)],
+) -> Result<Map<String, Value>, HostError> {
+    let mut config = match text {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(HostError::Config(format!(
+                    "--config must be a JSON object such as '{{\"method\": \"sqrt\"}}', not {text}"
+                )));
+            }
+            Err(error) => {
+                return Err(HostError::Config(format!(
+                    "--config is not valid JSON ({error}); give an object such as '{{\"method\": \"sqrt\"}}'"
+                )));
+            }
+        },
+    };
+    for (key, value) in sets {
+        config.insert(key.clone(), value.clone());
+    }
+    Ok(config)
+}
+
+/// Where the report goes, checked and (for a file) made now, before anything runs.
+fn report_target(args: &RunArgs) -> Result<Option<ReportTarget>, HostError> {
+    Ok(match &args.json {
+        None => None,
+        Some(path) if path.as_os_str() == "-" => {
+            if args.format == Format::Jsonl {
+                return Err(HostError::Usage(
+                    "--json - prints the report on stdout, where --format jsonl prints its lines too; use --format json, or give --json a file".to_owned(),
+                ));
+            }
+            Some(ReportTarget::Stdout)
+        }
+        Some(path) => {
+            // The report replaces its file: never the plugin's, never the tasks'.
+            let same = |other: &Path| {
+                let (Ok(a), Ok(b)) = (std::fs::canonicalize(path), std::fs::canonicalize(other))
+                else {
+                    return false;
+                };
+                a == b
+            };
+            for (other, what) in [
+                (Some(args.plugin.as_path()), "the plugin"),
+                (args.input.as_deref(), "the --input file"),
+            ] {
+                if other.is_some_and(same) {
+                    return Err(HostError::Usage(format!(
+                        "--json {} is {what} itself, which the report would replace; give the report another path",
+                        path.display()
+                    )));
+                }
+            }
+            Some(ReportTarget::File(crate::report::file::ReportFile::create(
+                path,
+            )?))
+        }
+    })
+}
