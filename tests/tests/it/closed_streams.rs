@@ -43,7 +43,7 @@ fn a_full_stderr_does_not_change_the_exit_code() {
             1,
         ),
         (&["run", "no/such/libplugin.so"], 3),
-        (&["run", &factorize, "--json", "/dev/null"], 11),
+        (&["run", &factorize, "--json", "/dev/null"], 22),
     ];
     for (args, code) in cases {
         let result = output(host(args).stderr(full()));
