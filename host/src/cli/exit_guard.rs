@@ -6,11 +6,17 @@
 //! when the host itself is about to exit. An exit while armed is the plugin's: the handler writes
 //! its sentence to fd 2 with `write(2)` and ends the process with `_exit` and
 //! [`EXIT_PLUGIN_EXITED`], flushing nothing (a lock held by the thread that called `exit` would
-//! deadlock it).
+//! deadlock it). Before that it removes the report's temporary file ([`remove_on_exit`]): no
+//! report is written, and none is left half-written.
 
-use std::sync::{
-    Mutex, Once,
-    atomic::{AtomicBool, Ordering},
+use std::{
+    ffi::CString,
+    os::unix::ffi::OsStrExt,
+    path::Path,
+    sync::{
+        Mutex, Once,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use crate::cli::error::EXIT_PLUGIN_EXITED;
@@ -19,6 +25,8 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 static REGISTERED: Once = Once::new();
 /// The sentence to write, prepared in advance (the handler allocates nothing).
 static MESSAGE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// The file to remove when a plugin ends the process: the report's temporary file.
+static LEFTOVER: Mutex<Option<CString>> = Mutex::new(None);
 
 const FALLBACK: &[u8] = b"error: a plugin ended the host's process itself (it called exit) before the run finished; run it with --mode process, which contains it\n";
 
@@ -39,6 +47,15 @@ pub fn name(plugin: &str) {
     );
     if let Ok(mut message) = MESSAGE.lock() {
         *message = sentence.into_bytes();
+    }
+}
+
+/// Removes `path` if a plugin ends the process while the guard is armed.
+pub fn remove_on_exit(path: &Path) {
+    if let (Ok(mut leftover), Ok(path)) =
+        (LEFTOVER.lock(), CString::new(path.as_os_str().as_bytes()))
+    {
+        *leftover = Some(path);
     }
 }
 
@@ -64,6 +81,12 @@ extern "C" fn on_exit() {
         // SAFETY: write(2) from a valid buffer; the result is deliberately ignored.
         unsafe { libc::write(libc::STDERR_FILENO, bytes.as_ptr().cast(), bytes.len()) };
     };
+    if let Ok(leftover) = LEFTOVER.try_lock() {
+        if let Some(path) = leftover.as_ref() {
+            // SAFETY: unlink(2) of a valid C string; the result is deliberately ignored.
+            unsafe { libc::unlink(path.as_ptr()) };
+        }
+    }
     match MESSAGE.try_lock() {
         Ok(message) if !message.is_empty() => write(&message),
         _ => write(FALLBACK),

@@ -15,7 +15,7 @@ mod plan;
 use std::{fs::File, num::NonZeroUsize, time::Instant};
 
 pub use args::RunArgs;
-use output::{Look, Outputs, SpeechOutputs};
+use output::{Look, Outputs, ReportTarget, SpeechOutputs};
 use plan::RunPlan;
 
 use super::{
@@ -48,6 +48,9 @@ pub(super) fn exec(args: RunArgs) -> Result<Outcome, HostError> {
     let captured = PluginStdout::capture(&file_name).map_err(HostError::Output)?;
     let quack_stdout = captured.quack_stdout().map_err(HostError::Output)?;
     exit_guard::arm(&plan.plugin.display().to_string());
+    if let Some(ReportTarget::File(file)) = &plan.report {
+        exit_guard::remove_on_exit(file.temporary_path());
+    }
     let result = load_and_run(plan, &captured, quack_stdout);
     captured.finish();
     result

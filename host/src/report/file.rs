@@ -169,6 +169,11 @@ impl ReportFile {
         &self.path
     }
 
+    /// The temporary file the report is written to until it is renamed into place.
+    pub fn temporary_path(&self) -> &Path {
+        self.temporary.path()
+    }
+
     /// A buffered writer into the temporary file.
     pub fn writer(&self) -> Result<BufWriter<File>, ReportFileError> {
         let file = self

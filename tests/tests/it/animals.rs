@@ -101,3 +101,50 @@ fn options_that_mean_nothing_for_an_animal_are_refused() {
         );
     }
 }
+
+#[test]
+fn an_animals_report_is_that_of_a_run_of_one_inline_task() {
+    let (result, report) =
+        quack_tests::run_with_report(&["run", &plugin_arg("dog"), "--set", "name=Fido"]);
+    result.expect_code(0);
+    assert_eq!(result.stdout, "Fido said Woof!\n");
+    quack_tests::assert_valid_report(&report);
+    assert_eq!(report["runner"]["mode"], "inline");
+    assert_eq!(report["runner"]["reason"], "inline: an Animal speaks once");
+    assert_eq!(report["summary"]["ok"], 1);
+    let task = &report["tasks"][0];
+    assert_eq!(task["id"], 0);
+    assert_eq!(task["input"], serde_json::Value::Null);
+    assert_eq!(
+        task["output"],
+        serde_json::json!({"name": "Fido", "sound": "Woof!", "line": "Fido said Woof!"})
+    );
+}
+
+#[test]
+fn an_animal_whose_configuration_is_refused_still_gets_its_report() {
+    let (result, report) =
+        quack_tests::run_with_report(&["run", &plugin_arg("duck"), "--set", "nmae=Donald"]);
+    result.expect_code(10);
+    assert!(result.stdout.is_empty(), "{result:#?}");
+    quack_tests::assert_valid_report(&report);
+    assert_eq!(report["tasks"][0]["status"], "not-run");
+    assert!(
+        report["tasks"][0]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("nmae")),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn workers_on_slurm_mean_nothing_for_an_animal() {
+    let result = run(&["run", &plugin_arg("dog"), "--slurm"]);
+    result.expect_code(2);
+    assert!(
+        result
+            .one_error_line()
+            .contains("--slurm means nothing for an Animal: dog speaks once"),
+        "{result:#?}"
+    );
+}

@@ -97,3 +97,33 @@ fn exit_in_the_library_constructor_is_not_success() {
 fn a_well_behaved_run_still_exits_0() {
     hostile("", &["--mode", "thread"]).expect_code(0);
 }
+
+#[test]
+fn a_plugin_that_exits_leaves_no_half_written_report_behind() {
+    let misbehave = plugin_arg("misbehave");
+    let hostile = plugin_arg("hostile");
+    // An exit while the library loads (before any task), and one in a task.
+    let cases: [(&str, &[&str]); 2] = [
+        ("init-exit", &["run", &hostile]),
+        (
+            "",
+            &["run", &misbehave, "--mode", "inline", "--task", "exit0"],
+        ),
+    ];
+    for (behaviour, args) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let output = host(args)
+            .args(["--json", path.to_str().unwrap()])
+            .env("HOSTILE_FIXTURE", behaviour)
+            .output()
+            .unwrap();
+        let result = Run::from(output);
+        result.expect_code(13);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(
+            left.is_empty(),
+            "{args:?}: left behind {left:?}; {result:#?}"
+        );
+    }
+}
