@@ -42,6 +42,14 @@ pub enum ReportFileError {
         /// What it is: "a directory", "a device", "a FIFO (named pipe)", "a socket".
         what: &'static str,
     },
+    /// The path reaches one of the process's own open files (`/dev/stdout`, `/proc/self/fd/N`).
+    #[error(
+        "--json {path}: it names one of the host's own open files (such as its standard output), not a file of its own; give the path of a file to write (or - for standard output)"
+    )]
+    OpenFile {
+        /// The path given.
+        path: PathBuf,
+    },
     /// The file is another user's, in a sticky directory where only its owner (or the
     /// directory's) may replace it.
     #[error(
@@ -96,6 +104,7 @@ impl ReportFileError {
         match self {
             ReportFileError::Empty
             | ReportFileError::NotAFile { .. }
+            | ReportFileError::OpenFile { .. }
             | ReportFileError::NotReplaceable { .. }
             | ReportFileError::Unwritable { .. } => true,
             ReportFileError::Write { .. } | ReportFileError::Kept { .. } => false,
@@ -126,13 +135,19 @@ impl ReportFile {
             directory: PathBuf::from("."),
             source,
         })?;
-        let target = resolve_links(&absolute);
+        let (target, through_descriptor) = resolve_links(&absolute);
         // The path itself first: the kernel follows links /proc's way too (/dev/stdout).
         let existing = fs::metadata(path).or_else(|_| fs::metadata(&target)).ok();
         if let Some(what) = existing.as_ref().and_then(|metadata| not_a_file(metadata)) {
             return Err(ReportFileError::NotAFile {
                 path: path.to_path_buf(),
                 what,
+            });
+        }
+        // What a descriptor names may be any file: stdout redirected to a file would be replaced.
+        if through_descriptor {
+            return Err(ReportFileError::OpenFile {
+                path: path.to_path_buf(),
             });
         }
         let directory = match target.parent() {
@@ -272,9 +287,11 @@ fn has_fowner() -> bool {
 }
 
 /// `path` with its symbolic links followed as far as they lead (a dangling link: the path it
-/// points to, so the report creates it).
-fn resolve_links(path: &Path) -> PathBuf {
+/// points to, so the report creates it), and whether the way went through a file descriptor's
+/// name (`/dev/fd/N`, `/proc/self/fd/N`, as `/dev/stdout` does).
+fn resolve_links(path: &Path) -> (PathBuf, bool) {
     let mut current = path.to_path_buf();
+    let mut through_descriptor = names_a_descriptor(&current);
     for _ in 0..40 {
         match fs::read_link(&current) {
             Ok(next) => {
@@ -282,11 +299,22 @@ fn resolve_links(path: &Path) -> PathBuf {
                     Some(parent) if next.is_relative() => parent.join(next),
                     _ => next,
                 };
+                through_descriptor |= names_a_descriptor(&current);
             }
             Err(_) => break,
         }
     }
-    current
+    (current, through_descriptor)
+}
+
+/// Whether `path` is the name of an open file descriptor: `/dev/fd/N` or `/proc/PID/fd/N`.
+fn names_a_descriptor(path: &Path) -> bool {
+    let parts: Vec<_> = path.components().map(|part| part.as_os_str()).collect();
+    match parts.as_slice() {
+        [_, dev, fd, _] => *dev == "dev" && *fd == "fd",
+        [_, proc, _, fd, _] => *proc == "proc" && *fd == "fd",
+        _ => false,
+    }
 }
 
 /// The process's umask: read from /proc, which leaves it alone; without /proc, by setting it and
@@ -326,6 +354,20 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Repo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_through_a_descriptor_is_refused_wherever_it_leads() {
+        for path in ["/dev/stdout", "/dev/stderr", "/proc/self/fd/0", "/dev/fd/1"] {
+            let error = ReportFile::create(Path::new(path)).unwrap_err();
+            assert!(error.before_the_run(), "{path}: {error}");
+            assert!(
+                error.to_string().contains("- for standard output"),
+                "{error}"
+            );
+        }
+        assert!(names_a_descriptor(Path::new("/proc/thread-self/fd/7")));
+        assert!(!names_a_descriptor(Path::new("/tmp/fd/1")));
+    }
 
     #[test]
     fn a_report_that_cannot_be_put_in_place_is_kept_and_named() {

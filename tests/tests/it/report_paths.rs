@@ -380,3 +380,36 @@ fn another_users_file_in_a_sticky_directory_is_refused_before_the_run() {
         .collect();
     assert_eq!(names, ["report.json"], "no temporary file left");
 }
+
+#[test]
+fn json_to_dev_stdout_is_refused_when_stdout_is_a_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.txt");
+    let out = std::fs::File::create(&out_path).unwrap();
+    let output = host(&[
+        "run",
+        &plugin_arg("factorize"),
+        "--task",
+        "12",
+        "--json",
+        "/dev/stdout",
+    ])
+    .stdout(out)
+    .output()
+    .unwrap();
+    let result = Run::from(output);
+    result.expect_code(REFUSED);
+    let line = result.one_error_line();
+    assert!(line.contains("/dev/stdout"), "{line}");
+    assert!(line.contains("or - for standard output"), "{line}");
+    assert_eq!(
+        std::fs::read_to_string(&out_path).unwrap(),
+        "",
+        "the run did not start"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["out.txt"], "no temporary file beside stdout's file");
+}
