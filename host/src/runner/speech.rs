@@ -5,11 +5,11 @@
 
 use std::time::Instant;
 
-use quack_core::{InstanceBox, abi_stable::std_types::RResult};
+use quack_core::InstanceBox;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Json, Status, TaskRecord, record::CallOutcome};
+use super::{Json, Status, TaskRecord, answer, record::CallOutcome};
 
 /// The reason a speech gives for its mode.
 pub(crate) const SPEECH_REASON: &str = "inline: an Animal speaks once";
@@ -49,10 +49,12 @@ pub(crate) fn speak_from(
     _input: &str,
     started: Instant,
 ) -> CallOutcome {
-    let mut ask = |method: &str| match instance.call(method.into(), "null".into()) {
-        RResult::ROk(json) => serde_json::from_str::<String>(json.as_str())
-            .map_err(|error| format!("{method}() did not return a string: {error}")),
-        RResult::RErr(error) => Err(format!("{method}() failed: {error}")),
+    let mut ask = |method: &str| {
+        let returned = instance.call(method.into(), "null".into());
+        let json = answer::read(&returned, Json::parse)
+            .map_err(|error| format!("{method}() failed: {error}"))?;
+        serde_json::from_str::<String>(json.as_str())
+            .map_err(|error| format!("{method}() did not return a string: {error}"))
     };
     let spoken = ask("name").and_then(|name| Ok((name, ask("sound")?)));
     let result = spoken.map(|(name, sound)| {
