@@ -1,8 +1,12 @@
 //! [`TaskInput`]: where a run's tasks come from (`--task` values, an `--input` file or standard
 //! input, or the plugin's default input), as the runner's [`TaskSource`].
 //!
-//! An input file is either one JSON array (each element a task), read whole, or JSON Lines: one
-//! JSON value per line, one task each (blank lines are skipped). JSON Lines are streamed: a thread
+//! An input file is either JSON Lines, one JSON value per line, one task each (blank lines are
+//! skipped), or one JSON array of tasks spread over several lines (as `jq .` and other
+//! pretty-printers write it), read whole. The first line that is not blank tells them apart: when
+//! it is a whole JSON value by itself, the input is JSON Lines, so a line `[1, 2]` is one task
+//! whose input is `[1, 2]`, whatever follows it; when it opens an array that goes on past it,
+//! the whole input is that array. JSON Lines are streamed: a thread
 //! reads them into a short queue, so a stream of millions of tasks is never held in memory at
 //! once, and a pipe that pauses never holds back the reporting of the results that are in. A line
 //! that is not JSON is a failed task of its own ("line 501 is not JSON: ..."); the lines before and
@@ -132,27 +136,32 @@ impl TaskInput {
             Box::new(File::open(path).map_err(read_error)?)
         };
         let mut reader = BufReader::with_capacity(1 << 16, reader);
-        let starts_with_array = loop {
-            let buffer = reader.fill_buf().map_err(read_error)?;
-            match buffer.iter().position(|byte| !byte.is_ascii_whitespace()) {
-                Some(at) => break buffer[at] == b'[',
-                None if buffer.is_empty() => {
-                    return Err(InputError::EmptyInput {
-                        path: path.to_path_buf(),
-                    });
-                }
-                None => {
-                    let length = buffer.len();
-                    reader.consume(length);
-                }
+        // The blank lines before the first value, and the line that holds it.
+        let mut head = Vec::new();
+        let first_line = loop {
+            let start = head.len();
+            if reader.read_until(b'\n', &mut head).map_err(read_error)? == 0 {
+                return Err(InputError::EmptyInput {
+                    path: path.to_path_buf(),
+                });
+            }
+            if !head[start..].iter().all(u8::is_ascii_whitespace) {
+                break start;
             }
         };
         let json_error = |error: serde_json::Error| InputError::Json {
             path: path.to_path_buf(),
             message: error.to_string(),
         };
-        if starts_with_array {
-            let values: Vec<Json> = serde_json::from_reader(reader).map_err(json_error)?;
+        // See the module docs: an array that does not end on its first line is a list of
+        // tasks; a first line that is a whole JSON value (an array too) starts JSON Lines.
+        let line = &head[first_line..];
+        let opens_array = line.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[');
+        let one_array = opens_array && Json::parse_slice(line).is_err();
+        let head = io::Cursor::new(head);
+        if one_array {
+            let values: Vec<Json> =
+                serde_json::from_reader(head.chain(reader)).map_err(json_error)?;
             if values.is_empty() {
                 return Err(InputError::EmptyInput {
                     path: path.to_path_buf(),
@@ -162,6 +171,7 @@ impl TaskInput {
             input.path = path.to_path_buf();
             return Ok(input);
         }
+        let reader = BufReader::with_capacity(1 << 16, head.chain(reader));
         let (sender, receiver) = bounded(READ_AHEAD);
         thread::Builder::new()
             .name("quack-input".to_owned())
@@ -327,10 +337,27 @@ mod tests {
     }
 
     #[test]
-    fn an_array_is_a_list_of_tasks() {
-        let (count, values) = read_all(" [1, 2, \"x\"]");
+    fn an_array_over_several_lines_is_a_list_of_tasks() {
+        let (count, values) = read_all("\n [1,\n  2, \"x\"\n]\n");
         assert_eq!(count, Some(3));
         assert_eq!(values, vec![Ok(1.into()), Ok(2.into()), Ok("x".into())]);
+    }
+
+    #[test]
+    fn lines_that_are_arrays_are_one_task_each() {
+        let (count, values) = read_all("[1, 2]\n");
+        assert_eq!(count, None);
+        assert_eq!(values, vec![Ok(serde_json::json!([1, 2]))]);
+        let (_, values) = read_all("\n[1, 2]\n[3]\n{\"a\": [4]}\n[5,\n");
+        assert_eq!(values.len(), 4, "{values:?}");
+        assert_eq!(values[1], Ok(serde_json::json!([3])));
+        assert!(
+            values[3]
+                .as_ref()
+                .unwrap_err()
+                .starts_with("line 5 is not JSON"),
+            "{values:?}"
+        );
     }
 
     #[test]

@@ -121,17 +121,18 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
     Ok(section)
 }
 
-/// `[value,value,...]` with `count` values.
+/// A JSON array of `count` values, one a line (`[\n1,\n1\n]`): an array that goes on past its
+/// first line, which is how the host tells a list of tasks from JSON Lines.
 fn array_of(value: &str, count: usize) -> String {
-    let mut text = String::with_capacity(count * (value.len() + 1) + 2);
-    text.push('[');
+    let mut text = String::with_capacity(count * (value.len() + 2) + 3);
+    text.push_str("[\n");
     for index in 0..count {
         if index > 0 {
-            text.push(',');
+            text.push_str(",\n");
         }
         text.push_str(value);
     }
-    text.push(']');
+    text.push_str("\n]\n");
     text
 }
 
@@ -167,7 +168,7 @@ mod tests {
 
     #[test]
     fn arrays_are_json() {
-        assert_eq!(array_of("1", 3), "[1,1,1]");
-        assert_eq!(array_of("0.1", 0), "[]");
+        assert_eq!(array_of("1", 3), "[\n1,\n1,\n1\n]\n");
+        assert_eq!(array_of("0.1", 0), "[\n\n]\n");
     }
 }

@@ -96,11 +96,9 @@ impl CompareArgs {
                 noise_floor_seconds: self.noise_floor.as_secs_f64(),
             },
         );
-        {
-            let mut stderr = io::stderr().lock();
-            for warning in &comparison.warnings {
-                let _ = writeln!(stderr, "warning: {warning}");
-            }
+        for warning in &comparison.warnings {
+            // Warnings quote the reports (task inputs, host names): `note` escapes them.
+            super::stdio::note(format_args!("warning: {warning}"));
         }
         let text = match self.format {
             CompareFormat::Human => comparison.render(),

@@ -82,6 +82,9 @@ pub const EXIT_LAUNCHER_FAILED: u8 = 21;
 /// user's file in a sticky directory such as /tmp).
 pub const EXIT_REPORT_REFUSED: u8 = 22;
 
+/// Exit code when a report given to `host compare` is larger than it reads.
+pub const EXIT_REPORT_TOO_LARGE: u8 = 23;
+
 /// Exit code when the run was stopped by `signal` (SIGINT, SIGTERM or SIGHUP): 128 + the signal's
 /// number, as shells do.
 pub fn exit_interrupted(signal: i32) -> u8 {
@@ -135,6 +138,7 @@ Exit codes:
      it (its own message is quoted)
  22  `host run`: the --json target cannot be written (not a regular file, a directory that
      cannot be written, another user's file in a sticky directory), found before anything ran
+ 23  `host compare`: a report is larger than the 256 MiB it reads
 129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
 130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
 141  `host run`: the reader of stdout went away (`| head`): the run stopped quietly, as SIGPIPE
@@ -262,6 +266,7 @@ impl HostError {
                 ReadReportError::NotJson { .. } => EXIT_REPORT_NOT_JSON,
                 ReadReportError::NotAReport { .. } => EXIT_NOT_A_REPORT,
                 ReadReportError::FutureFormat { .. } => EXIT_REPORT_FUTURE_FORMAT,
+                ReadReportError::TooLarge { .. } => EXIT_REPORT_TOO_LARGE,
             },
             HostError::DifferentPlugins { .. } => EXIT_DIFFERENT_PLUGINS,
         }
@@ -285,7 +290,7 @@ mod tests {
 
     #[test]
     fn every_exit_code_is_listed_in_the_help() {
-        let codes = (0..=22).chain([
+        let codes = (0..=23).chain([
             exit_interrupted(libc::SIGHUP),
             exit_interrupted(libc::SIGINT),
             exit_interrupted(libc::SIGTERM),

@@ -1,5 +1,6 @@
 //! `host inspect`: what a plugin says about itself and what it can do: its methods with their
-//! signatures, each interface it satisfies, and for each one it does not, what is missing.
+//! signatures, each interface it satisfies, and for each one it does not, what is missing. In the
+//! text for people, what the plugin says is escaped (`report::safe`); `--json` is exact.
 
 use std::{
     io::{self, Write},
@@ -22,7 +23,10 @@ use crate::{
     cli::error::HostError,
     interfaces::{self, InterfaceCheck},
     loader::Signature,
-    report::human::{compact, display},
+    report::{
+        human::{compact, display},
+        safe::Safe,
+    },
 };
 
 const INSPECT_EXAMPLES: &str = "\
@@ -101,12 +105,17 @@ impl InspectArgs {
 
 fn write_text(out: &mut impl Write, plugin: &Probed, checks: &[InterfaceCheck]) -> io::Result<()> {
     let description = &plugin.description;
-    writeln!(out, "{} {}", description.name, description.version)?;
+    writeln!(
+        out,
+        "{} {}",
+        Safe(&description.name),
+        Safe(&description.version)
+    )?;
     if !description.summary.is_empty() {
-        writeln!(out, "  {}", description.summary)?;
+        writeln!(out, "  {}", Safe(&description.summary))?;
     }
-    writeln!(out, "file:          {}", plugin.path.display())?;
-    writeln!(out, "ABI version:   {}", plugin.abi_version)?;
+    writeln!(out, "file:          {}", Safe(plugin.path.display()))?;
+    writeln!(out, "ABI version:   {}", Safe(&plugin.abi_version))?;
     let hint = description.hint.map_or("none".to_owned(), |hint| {
         display(&serde_json::to_value(hint).unwrap_or(Value::Null))
     });
@@ -123,12 +132,12 @@ fn write_text(out: &mut impl Write, plugin: &Probed, checks: &[InterfaceCheck]) 
         if tasks.is_empty() {
             String::new()
         } else {
-            format!(": {}", shown.join(", "))
+            format!(": {}", Safe(shown.join(", ")))
         }
     )?;
     writeln!(out, "methods:")?;
     for method in &plugin.methods {
-        writeln!(out, "  {method}")?;
+        writeln!(out, "  {}", Safe(method))?;
     }
     writeln!(out, "interfaces:")?;
     for check in checks {
@@ -139,7 +148,7 @@ fn write_text(out: &mut impl Write, plugin: &Probed, checks: &[InterfaceCheck]) 
                 out,
                 "  {:<11} no, missing {}",
                 check.interface.name(),
-                check.missing.join(", ")
+                Safe(check.missing.join(", "))
             )?;
         }
     }
@@ -167,7 +176,8 @@ fn write_text(out: &mut impl Write, plugin: &Probed, checks: &[InterfaceCheck]) 
             } else {
                 compact(&example.input)
             };
-            writeln!(out, "  {}({input}){config} -> {expected}", example.method)?;
+            let line = format!("{}({input}){config} -> {expected}", example.method);
+            writeln!(out, "  {}", Safe(line))?;
         }
     }
     Ok(())

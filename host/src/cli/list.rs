@@ -1,5 +1,6 @@
 //! `host list`: one line per shared library in a directory with the interfaces it satisfies; a
-//! library that is not a plugin is listed as such, and the listing goes on.
+//! library that is not a plugin is listed as such, and the listing goes on. In the text for
+//! people, file names and what plugins say are escaped (`report::safe`); `--json` is exact.
 
 use std::{
     env::consts::DLL_SUFFIX,
@@ -15,6 +16,7 @@ use super::{Outcome, duration::parse_duration, probe, stdio};
 use crate::{
     cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
     interfaces,
+    report::safe::Safe,
 };
 
 const LIST_EXAMPLES: &str = "\
@@ -123,7 +125,7 @@ fn write_text(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
     }
     let width = entries
         .iter()
-        .map(|e| e.file.display().to_string().len())
+        .map(|e| Safe(e.file.display()).to_string().chars().count())
         .max()
         .unwrap_or(0);
     for entry in entries {
@@ -136,17 +138,24 @@ fn write_text(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
                     entry.interfaces.join(", ")
                 };
                 let version = entry.version.as_deref().unwrap_or("");
-                writeln!(out, "{file:<width$}  {name} {version}: {interfaces}")?;
+                writeln!(
+                    out,
+                    "{:<width$}  {} {}: {interfaces}",
+                    Safe(&file),
+                    Safe(name),
+                    Safe(version)
+                )?;
             }
             (None, error) => writeln!(
                 out,
-                "{file:<width$}  {}: {}",
+                "{:<width$}  {}: {}",
+                Safe(&file),
                 if entry.broke {
                     "could not be loaded"
                 } else {
                     "not a plugin"
                 },
-                error.as_deref().unwrap_or("")
+                Safe(error.as_deref().unwrap_or(""))
             )?,
         }
     }

@@ -1,7 +1,8 @@
 //! `host new`: writes a new plugin crate, out of this tree, that builds, passes its test and runs
 //! under `host run` as generated: a Cargo.toml to keep, a plugin with a struct task using
 //! `#[derive(Shape)]` (or an animal), examples, a test through `quack_core::testing`, and a README
-//! with the three commands.
+//! with the three commands. Names that would not build are refused, and the crate appears whole
+//! or not at all: it is written beside its place and renamed into it.
 
 use std::{
     io,
@@ -68,7 +69,9 @@ pub enum NewError {
         path: PathBuf,
     },
     /// A file could not be written.
-    #[error("could not write {path}: {source}; check that its parent directory is writable")]
+    #[error(
+        "could not write {path}: {source}; check that its directory is writable and the disk has room (nothing was left behind)"
+    )]
     Write {
         /// The file or directory.
         path: PathBuf,
@@ -85,23 +88,11 @@ impl NewArgs {
             .path
             .clone()
             .unwrap_or_else(|| PathBuf::from(&self.name));
-        if dir.exists() {
+        if dir.symlink_metadata().is_ok() {
             return Err(NewError::Exists { path: dir }.into());
         }
         let files = files(&self.name, self.kind, &core_dependency());
-        for (relative, content) in &files {
-            let path = dir.join(relative);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| NewError::Write {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
-            }
-            std::fs::write(&path, content).map_err(|source| NewError::Write {
-                path: path.clone(),
-                source,
-            })?;
-        }
+        write_crate(&dir, &files)?;
         let lib = library_file(&self.name);
         println!(
             "Created the {} plugin `{}` in {}. Next:\n  cd {}\n  cargo test\n  cargo build --release\n  host run target/release/{lib}",
@@ -117,7 +108,134 @@ impl NewArgs {
     }
 }
 
-/// Checks that `name` is a crate name cargo accepts and that makes a usable library name.
+/// Writes `files` into a new directory `dir`, all or nothing: they are written into a temporary
+/// directory beside it, which is renamed to `dir` once every file is whole (never over something
+/// that appeared there meanwhile). When anything fails, the temporary directory goes, and so do
+/// the missing parent directories this created, so a second try starts from a clean slate.
+fn write_crate(dir: &Path, files: &[(&str, String)]) -> Result<(), NewError> {
+    let absolute = std::path::absolute(dir).map_err(|source| NewError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let parent = absolute.parent().unwrap_or(Path::new("/"));
+    let created = create_parents(parent)?;
+    let written = write_beside(dir, &absolute, parent, files);
+    if written.is_err() {
+        // The deepest first: each was empty when made, and holds nothing now.
+        for made in created.iter().rev() {
+            let _ = std::fs::remove_dir(made);
+        }
+    }
+    written
+}
+
+/// The missing directories of `parent`, created, outermost first.
+fn create_parents(parent: &Path) -> Result<Vec<PathBuf>, NewError> {
+    let missing: Vec<&Path> = parent
+        .ancestors()
+        .take_while(|ancestor| ancestor.symlink_metadata().is_err())
+        .collect();
+    let mut created = Vec::with_capacity(missing.len());
+    for ancestor in missing.into_iter().rev() {
+        if let Err(source) = std::fs::create_dir(ancestor) {
+            for made in created.iter().rev() {
+                let _ = std::fs::remove_dir(made);
+            }
+            return Err(NewError::Write {
+                path: ancestor.to_path_buf(),
+                source,
+            });
+        }
+        created.push(ancestor.to_path_buf());
+    }
+    Ok(created)
+}
+
+/// [`write_crate`]'s work once `parent` exists: a private temporary directory there, the crate
+/// inside it (made with the usual modes), the rename into place. Errors name the files as the
+/// user will know them, under `dir`. The temporary directory goes when this returns, whatever
+/// happened (once renamed, the crate is no longer in it).
+fn write_beside(
+    dir: &Path,
+    absolute: &Path,
+    parent: &Path,
+    files: &[(&str, String)],
+) -> Result<(), NewError> {
+    let failed_at = |path: PathBuf| move |source| NewError::Write { path, source };
+    let staging = tempfile::Builder::new()
+        .prefix(".quack-new-")
+        .tempdir_in(parent)
+        .map_err(failed_at(dir.to_path_buf()))?;
+    let built = staging.path().join("crate");
+    std::fs::create_dir(&built).map_err(failed_at(dir.to_path_buf()))?;
+    for (relative, content) in files {
+        let path = built.join(relative);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(failed_at(dir.join(relative)))?;
+        }
+        write_whole(&path, content).map_err(failed_at(dir.join(relative)))?;
+    }
+    rename_no_replace(&built, absolute).map_err(|source| {
+        if source.kind() == io::ErrorKind::AlreadyExists {
+            NewError::Exists {
+                path: dir.to_path_buf(),
+            }
+        } else {
+            NewError::Write {
+                path: dir.to_path_buf(),
+                source,
+            }
+        }
+    })
+}
+
+/// Writes `content` to a new file at `path` and makes sure it reached the disk whole.
+fn write_whole(path: &Path, content: &str) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create_new(path)?;
+    file.write_all(content.as_bytes())?;
+    file.sync_all()
+}
+
+/// Renames `from` to `to`, failing with `AlreadyExists` when something is at `to` (Linux's
+/// `renameat2` with `RENAME_NOREPLACE`; elsewhere, or on a file system without it, a check and a
+/// plain rename).
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let c_path = |path: &Path| {
+            std::ffi::CString::new(path.as_os_str().as_bytes())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
+        };
+        let (old, new) = (c_path(from)?, c_path(to)?);
+        // SAFETY: two valid C strings, relative to the current directory (both are absolute).
+        let renamed = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                old.as_ptr(),
+                libc::AT_FDCWD,
+                new.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if renamed == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        if !matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(error);
+        }
+    }
+    if to.symlink_metadata().is_ok() {
+        return Err(io::ErrorKind::AlreadyExists.into());
+    }
+    std::fs::rename(from, to)
+}
+
+/// Checks that `name` is a crate name cargo accepts and that the crate `host new` writes with it
+/// builds: a valid library name that is no Rust keyword, no crate of Rust's own or of the SDK the
+/// crate depends on, and a type name that does not clash with a name the generated code uses.
 fn check_name(name: &str) -> Result<(), NewError> {
     let invalid = |reason| {
         Err(NewError::InvalidName {
@@ -140,34 +258,77 @@ fn check_name(name: &str) -> Result<(), NewError> {
     if name.len() > 64 {
         return invalid("it is longer than 64 characters");
     }
-    const RESERVED: &[&str] = &[
-        "core",
+    let lib = library_name(name);
+    if is_keyword(&lib) {
+        return invalid("it is a Rust keyword");
+    }
+    // Cargo's own directory names under target/, which it refuses as package names.
+    const CARGO_RESERVED: &[&str] = &["build", "deps", "examples", "incremental"];
+    if CARGO_RESERVED.contains(&name) {
+        return invalid("it is reserved by cargo");
+    }
+    // Rust's crates, and the crates the new crate depends on: a crate cannot be one of its own
+    // dependencies, and a second `std` would hide the real one.
+    const CRATES: &[&str] = &[
         "std",
+        "core",
         "alloc",
         "proc_macro",
-        "proc-macro",
         "test",
-        "self",
-        "super",
-        "crate",
-        "build",
-        "deps",
-        "examples",
-        "incremental",
+        "quack_core",
+        "quack_abi",
+        "quack_derive",
+        "quack_host",
+        "abi_stable",
+        "serde",
+        "serde_json",
+        "serde_derive",
     ];
-    if RESERVED.contains(&name) || is_keyword(&library_name(name)) {
-        return invalid("it is reserved by Rust or cargo");
+    if CRATES.contains(&lib.as_str()) {
+        return invalid("it is the name of a crate of Rust's or of the Quack SDK's");
+    }
+    // The generated code names these types and items itself (its imports, the prelude's types,
+    // its own structs): a plugin type of the same name would clash with them.
+    const TYPES_IN_USE: &[&str] = &[
+        "Self",
+        "BoxError",
+        "Config",
+        "Deserialize",
+        "Description",
+        "Example",
+        "Hint",
+        "Methods",
+        "Plugin",
+        "Serialize",
+        "Shape",
+        "Sum",
+        "Task",
+        "TestPlugin",
+        "Box",
+        "Err",
+        "None",
+        "Ok",
+        "Option",
+        "Result",
+        "Some",
+        "String",
+        "Vec",
+    ];
+    if TYPES_IN_USE.contains(&type_name(name).as_str()) {
+        return invalid("its type name clashes with a name the generated code uses");
     }
     Ok(())
 }
 
+/// Whether `word` is a Rust keyword (strict or reserved, in the 2024 edition), which no crate or
+/// type may be named.
 fn is_keyword(word: &str) -> bool {
     const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern",
-        "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move",
-        "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe",
-        "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
-        "priv", "try", "typeof", "unsized", "virtual", "yield",
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
+        "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super",
+        "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box",
+        "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
     ];
     KEYWORDS.contains(&word)
 }
@@ -521,7 +682,33 @@ mod tests {
         for good in ["demo", "my-plugin", "fizz_buzz2"] {
             assert!(check_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "2fast", "my plugin", "café", "-x", "test", "fn", "self"] {
+        for bad in [
+            "",
+            "2fast",
+            "my plugin",
+            "café",
+            "-x",
+            "test",
+            "fn",
+            "self",
+            "Self",
+            "crate",
+            "super",
+            "quack-core",
+            "quack_abi",
+            "quack-derive",
+            "std",
+            "core",
+            "alloc",
+            "proc_macro",
+            "proc-macro",
+            "serde",
+            "task",
+            "config",
+            "plugin",
+            "result",
+            "string",
+        ] {
             let error = check_name(bad).expect_err(bad);
             assert!(
                 error.to_string().contains("is not a valid crate name"),

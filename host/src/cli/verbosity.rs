@@ -135,7 +135,7 @@ impl<'a> MakeWriter<'a> for StderrMaker {
     type Writer = StderrLines;
 
     fn make_writer(&'a self) -> Self::Writer {
-        StderrLines::default()
+        StderrLines::styled()
     }
 }
 

@@ -1,12 +1,14 @@
-//! `host worker` (hidden): the worker process of process mode. The host starts it; people don't.
+//! `host worker` (hidden): the worker process of process mode. The host starts it; people don't,
+//! and one who does (stdin a terminal, or bytes that are not a host's start message) is told so
+//! in one sentence on stderr, with the usage exit code.
 //! This file also builds the [`WorkerCommand`] that starts it, so the subcommand's spelling lives
 //! in one place.
 
-use std::{ffi::OsString, path::PathBuf};
+use std::{ffi::OsString, io::IsTerminal as _, path::PathBuf};
 
 use clap::Args;
 
-use super::Outcome;
+use super::{Outcome, error::EXIT_USAGE, stdio};
 use crate::runner::{WorkerCommand, worker};
 
 /// The hidden subcommand's name.
@@ -25,10 +27,26 @@ pub(super) fn is_bare_worker_command() -> bool {
     matches!((args.next(), args.next()), (Some(first), None) if first == SUBCOMMAND)
 }
 
+/// What `host worker` says to someone who runs it by hand.
+const NOT_BY_HAND: &str = "host worker is started by host run (process mode) and speaks a binary protocol on stdin and stdout, so it is not run by hand; run a plugin with `host run PLUGIN --mode process` instead";
+
 impl WorkerArgs {
     pub(super) fn exec(self) -> Outcome {
+        // A terminal on stdin is a person, never a host: say so before waiting for a frame.
+        if std::io::stdin().is_terminal() {
+            stdio::note(format_args!("error: {NOT_BY_HAND}"));
+            return Outcome::Exit(EXIT_USAGE);
+        }
         worker::die_with_parent();
-        Outcome::Exit(worker::serve())
+        match worker::serve() {
+            Ok(code) => Outcome::Exit(code),
+            Err(worker::NotStartedByHost) => {
+                stdio::note(format_args!(
+                    "error: what came on stdin is not a start message from a host; {NOT_BY_HAND}"
+                ));
+                Outcome::Exit(EXIT_USAGE)
+            }
+        }
     }
 }
 

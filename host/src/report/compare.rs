@@ -2,7 +2,8 @@
 //! ratios; tasks matched by id whose status or output changed; tasks whose duration changed by
 //! more than a threshold (tasks under a noise floor in both runs are left out of that, and
 //! counted); a verdict, and whether anything regressed. It prints for people
-//! ([`Comparison::render`]) or serializes for machines.
+//! ([`Comparison::render`], where what the reports say is escaped through
+//! [`safe`](super::safe)) or serializes for machines (exactly as the reports say it).
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
@@ -12,6 +13,7 @@ use serde_json::Value;
 use super::{
     human::{compact, duration},
     read::{SavedReport, SavedStatus, SavedTask},
+    safe::Safe,
 };
 
 /// How durations are judged.
@@ -437,7 +439,7 @@ impl Comparison {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (label, side) in [("old", &self.old), ("new", &self.new)] {
-            let _ = writeln!(out, "{label}: {}", Self::describe(side));
+            let _ = writeln!(out, "{label}: {}", Safe(Self::describe(side)));
         }
         if let (Some(a), Some(b)) = (&self.old.plugin_sha256, &self.new.plugin_sha256) {
             if a != b {
@@ -482,7 +484,7 @@ impl Comparison {
                 let error = change
                     .error
                     .as_deref()
-                    .map(|error| format!(": {error}"))
+                    .map(|error| format!(": {}", Safe(error)))
                     .unwrap_or_default();
                 let _ = writeln!(
                     out,
@@ -500,8 +502,8 @@ impl Comparison {
                     out,
                     "  task {}  {} -> {}",
                     change.id,
-                    short(&change.old, 60),
-                    short(&change.new, 60)
+                    Safe(short(&change.old, 60)),
+                    Safe(short(&change.new, 60))
                 );
             }
         }

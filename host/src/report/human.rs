@@ -7,7 +7,9 @@
 //! one. With a width ([`TableOptions::width`]: the terminal's), inputs and results are cut to fit
 //! with an ellipsis; the JSON report keeps them whole. With [`TableOptions::keep_order`], lines
 //! come in task order (ids are 0.. in input order), those that finish early waiting for the ones
-//! before them, as GNU parallel's `-k` does.
+//! before them, as GNU parallel's `-k` does. Inputs, results and errors are shown through
+//! [`safe`](super::safe): a control character in them is escaped, so a result can neither drive
+//! the terminal nor forge a row.
 
 use std::{
     collections::BTreeMap,
@@ -18,6 +20,7 @@ use std::{
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
+use super::safe::{safe_string, safe_text};
 use crate::runner::{Choice, Event, EventKind, Flow, Json, Reporter, Status, Summary, TaskRecord};
 
 /// How the table looks.
@@ -191,9 +194,10 @@ impl<W: Write> HumanReporter<W> {
             self.header_written = true;
         }
         let start = line.len();
+        // What the plugin said is shown, never obeyed by the terminal (see `safe`).
         let outcome = match (&record.output, &record.error) {
-            (Some(output), _) => display_json(output),
-            (None, Some(error)) => error.clone(),
+            (Some(output), _) => safe_string(display_json(output)),
+            (None, Some(error)) => safe_text(error).into_owned(),
             (None, None) => String::new(),
         };
         let style = if self.options.colors {
@@ -213,6 +217,7 @@ impl<W: Write> HumanReporter<W> {
             [&record.worker, parts, &(record.attempts.len() + 1)],
         );
         let input = spaced(record.input.as_str());
+        let input = safe_text(&input);
         match self.options.width {
             Some(width) => {
                 let room = width.saturating_sub(visible_width(&line[start..]));

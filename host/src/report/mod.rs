@@ -11,6 +11,7 @@ pub mod human;
 pub mod jsonl;
 pub mod progress;
 pub mod read;
+pub mod safe;
 pub mod timed;
 pub mod verbose;
 

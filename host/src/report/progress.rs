@@ -21,6 +21,7 @@ use std::{
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::safe::safe_text;
 use crate::runner::{Choice, Event, EventKind, Flow, Reporter, Status};
 
 /// The progress line being drawn, if there is one: every stderr line goes above it.
@@ -40,8 +41,15 @@ fn set_active(bar: Option<ProgressBar>) {
 }
 
 /// Writes one line to stderr, above the progress line when one is drawn. Errors are dropped: a
-/// closed or full stderr never stops the host.
+/// closed or full stderr never stops the host. The lines carry text from plugins (what they
+/// print, their names, their errors), so every character a terminal may act on is escaped here,
+/// where every note and diagnostic leaves the host (see [`safe`](super::safe)).
 pub fn eprint_line(line: &str) {
+    eprint_line_as_is(&safe_text(line));
+}
+
+/// [`eprint_line`] for a line whose escape codes are the host's own (`tracing`'s colours).
+fn eprint_line_as_is(line: &str) {
     match active() {
         Some(bar) => bar.println(line),
         None => {
@@ -54,16 +62,34 @@ pub fn eprint_line(line: &str) {
 
 /// A writer for stderr that passes on each whole line through [`eprint_line`] (a last line
 /// without its newline goes when the writer is dropped).
+/// Lines are escaped as [`eprint_line`] escapes them, unless the writer is
+/// [`StderrLines::styled`].
 #[derive(Default)]
 pub struct StderrLines {
     pending: Vec<u8>,
+    styled: bool,
 }
 
 impl StderrLines {
+    /// A writer whose escape codes are the host's own colours (`tracing`'s formatter; the text
+    /// from plugins in its events is escaped where they are made, in `report::verbose`); its
+    /// lines are written as they are.
+    pub fn styled() -> Self {
+        StderrLines {
+            pending: Vec::new(),
+            styled: true,
+        }
+    }
+
     fn emit(&mut self, end: usize) {
         let line: Vec<u8> = self.pending.drain(..end).collect();
         let text = String::from_utf8_lossy(&line);
-        eprint_line(text.strip_suffix('\n').unwrap_or(&text));
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        if self.styled {
+            eprint_line_as_is(text);
+        } else {
+            eprint_line(text);
+        }
     }
 }
 

@@ -1,12 +1,12 @@
 //! Reading a JSON report back ([`SavedReport::read`]) for `host compare`: the current format and
 //! every older report of format 1 (before the metadata fields and the summary's `not_run`). A file
-//! that is not JSON, JSON that is not a Quack report, or a report of a newer format is refused with
-//! one sentence each ([`ReadReportError`]).
+//! that is not JSON, JSON that is not a Quack report, a report of a newer format, or a file larger
+//! than [`MAX_REPORT_BYTES`] is refused with one sentence each ([`ReadReportError`]).
 
 use crate::runner::{Status, Summary};
 use std::{
     collections::HashSet,
-    io,
+    io::{self, Read},
     path::{Path, PathBuf},
 };
 
@@ -48,6 +48,16 @@ pub enum ReadReportError {
         /// What is missing or wrong.
         reason: String,
     },
+    /// The report is larger than `host compare` reads.
+    #[error(
+        "the report {path} is {size} bytes, larger than the {MAX_REPORT_BYTES} bytes (256 MiB) host compare reads; compare the reports of smaller runs"
+    )]
+    TooLarge {
+        /// The path given.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+    },
     /// The report is of a format newer than this host reads.
     #[error(
         "{path} is a report of format version {version}, newer than the version {FORMAT_VERSION} this host reads; compare it with a newer host"
@@ -59,6 +69,11 @@ pub enum ReadReportError {
         version: u64,
     },
 }
+
+/// The largest report `host compare` reads: a report is read whole and then into its types, which
+/// take a few times its size, so a bound keeps a huge file from taking the machine's memory (or
+/// aborting the host when an allocation fails).
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
 
 /// A task's status as a report spells it: the runner's own [`Status`], read back.
 pub type SavedStatus = Status;
@@ -168,10 +183,27 @@ impl SavedReport {
                 });
             }
         }
-        let text = std::fs::read(path).map_err(|source| ReadReportError::Unreadable {
+        let unreadable = |source| ReadReportError::Unreadable {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let too_large = |size| ReadReportError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+        };
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let size = file.metadata().map_err(unreadable)?.len();
+        if size > MAX_REPORT_BYTES {
+            return Err(too_large(size));
+        }
+        // A file that grows while it is read is cut at the bound, and refused.
+        let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        file.take(MAX_REPORT_BYTES + 1)
+            .read_to_end(&mut text)
+            .map_err(unreadable)?;
+        if text.len() as u64 > MAX_REPORT_BYTES {
+            return Err(too_large(text.len() as u64));
+        }
         Self::parse(path, &text)
     }
 

@@ -2,10 +2,12 @@
 //! `RUST_LOG` can pick them too): at info level (`-v`) each worker start with its pid and node,
 //! each failed attempt and whether it runs again; at debug level (`-vv`) the inputs of the mode
 //! choice (the plugin's hint, the number of tasks, the cores); at trace level (`-vvv`) every
-//! task handed out.
+//! task handed out. What a worker says (its node, an attempt's error) is escaped (see
+//! [`safe`](super::safe)).
 
 use quack_core::Hint;
 
+use super::safe::Safe;
 use crate::runner::{Event, EventKind, Flow, Reporter};
 
 /// Turns a run's events into `tracing` events.
@@ -47,7 +49,7 @@ impl Reporter for VerboseReporter {
                 );
             }
             EventKind::WorkerStarted { worker, pid, node } => {
-                tracing::info!("worker {worker} started (pid {pid} on {node})");
+                tracing::info!("worker {worker} started (pid {pid} on {})", Safe(node));
             }
             EventKind::TaskStarted {
                 id,
@@ -78,7 +80,7 @@ impl Reporter for VerboseReporter {
                     attempt.status.as_str(),
                     attempt.worker,
                     attempt.duration_seconds,
-                    attempt.error
+                    Safe(&attempt.error)
                 );
             }
             EventKind::RunFinished { summary, .. } => {

@@ -2,7 +2,8 @@
 //! the form the caller keeps (checked text, a borrowed raw value, a tree), or what went wrong in
 //! words: the plugin's own error, or a result that is not JSON. In the host the answer is the
 //! ABI's `RResult`; from a worker process it is the `done` frame's `ok` or `error`, which the
-//! worker made with this same reading.
+//! worker made with this same reading. A result larger than `protocol::MAX_RESULT` is an error
+//! here too, so a task fails alike in every mode.
 
 use quack_core::{
     PluginError,
@@ -19,7 +20,12 @@ pub(crate) fn read<'a, T>(
     parse: impl FnOnce(&'a str) -> Result<T, serde_json::Error>,
 ) -> Result<T, String> {
     match returned {
-        RResult::ROk(json) => parse(json.as_str()).map_err(invalid_json),
+        // A result over the bound is the task's error, found from its length before it is
+        // parsed or copied into a frame: the same sentence in every mode.
+        RResult::ROk(json) => match super::protocol::result_too_large(json.len()) {
+            Some(too_large) => Err(too_large),
+            None => parse(json.as_str()).map_err(invalid_json),
+        },
         RResult::RErr(error) => Err(error.to_string()),
     }
 }

@@ -29,6 +29,20 @@ pub const PROTOCOL_VERSION: u32 = 4;
 /// The largest frame either side accepts (a guard against reading garbage as a length).
 pub const MAX_FRAME: usize = 1 << 30;
 
+/// The most bytes of JSON a task's result may take, in every mode: what a worker's answer can
+/// carry in one frame, with room for the rest of the answer (its id, its time). Inline and thread
+/// mode hold results to the same bound, so a task fails or succeeds alike wherever it runs.
+pub const MAX_RESULT: usize = MAX_FRAME - 1024;
+
+/// The error of a task whose result (`bytes` of JSON) is over [`MAX_RESULT`], if it is.
+pub fn result_too_large(bytes: usize) -> Option<String> {
+    (bytes > MAX_RESULT).then(|| {
+        format!(
+            "the result is too large: {bytes} bytes of JSON, over the limit of {MAX_RESULT} a task may return; return less, or write it to a file and return its path"
+        )
+    })
+}
+
 /// The most plugin bytes in one raw frame after [`ToWorker::Plugin`].
 pub const PLUGIN_CHUNK: usize = 1 << 20;
 

@@ -24,7 +24,7 @@ use super::{
     plugin_cache::PluginCache,
     protocol::{
         DoneFrame, FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PROTOCOL_VERSION, ToWorker,
-        read_frame, write_frame, write_frame_in,
+        read_frame, result_too_large, write_frame, write_frame_in,
     },
 };
 use crate::loader::{FileRefused, LoadedPlugin, MAX_PLUGIN_SIZE, PluginFile};
@@ -54,22 +54,29 @@ pub fn die_with_parent() {
     }
 }
 
-/// Serves tasks for the host until stdin closes. Returns the process exit code.
-pub fn serve() -> u8 {
+/// What came on stdin was not a host's start message: `host worker` was not started by a host
+/// (someone ran it by hand, or fed it something else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotStartedByHost;
+
+/// Serves tasks for the host until stdin closes. Returns the process exit code, or
+/// [`NotStartedByHost`] when the first bytes on stdin are not a start message (then nothing was
+/// written on stdout).
+pub fn serve() -> Result<u8, NotStartedByHost> {
     let (mut protocol_out, stdin) = match take_protocol_pipes() {
         Ok(pipes) => pipes,
         Err(error) => {
             say!("worker: could not set up the protocol pipes: {error}");
-            return 2;
+            return Ok(2);
         }
     };
     let mut reader = BufReader::with_capacity(1 << 16, stdin);
     let mut frame = Vec::new();
-    let start = match read_frame(&mut reader, &mut frame)
-        .ok()
-        .filter(|read| *read)
-        .and_then(|_| serde_json::from_slice::<ToWorker>(&frame).ok())
-    {
+    let first = match read_frame(&mut reader, &mut frame) {
+        Ok(true) => serde_json::from_slice::<ToWorker>(&frame).ok(),
+        Ok(false) | Err(_) => None,
+    };
+    let start = match first {
         Some(ToWorker::Start {
             protocol,
             worker,
@@ -77,19 +84,51 @@ pub fn serve() -> u8 {
             sha256,
             stamp,
             config,
-        }) if protocol == PROTOCOL_VERSION => (worker, plugin, sha256, stamp, config),
+        }) if protocol == PROTOCOL_VERSION => Start {
+            worker,
+            plugin,
+            sha256,
+            stamp,
+            config,
+        },
         Some(ToWorker::Start { protocol, .. }) => {
             let error = format!(
                 "the host speaks worker protocol {protocol}, this worker {PROTOCOL_VERSION}; use the same version of host on both sides"
             );
-            return fatal(&mut protocol_out, FatalStage::Start, error);
+            return Ok(fatal(&mut protocol_out, FatalStage::Start, error));
         }
-        _ => {
+        Some(_) => {
             let error = "the host's first message was not a start message".to_owned();
-            return fatal(&mut protocol_out, FatalStage::Start, error);
+            return Ok(fatal(&mut protocol_out, FatalStage::Start, error));
         }
+        None => return Err(NotStartedByHost),
     };
-    let (worker, host_path, sha256, stamp, config) = start;
+    Ok(serve_started(start, reader, protocol_out, frame))
+}
+
+/// What a host's start message says.
+struct Start {
+    worker: usize,
+    plugin: PathBuf,
+    sha256: Option<String>,
+    stamp: Option<FileStamp>,
+    config: String,
+}
+
+/// [`serve`] once the host's start message is in: load, say hello, answer tasks.
+fn serve_started(
+    start: Start,
+    mut reader: BufReader<File>,
+    mut protocol_out: BufWriter<File>,
+    mut frame: Vec<u8>,
+) -> u8 {
+    let Start {
+        worker,
+        plugin: host_path,
+        sha256,
+        stamp,
+        config,
+    } = start;
     let found = obtain_plugin(
         &host_path,
         sha256.as_deref(),
@@ -194,34 +233,61 @@ pub fn serve() -> u8 {
 }
 
 /// Writes a task's answer, made in `body` (a buffer the worker keeps); one too large for a
-/// frame becomes an error of that task instead.
+/// frame (an error message of a gigabyte) becomes a shorter error of that task instead. Its size
+/// is counted before it is made whenever it might be too large, so an answer is never built only
+/// to be refused (a gigabyte copied, or an allocation that fails and aborts the worker).
 fn write_answer(
     out: &mut impl Write,
     done: &DoneFrame<'_>,
     limit: usize,
     body: &mut Vec<u8>,
 ) -> io::Result<()> {
-    body.clear();
-    serde_json::to_writer(&mut *body, done)?;
-    if body.len() <= limit {
-        out.write_all(&(body.len() as u32).to_le_bytes())?;
-        return out.write_all(body);
+    let DoneFrame::Done {
+        id,
+        ok,
+        error,
+        nanos,
+    } = *done;
+    // JSON escapes a character in at most 6 bytes; the rest of the answer takes under 100.
+    let at_most = ok.map_or(0, |raw| raw.get().len())
+        + error.map_or(0, |text| text.len().saturating_mul(6))
+        + 100;
+    let size = if at_most <= limit {
+        None
+    } else {
+        let mut counter = Counter(0);
+        serde_json::to_writer(&mut counter, done)?;
+        Some(counter.0)
+    };
+    match size {
+        Some(size) if size > limit => {
+            let error = format!(
+                "the task's answer is too large: {size} bytes of JSON, over the limit of {limit} a worker can send back; return a shorter error"
+            );
+            let shorter = DoneFrame::Done {
+                id,
+                ok: None,
+                error: Some(&error),
+                nanos,
+            };
+            write_frame_in(out, &shorter, body)
+        }
+        _ => write_frame_in(out, done, body),
     }
-    let DoneFrame::Done { id, nanos, .. } = *done;
-    let error = format!(
-        "the result is {} bytes of JSON, more than the {limit} a worker can send back; return less, or write it to a file and return its path",
-        body.len()
-    );
-    write_frame_in(
-        out,
-        &DoneFrame::Done {
-            id,
-            ok: None,
-            error: Some(&error),
-            nanos,
-        },
-        body,
-    )
+}
+
+/// A writer that only counts the bytes written to it.
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The plugin file to load, open: the very file the host stamped, else the file at the host's
@@ -377,12 +443,13 @@ mod tests {
     use crate::loader::sha256_hex;
 
     #[test]
-    fn a_result_too_large_for_a_frame_is_that_tasks_error() {
-        let big = RawValue::from_string(format!("\"{}\"", "x".repeat(500))).unwrap();
+    fn an_answer_too_large_for_a_frame_is_that_tasks_error() {
+        // 100 control characters: 600 bytes once escaped.
+        let long = "\u{1}".repeat(100);
         let done = DoneFrame::Done {
             id: 9,
-            ok: Some(&big),
-            error: None,
+            ok: None,
+            error: Some(&long),
             nanos: 1,
         };
         let mut wire = Vec::new();
@@ -395,9 +462,12 @@ mod tests {
         assert_eq!(id, 9);
         assert!(ok.is_none());
         let error = error.unwrap();
-        assert!(error.starts_with("the result is 5"), "{error}");
         assert!(
-            error.contains("more than the 200 a worker can send back"),
+            error.starts_with("the task's answer is too large: 6"),
+            "{error}"
+        );
+        assert!(
+            error.contains("over the limit of 200 a worker can send back"),
             "{error}"
         );
     }

@@ -325,3 +325,25 @@ fn a_report_with_a_task_id_twice_is_refused() {
         assert!(result.stdout.is_empty(), "{result:#?}");
     }
 }
+
+#[test]
+fn a_report_of_a_gigabyte_is_refused_before_it_is_read() {
+    // A sparse file: a gibibyte long, and no disk or memory spent on it unless it is read.
+    let dir = tempfile::tempdir().unwrap();
+    let good = report(&dir, "good.json", "factorize", SMALL);
+    let huge = dir.path().join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    for (old, new) in [(&huge, &good), (&good, &huge)] {
+        let result = compare(old, new, &[]);
+        result.expect_code(23);
+        let line = result.one_error_line();
+        assert!(
+            line.contains("huge.json is 1073741824 bytes, larger than the 268435456 bytes"),
+            "{result:#?}"
+        );
+        assert!(result.stdout.is_empty(), "{result:#?}");
+    }
+}

@@ -206,3 +206,41 @@ fn a_panic_on_a_thread_or_inline_is_a_task_error_not_a_dead_host() {
         );
     }
 }
+
+/// A result one byte over the bound a task may return (what a worker's answer frame can carry)
+/// fails that task with the same sentence in every mode, instead of killing the worker; the
+/// next task runs.
+#[test]
+fn a_result_too_large_for_a_frame_fails_its_task_alike_in_every_mode() {
+    let limit = (1usize << 30) - 1024;
+    let too_large = format!("json-bytes:{}", limit + 1);
+    let misbehave = plugin_arg("misbehave");
+    for mode in ["inline", "thread", "process"] {
+        let (result, report) = run_with_report(&[
+            "run",
+            &misbehave,
+            "--task",
+            &too_large,
+            "--task",
+            "ok",
+            "--mode",
+            mode,
+            "--workers",
+            "1",
+        ]);
+        result.expect_code(1);
+        let tasks = report["tasks"].as_array().unwrap();
+        assert_eq!(tasks[0]["status"], "error", "{mode}: {report:#}");
+        assert_eq!(
+            tasks[0]["error"],
+            format!(
+                "the result is too large: {} bytes of JSON, over the limit of {limit} a task may \
+                 return; return less, or write it to a file and return its path",
+                limit + 1
+            ),
+            "{mode}"
+        );
+        assert_eq!(tasks[1]["status"], "ok", "{mode}: {report:#}");
+        assert!(!result.stderr.contains("replaced"), "{mode}: {result:#?}");
+    }
+}

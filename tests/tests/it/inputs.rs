@@ -45,9 +45,59 @@ fn tasks_stream_from_standard_input_as_json_lines() {
 
 #[test]
 fn an_input_file_holds_a_json_array_of_tasks() {
-    let result = run_factorize_on_file("[10, 15]");
+    let result = run_factorize_on_file("[\n  10,\n  15\n]\n");
     result.expect_code(0);
+    assert!(result.stdout.contains("10 -> [1, 2, 5, 10]"), "{result:#?}");
     assert!(result.stdout.contains("15 -> [1, 3, 5, 15]"), "{result:#?}");
+}
+
+/// JSON Lines whose lines are arrays: each line is one task, a single line too, on standard input
+/// as in a file.
+#[test]
+fn json_lines_of_arrays_are_one_task_a_line() {
+    for (lines, inputs) in [
+        ("[10, 15]\n", vec![serde_json::json!([10, 15])]),
+        ("[10, 15]", vec![serde_json::json!([10, 15])]),
+        (
+            "\n[6]\n[10, 15]\n28\n",
+            vec![
+                serde_json::json!([6]),
+                serde_json::json!([10, 15]),
+                serde_json::json!(28),
+            ],
+        ),
+    ] {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        write!(file, "{lines}").unwrap();
+        for input in [file.path().to_str().unwrap(), "-"] {
+            let mut command = host(&[]);
+            command.args([
+                "run",
+                &plugin_arg("factorize"),
+                "--input",
+                input,
+                "--format",
+                "json",
+            ]);
+            if input == "-" {
+                command.stdin(std::fs::File::open(file.path()).unwrap());
+            }
+            let result: Run = command.output().unwrap().into();
+            let report: serde_json::Value = serde_json::from_str(&result.stdout)
+                .unwrap_or_else(|_| panic!("{lines:?}: {result:#?}"));
+            let read: Vec<&serde_json::Value> = report["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|task| &task["input"])
+                .collect();
+            assert_eq!(
+                read,
+                inputs.iter().collect::<Vec<_>>(),
+                "{lines:?} from {input}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -124,7 +174,8 @@ fn a_bad_command_line_exits_with_2() {
 
 #[test]
 fn an_empty_input_file_is_refused_as_empty() {
-    for content in ["", "  \n", "[]"] {
+    // An empty array over lines is an empty list; `[]` on one line would be one task.
+    for content in ["", "  \n", "[\n]", "\n[\n\n]\n"] {
         let result = run_factorize_on_file(content);
         result.expect_code(9);
         assert!(

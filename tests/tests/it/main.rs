@@ -37,5 +37,7 @@ mod split_isolated;
 mod stop_signals;
 mod streaming;
 mod terminal;
+mod terminal_escapes;
 mod time_limits;
+mod worker_by_hand;
 mod workloads;

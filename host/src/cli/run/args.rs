@@ -46,8 +46,10 @@ pub struct RunArgs {
     /// The plugin library, e.g. plugins/libfactorize.so
     pub plugin: PathBuf,
 
-    /// Read tasks from FILE ('-' for standard input): a JSON array, or one JSON value per line
-    /// (streamed). Without --input or --task, the plugin's default input runs.
+    /// Read tasks from FILE ('-' for standard input): one JSON value per line, each a task
+    /// (streamed; a line `[1, 2]` is one task), or one JSON array of tasks that goes on past its
+    /// first line (as `jq .` writes it). Without --input or --task, the plugin's default input
+    /// runs.
     #[arg(long, value_name = "FILE", conflicts_with = "tasks")]
     pub input: Option<PathBuf>,
 

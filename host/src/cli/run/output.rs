@@ -328,7 +328,8 @@ impl SpeechOutputs {
     /// Prints what was said; a reader that went away is no error.
     fn say(&mut self, speech: &Speech) -> io::Result<()> {
         let printed = match self.format {
-            Some(Format::Human) => format!("{}\n", speech.line),
+            // The plugin's name and sound, shown and never obeyed by the terminal.
+            Some(Format::Human) => format!("{}\n", crate::report::safe::Safe(&speech.line)),
             Some(Format::Jsonl) => format!("{}\n", speech.to_json_line()),
             Some(Format::Json) | None => return Ok(()),
         };
