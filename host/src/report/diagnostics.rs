@@ -2,10 +2,12 @@
 //! stdout: the runner's choice and why, what each worker printed (marked with its worker), worker
 //! replacements, and how an interrupted or failed run ended. With `-q` only the lines about
 //! errors stay (worker output, how a run ended). A closed or full stderr never stops the run: what
-//! cannot be written is dropped.
+//! cannot be written is dropped. What workers and plugins said is escaped (see
+//! [`safe`](super::safe)), so it stays on its line.
 
 use std::io::{self, Write};
 
+use super::safe::Safe;
 use crate::runner::{Event, EventKind, Flow, Reporter, RunEnd};
 
 /// Writes a run's notes for people to a writer (stderr in the CLI).
@@ -45,17 +47,21 @@ impl<W: Write> Reporter for Diagnostics<W> {
             EventKind::RunStarted { .. } | EventKind::WorkerReplaced { .. } if self.quiet => Ok(()),
             EventKind::RunStarted { choice, .. } => {
                 self.remote_workers = choice.launcher.is_some();
-                writeln!(self.out, "runner: {}", choice.reason)
+                writeln!(self.out, "runner: {}", Safe(&choice.reason))
             }
             // Through a launcher, where each worker landed is worth a line.
             EventKind::WorkerStarted { worker, pid, node } if self.remote_workers => {
-                writeln!(self.out, "worker {worker} runs on {node} (pid {pid})")
+                writeln!(
+                    self.out,
+                    "worker {worker} runs on {} (pid {pid})",
+                    Safe(node)
+                )
             }
             EventKind::WorkerOutput { worker, line } => {
-                writeln!(self.out, "[worker {worker}] {line}")
+                writeln!(self.out, "[worker {worker}] {}", Safe(line))
             }
             EventKind::WorkerReplaced { worker, reason } => {
-                writeln!(self.out, "worker {worker} replaced: {reason}")
+                writeln!(self.out, "worker {worker} replaced: {}", Safe(reason))
             }
             EventKind::RunFinished { summary, end } => match end {
                 // A closed output ends the run quietly, as SIGPIPE ends a shell tool.
@@ -68,7 +74,8 @@ impl<W: Write> Reporter for Diagnostics<W> {
                 ),
                 RunEnd::Failed(reason) => writeln!(
                     self.out,
-                    "the run stopped: {reason}; {} finished, {} not run",
+                    "the run stopped: {}; {} finished, {} not run",
+                    Safe(reason),
                     tasks(summary.tasks - summary.cancelled - summary.not_run),
                     summary.not_run + summary.cancelled
                 ),
@@ -85,5 +92,41 @@ pub fn tasks(count: u64) -> String {
         "1 task".to_owned()
     } else {
         format!("{count} tasks")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// What a worker said, with a newline and escape sequences in it, stays on its one line and
+    /// drives nothing.
+    #[test]
+    fn what_workers_say_stays_on_its_line() {
+        let mut out = Vec::new();
+        let mut diagnostics = Diagnostics::new(&mut out);
+        for kind in [
+            EventKind::WorkerReplaced {
+                worker: 1,
+                reason: "it said \u{1b}]0;title\u{7}\nforged line".to_owned(),
+            },
+            EventKind::WorkerOutput {
+                worker: 0,
+                line: "\u{1b}[2Jcleared\r".to_owned(),
+            },
+        ] {
+            let flow = diagnostics.report(&Event {
+                elapsed: Duration::ZERO,
+                kind,
+            });
+            assert_eq!(flow, Flow::Continue);
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "worker 1 replaced: it said \\u{1b}]0;title\\u{7}\\nforged line\n\
+             [worker 0] \\u{1b}[2Jcleared\\r\n"
+        );
     }
 }
