@@ -24,7 +24,7 @@ use super::{
     plugin_cache::PluginCache,
     protocol::{
         DoneFrame, FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PROTOCOL_VERSION, ToWorker,
-        read_frame, result_too_large, write_frame, write_frame_in,
+        read_frame, write_frame, write_frame_in,
     },
 };
 use crate::loader::{FileRefused, LoadedPlugin, MAX_PLUGIN_SIZE, PluginFile};
@@ -109,7 +109,7 @@ pub fn serve() -> Result<u8, NotStartedByHost> {
 /// What a host's start message says.
 struct Start {
     worker: usize,
-    plugin: PathBuf,
+    plugin: std::path::PathBuf,
     sha256: Option<String>,
     stamp: Option<FileStamp>,
     config: String,
