@@ -86,6 +86,9 @@ fn json_output_keeps_the_text_exactly() {
             "escapes-result",
             "--task",
             "escapes-error",
+            // One at a time, so the lines come in task order.
+            "--mode",
+            "inline",
             "--format",
             "jsonl",
             "--json",
