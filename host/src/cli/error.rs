@@ -111,7 +111,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success: every task ended ok
   1  the run finished but some tasks failed (see their status); `host compare`: something
-     regressed (a status got worse, an output changed, a task went missing or got slower)
+     regressed (a status got worse, an output changed for the same input, a task went missing,
+     or a time got worse: significantly and beyond --threshold, see `host compare --help`)
   2  the command line is wrong
   3  the plugin (or the directory to list) does not exist
   4  the file is not a shared library

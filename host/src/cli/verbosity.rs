@@ -7,7 +7,7 @@
 //!   `QUACK_LOG` (or else `RUST_LOG`) with a level (`debug`) or `target=level` directives
 //!   (`quack_host=trace,warn`) overrides them.
 //! - `--color auto` colours a stream when it is a terminal, `NO_COLOR` is not set (to anything
-//!   but the empty string) and `TERM` is not `dumb`; `CLICOLOR_FORCE` (not `0`) forces colour in
+//!   but the empty string), `CLICOLOR` is not `0` and `TERM` is not `dumb`; `CLICOLOR_FORCE` (not `0`) forces colour in
 //!   auto mode. `always` and `never` mean what they say.
 
 use std::{io::IsTerminal, sync::OnceLock};
@@ -104,6 +104,9 @@ impl Ui {
                     && std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| value != "0") =>
             {
                 true
+            }
+            ColorChoice::Auto if std::env::var_os("CLICOLOR").is_some_and(|value| value == "0") => {
+                false
             }
             ColorChoice::Auto => {
                 is_terminal && std::env::var_os("TERM").is_none_or(|term| term != "dumb")

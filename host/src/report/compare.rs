@@ -1,184 +1,93 @@
-//! [`Comparison`]: two saved reports side by side, for `host compare`. The summaries with their
-//! ratios; tasks matched by id whose status or output changed; tasks whose duration changed by
-//! more than a threshold (tasks under a noise floor in both runs are left out of that, and
-//! counted); a verdict, and whether anything regressed. It prints for people
-//! ([`Comparison::render`], where what the reports say is escaped through
-//! [`safe`](super::safe)) or serializes for machines (exactly as the reports say it).
+//! [`Comparison`]: saved reports of two sides (old and new, one report or several samples each)
+//! judged for `host compare`. Tasks are matched by id: a status that got worse, an output that
+//! changed for the same input, or a task gone missing is a regression; a task whose input differs
+//! is listed as such and judged on nothing but its status. Times (the run's wall time and tasks
+//! per second, and each task's duration) are judged by [`Rules`]: a change counts only when the
+//! Mann-Whitney rank test finds it significant (per-task p-values adjusted for their number) and
+//! it is larger than the threshold; with too few samples for the test, only the run's times count,
+//! and only beyond a large factor. One quantity is judged in [`judge`]; what a comparison holds is
+//! in [`found`]; the text forms are in [`super::compare_text`].
 
-use std::{collections::BTreeMap, fmt::Write as _};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
+mod found;
+mod judge;
+
+pub use found::{CountRow, Group, InputChange, Metric, OutputChange, Side, StatusChange, TaskTime};
+pub(crate) use judge::format_percent;
+pub use judge::{Better, Change, Judged, Rules};
+
+use judge::Judge;
+
 use super::{
-    human::{compact, duration},
+    human::compact,
     read::{SavedReport, SavedStatus, SavedTask},
-    safe::Safe,
+    stats::{Sample, benjamini_hochberg, mann_whitney, smallest_p},
 };
-
-/// How durations are judged.
-#[derive(Debug, Clone, Copy)]
-pub struct Thresholds {
-    /// A change of a task's duration beyond this fraction (0.1 for 10%) counts.
-    pub threshold: f64,
-    /// Tasks that took less than this many seconds in both runs are not compared for time.
-    pub noise_floor_seconds: f64,
-}
-
-/// One report's identity, as the comparison shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Side {
-    /// The report file.
-    pub report: String,
-    /// The plugin's name.
-    pub plugin: String,
-    /// The plugin's version.
-    pub plugin_version: String,
-    /// The plugin file's SHA-256, when the report has it.
-    pub plugin_sha256: Option<String>,
-    /// The host's version.
-    pub quack_version: String,
-    /// The host's commit, when the report has it.
-    pub quack_commit: Option<String>,
-    /// When the run started, when the report has it.
-    pub started_at: Option<String>,
-    /// The machine's host name, when the report has it.
-    pub host_name: Option<String>,
-    /// The runner's mode.
-    pub mode: String,
-    /// The runner's workers.
-    pub workers: u64,
-}
-
-impl Side {
-    fn of(report: &SavedReport) -> Self {
-        Side {
-            report: report.file.display().to_string(),
-            plugin: report.plugin.name.clone(),
-            plugin_version: report.plugin.version.clone(),
-            plugin_sha256: report.plugin.sha256.clone(),
-            quack_version: report.quack_version.clone(),
-            quack_commit: report.quack_commit.clone(),
-            started_at: report.started_at.clone(),
-            host_name: report.machine.host_name.clone(),
-            mode: report.runner.mode.clone(),
-            workers: report.runner.workers,
-        }
-    }
-}
-
-/// One line of the summaries side by side.
-#[derive(Debug, Clone, Serialize)]
-pub struct SummaryRow {
-    /// The summary's field: `wall_seconds`, `cpu_seconds`, `tasks_per_second`, `tasks` or a status.
-    pub name: &'static str,
-    /// In the old report (a whole number for counts).
-    pub old: Value,
-    /// In the new report (a whole number for counts).
-    pub new: Value,
-    /// new / old (`null` when old is zero).
-    pub ratio: Option<f64>,
-}
-
-impl SummaryRow {
-    fn seconds(name: &'static str, old: f64, new: f64) -> Self {
-        SummaryRow {
-            name,
-            old: Value::from(old),
-            new: Value::from(new),
-            ratio: ratio(old, new),
-        }
-    }
-
-    fn count(name: &'static str, old: u64, new: u64) -> Self {
-        SummaryRow {
-            name,
-            old: Value::from(old),
-            new: Value::from(new),
-            ratio: ratio(old as f64, new as f64),
-        }
-    }
-}
-
-/// A task whose status changed.
-#[derive(Debug, Clone, Serialize)]
-pub struct StatusChange {
-    /// The task's id.
-    pub id: u64,
-    /// Its status in the old report.
-    pub old: SavedStatus,
-    /// Its status in the new report.
-    pub new: SavedStatus,
-    /// Its error in the new report, if it failed there.
-    pub error: Option<String>,
-    /// Whether this is a regression (the new status is not `ok`).
-    pub regression: bool,
-}
-
-/// A task that ended `ok` in both reports with different outputs.
-#[derive(Debug, Clone, Serialize)]
-pub struct OutputChange {
-    /// The task's id.
-    pub id: u64,
-    /// Its output in the old report.
-    pub old: Value,
-    /// Its output in the new report.
-    pub new: Value,
-}
-
-/// A task whose duration changed beyond the threshold.
-#[derive(Debug, Clone, Serialize)]
-pub struct TimeChange {
-    /// The task's id.
-    pub id: u64,
-    /// Its duration in the old report, in seconds.
-    pub old_seconds: f64,
-    /// Its duration in the new report, in seconds.
-    pub new_seconds: f64,
-    /// new / old (`null` when old is zero).
-    pub ratio: Option<f64>,
-}
 
 /// The overall judgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// Nothing changed beyond the threshold.
+    /// Nothing changed significantly beyond the threshold.
     NoChange,
     /// Something got better and nothing worse.
     Improved,
-    /// Something got worse: a status, an output, a duration, or a task went missing.
+    /// Something got worse: a status, an output, a time, or a task went missing.
     Regressed,
 }
 
-/// Two reports compared.
+/// The reports of two sides compared.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
-    /// The old report.
-    pub old: Side,
-    /// The new report.
-    pub new: Side,
-    /// The threshold for durations, in percent.
+    /// The old side (the baseline).
+    pub old: Group,
+    /// The new side.
+    pub new: Group,
+    /// The threshold for times, in percent.
     pub threshold_percent: f64,
-    /// Tasks under this in both runs are not compared for time.
+    /// The rank test's significance level.
+    pub alpha: f64,
+    /// Task times under this on both sides are not judged.
     pub noise_floor_seconds: f64,
-    /// The summaries side by side.
-    pub summary: Vec<SummaryRow>,
+    /// Run times under this on both sides are not judged.
+    pub run_noise_floor_seconds: f64,
+    /// With too few samples for the test, run times count only beyond this factor.
+    pub few_samples_factor: f64,
+    /// Whether the rank test can find a difference with this many samples a side at `alpha`.
+    pub enough_samples: bool,
+    /// The run's wall time, tasks per second and CPU time.
+    pub metrics: Vec<Metric>,
+    /// Why the run-level times were not judged, when they were not.
+    pub metrics_not_judged: Option<String>,
+    /// The summaries' counts, report by report.
+    pub counts: Vec<CountRow>,
     /// Tasks whose status changed.
     pub status_changed: Vec<StatusChange>,
-    /// Tasks whose output changed.
+    /// Tasks whose output changed for the same input.
     pub output_changed: Vec<OutputChange>,
-    /// Tasks slower beyond the threshold.
-    pub slower: Vec<TimeChange>,
-    /// Tasks faster beyond the threshold.
-    pub faster: Vec<TimeChange>,
-    /// Ids of tasks only in the old report (a regression: they went missing).
+    /// Tasks whose input differs.
+    pub different_input: Vec<InputChange>,
+    /// Tasks slower, significantly and beyond the threshold.
+    pub slower: Vec<TaskTime>,
+    /// Tasks faster, significantly and beyond the threshold.
+    pub faster: Vec<TaskTime>,
+    /// How many tasks were judged on time and found the same.
+    pub same_time: u64,
+    /// Ids of tasks in no new report (a regression: they went missing).
     pub only_in_old: Vec<u64>,
-    /// Ids of tasks only in the new report.
+    /// Ids of tasks in no old report.
     pub only_in_new: Vec<u64>,
-    /// How many tasks, in both reports with the same status, took under the noise floor in both.
+    /// How many tasks, `ok` throughout with the same input, took under the noise floor on both
+    /// sides.
     pub under_noise_floor: u64,
-    /// What makes the comparison less telling (different inputs, machines, runners, plugins).
+    /// How many tasks, `ok` throughout with the same input, were not judged on time because
+    /// there are too few samples for the rank test.
+    pub too_few_samples: u64,
+    /// What makes the comparison less telling (different machines, runners, plugins).
     pub warnings: Vec<String>,
     /// The judgement.
     pub verdict: Verdict,
@@ -187,7 +96,7 @@ pub struct Comparison {
 }
 
 /// `count` of `noun`, with an `s` unless it is one.
-fn plural(count: usize, noun: &str) -> String {
+pub(super) fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
         format!("{count} {noun}")
     } else {
@@ -195,12 +104,8 @@ fn plural(count: usize, noun: &str) -> String {
     }
 }
 
-fn ratio(old: f64, new: f64) -> Option<f64> {
-    (old > 0.0).then(|| new / old)
-}
-
 /// A JSON value on one line, cut to `limit` characters.
-fn short(value: &Value, limit: usize) -> String {
+pub(super) fn short(value: &Value, limit: usize) -> String {
     let text = compact(value);
     if text.chars().count() <= limit {
         text
@@ -210,170 +115,389 @@ fn short(value: &Value, limit: usize) -> String {
     }
 }
 
-/// How many per-task lines of one kind a warning lists before it counts the rest.
+/// The distinct statuses of `records`, in report order.
+fn statuses(records: &[&SavedTask]) -> Vec<SavedStatus> {
+    SavedStatus::ALL
+        .into_iter()
+        .filter(|status| records.iter().any(|record| record.status == *status))
+        .collect()
+}
+
+/// A run-level quantity to compare: its name, which way is better, its words for worse and
+/// better, how to read it from a report, and whether it is judged.
+struct MetricSpec {
+    name: &'static str,
+    better: Better,
+    words: (&'static str, &'static str),
+    of: fn(&SavedReport) -> f64,
+    judged: bool,
+}
+
+/// Each task id of `side`'s reports, with its record in every report that has it.
+fn by_id(side: &[SavedReport]) -> BTreeMap<u64, Vec<&SavedTask>> {
+    let mut tasks: BTreeMap<u64, Vec<&SavedTask>> = BTreeMap::new();
+    for report in side {
+        for task in &report.tasks {
+            tasks.entry(task.id).or_default().push(task);
+        }
+    }
+    tasks
+}
+
+/// How many tasks of one kind a warning lists before it counts the rest.
 const LISTED: usize = 5;
 
 impl Comparison {
-    /// Compares `old` with `new` (refusing reports of different plugins is the caller's part).
-    pub fn new(old: &SavedReport, new: &SavedReport, thresholds: Thresholds) -> Self {
-        let mut warnings = Vec::new();
-        if old.plugin.name != new.plugin.name {
-            warnings.push(format!(
-                "the reports are of different plugins ({} and {}); compared as --force asks",
-                old.plugin.name, new.plugin.name
-            ));
-        }
-        if let (Some(a), Some(b)) = (&old.machine.host_name, &new.machine.host_name) {
-            if a != b {
-                warnings.push(format!(
-                    "the runs were on different machines ({a} and {b}); their times may not compare"
-                ));
-            }
-        }
-        if old.runner.mode != new.runner.mode || old.runner.workers != new.runner.workers {
-            warnings.push(format!(
-                "the runs used different runners ({} with {} and {} with {}); their times may not compare",
-                old.runner.mode,
-                plural(old.runner.workers as usize, "worker"),
-                new.runner.mode,
-                plural(new.runner.workers as usize, "worker"),
-            ));
-        }
-
-        let mut summary = vec![
-            SummaryRow::seconds(
-                "wall_seconds",
-                old.summary.wall_seconds,
-                new.summary.wall_seconds,
-            ),
-            SummaryRow::seconds(
-                "cpu_seconds",
-                old.summary.cpu_seconds,
-                new.summary.cpu_seconds,
-            ),
-            SummaryRow::seconds(
-                "tasks_per_second",
-                old.summary.tasks_per_second,
-                new.summary.tasks_per_second,
-            ),
-            SummaryRow::count("tasks", old.summary.tasks, new.summary.tasks),
-        ];
-        for status in SavedStatus::ALL {
-            summary.push(SummaryRow::count(
-                status.as_str(),
-                old.summary.of(status),
-                new.summary.of(status),
-            ));
-        }
-
-        let old_tasks: BTreeMap<u64, &SavedTask> =
-            old.tasks.iter().map(|task| (task.id, task)).collect();
-        let new_tasks: BTreeMap<u64, &SavedTask> =
-            new.tasks.iter().map(|task| (task.id, task)).collect();
-        let only_in_old = old_tasks
-            .keys()
-            .filter(|id| !new_tasks.contains_key(id))
-            .copied()
-            .collect();
-        let only_in_new = new_tasks
-            .keys()
-            .filter(|id| !old_tasks.contains_key(id))
-            .copied()
-            .collect();
-
+    /// Compares the `old` reports with the `new` ones (both sides non-empty; refusing reports of
+    /// different plugins is the caller's part).
+    pub fn new(old: &[SavedReport], new: &[SavedReport], rules: Rules) -> Self {
+        let enough_samples = smallest_p(old.len(), new.len()) < rules.alpha;
         let mut comparison = Comparison {
-            old: Side::of(old),
-            new: Side::of(new),
-            threshold_percent: thresholds.threshold * 100.0,
-            noise_floor_seconds: thresholds.noise_floor_seconds,
-            summary,
+            old: Group::of(old),
+            new: Group::of(new),
+            threshold_percent: rules.threshold * 100.0,
+            alpha: rules.alpha,
+            noise_floor_seconds: rules.noise_floor_seconds,
+            run_noise_floor_seconds: rules.run_noise_floor_seconds,
+            few_samples_factor: rules.few_samples_factor,
+            enough_samples,
+            metrics: Vec::new(),
+            metrics_not_judged: None,
+            counts: Self::counts(old, new),
             status_changed: Vec::new(),
             output_changed: Vec::new(),
+            different_input: Vec::new(),
             slower: Vec::new(),
             faster: Vec::new(),
-            only_in_old,
-            only_in_new,
+            same_time: 0,
+            only_in_old: Vec::new(),
+            only_in_new: Vec::new(),
             under_noise_floor: 0,
-            warnings,
+            too_few_samples: 0,
+            warnings: Self::warnings(old, new),
             verdict: Verdict::NoChange,
             message: String::new(),
         };
-        let mut inputs_differ = Vec::new();
-        for (id, before) in &old_tasks {
-            let Some(after) = new_tasks.get(id) else {
-                continue;
-            };
-            if before.input != after.input {
-                inputs_differ.push(format!(
-                    "task {id}'s input differs ({} in the old report, {} in the new)",
-                    short(&before.input, 40),
-                    short(&after.input, 40)
-                ));
-            }
-            comparison.task(before, after, thresholds);
-        }
-        let unlisted = inputs_differ.len().saturating_sub(LISTED);
-        comparison
-            .warnings
-            .extend(inputs_differ.into_iter().take(LISTED));
-        if unlisted > 0 {
-            comparison.warnings.push(format!(
-                "and {} more with different inputs",
-                plural(unlisted, "task")
-            ));
-        }
+        comparison.tasks(old, new, &rules);
+        let inputs = comparison.input_warnings();
+        comparison.warnings.extend(inputs);
+        comparison.metrics(old, new, &rules);
         comparison.judge();
         comparison
     }
 
-    /// Compares one task present in both reports.
-    fn task(&mut self, before: &SavedTask, after: &SavedTask, thresholds: Thresholds) {
-        let id = before.id;
-        if before.status != after.status {
-            self.status_changed.push(StatusChange {
-                id,
-                old: before.status,
-                new: after.status,
-                error: after.error.clone(),
-                regression: after.status != SavedStatus::Ok,
-            });
-            return;
+    /// What makes the sides' times less telling.
+    fn warnings(old: &[SavedReport], new: &[SavedReport]) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let (Some(first_old), Some(first_new)) = (old.first(), new.first()) else {
+            return warnings;
+        };
+        let plugins: BTreeSet<&str> = old
+            .iter()
+            .chain(new)
+            .map(|report| report.plugin.name.as_str())
+            .collect();
+        if plugins.len() > 1 {
+            let names: Vec<&str> = plugins.into_iter().collect();
+            warnings.push(format!(
+                "the reports are of different plugins ({}); compared as --force asks",
+                names.join(" and ")
+            ));
         }
-        if let (SavedStatus::Ok, Some(old), Some(new)) =
-            (before.status, &before.output, &after.output)
-        {
-            if old != new {
-                self.output_changed.push(OutputChange {
-                    id,
-                    old: old.clone(),
-                    new: new.clone(),
-                });
+        let machines: BTreeSet<&str> = old
+            .iter()
+            .chain(new)
+            .filter_map(|report| report.machine.host_name.as_deref())
+            .collect();
+        if machines.len() > 1 {
+            let names: Vec<&str> = machines.into_iter().collect();
+            warnings.push(format!(
+                "the runs were on different machines ({}); their times may not compare",
+                names.join(" and ")
+            ));
+        }
+        let runner = |report: &SavedReport| {
+            format!(
+                "{} with {}",
+                report.runner.mode,
+                plural(report.runner.workers as usize, "worker")
+            )
+        };
+        for (which, side) in [("old", old), ("new", new)] {
+            if side.iter().any(|report| runner(report) != runner(&side[0])) {
+                warnings.push(format!(
+                    "the {which} reports used different runners; their times may not compare"
+                ));
             }
         }
-        let (old, new) = (before.duration_seconds, after.duration_seconds);
-        if old < thresholds.noise_floor_seconds && new < thresholds.noise_floor_seconds {
-            self.under_noise_floor += 1;
+        if runner(first_old) != runner(first_new) {
+            warnings.push(format!(
+                "the runs used different runners ({} and {}); their times may not compare",
+                runner(first_old),
+                runner(first_new)
+            ));
+        }
+        warnings
+    }
+
+    /// The counts of each report's summary.
+    fn counts(old: &[SavedReport], new: &[SavedReport]) -> Vec<CountRow> {
+        let row = |name: &'static str, of: &dyn Fn(&SavedReport) -> u64| CountRow {
+            name,
+            old: old.iter().map(of).collect(),
+            new: new.iter().map(of).collect(),
+        };
+        let mut counts = vec![row("tasks", &|report| report.summary.tasks)];
+        for status in SavedStatus::ALL {
+            counts.push(row(status.as_str(), &|report| report.summary.of(status)));
+        }
+        counts
+    }
+
+    /// Matches the tasks by id and judges each.
+    fn tasks(&mut self, old: &[SavedReport], new: &[SavedReport], rules: &Rules) {
+        let (old_tasks, new_tasks) = (by_id(old), by_id(new));
+        for (which, side, tasks) in [("old", old, &old_tasks), ("new", new, &new_tasks)] {
+            let partial = tasks
+                .values()
+                .filter(|records| records.len() != side.len())
+                .count();
+            if partial > 0 {
+                self.warnings.push(format!(
+                    "{} in some of the {which} reports but not all",
+                    if partial == 1 {
+                        "1 task is".to_owned()
+                    } else {
+                        format!("{partial} tasks are")
+                    }
+                ));
+            }
+        }
+        self.only_in_old = old_tasks
+            .keys()
+            .filter(|id| !new_tasks.contains_key(id))
+            .copied()
+            .collect();
+        self.only_in_new = new_tasks
+            .keys()
+            .filter(|id| !old_tasks.contains_key(id))
+            .copied()
+            .collect();
+        let tested_samples = smallest_p(old.len(), new.len()) < rules.alpha;
+        let mut timed: Vec<(u64, Sample, Sample, f64)> = Vec::new();
+        for (id, before) in &old_tasks {
+            let Some(after) = new_tasks.get(id) else {
+                continue;
+            };
+            self.status(*id, before, after);
+            let input = &before[0].input;
+            if let Some(other) = before
+                .iter()
+                .chain(after.iter())
+                .map(|record| &record.input)
+                .find(|other| *other != input)
+            {
+                self.different_input.push(InputChange {
+                    id: *id,
+                    old: input.clone(),
+                    new: other.clone(),
+                });
+                continue;
+            }
+            self.output(*id, before, after);
+            let all_ok = before
+                .iter()
+                .chain(after.iter())
+                .all(|record| record.status == SavedStatus::Ok);
+            if !all_ok {
+                continue;
+            }
+            let seconds = |records: &[&SavedTask]| {
+                Sample::of(records.iter().map(|r| r.duration_seconds).collect())
+            };
+            let (Some(old_time), Some(new_time)) = (seconds(before), seconds(after)) else {
+                continue;
+            };
+            if old_time.median < rules.noise_floor_seconds
+                && new_time.median < rules.noise_floor_seconds
+            {
+                self.under_noise_floor += 1;
+            } else if !tested_samples {
+                self.too_few_samples += 1;
+            } else {
+                let p = mann_whitney(&old_time.values, &new_time.values);
+                timed.push((*id, old_time, new_time, p));
+            }
+        }
+        let p_values: Vec<f64> = timed.iter().map(|(.., p)| *p).collect();
+        let adjusted = benjamini_hochberg(&p_values);
+        let judge = Judge {
+            rules,
+            better: Better::Lower,
+            words: ("slower", "faster"),
+        };
+        for ((id, old_time, new_time, _), p) in timed.into_iter().zip(adjusted) {
+            let judged = judge.judge(old_time, new_time, Some(p), false, None);
+            let time = TaskTime { id, judged };
+            match time.judged.change {
+                Change::Worse => self.slower.push(time),
+                Change::Better => self.faster.push(time),
+                Change::Same | Change::NotJudged => self.same_time += 1,
+            }
+        }
+    }
+
+    /// Judges one task's statuses.
+    fn status(&mut self, id: u64, before: &[&SavedTask], after: &[&SavedTask]) {
+        let (old, new) = (statuses(before), statuses(after));
+        if old == new {
             return;
         }
-        let change = TimeChange {
+        let regression = new
+            .iter()
+            .any(|status| *status != SavedStatus::Ok && !old.contains(status));
+        let error = after.iter().find_map(|record| record.error.clone());
+        self.status_changed.push(StatusChange {
             id,
-            old_seconds: old,
-            new_seconds: new,
-            ratio: ratio(old, new),
+            old,
+            new,
+            error,
+            regression,
+        });
+    }
+
+    /// Judges one task's outputs, its input being the same throughout.
+    fn output(&mut self, id: u64, before: &[&SavedTask], after: &[&SavedTask]) {
+        let ok_outputs = |records: &[&SavedTask]| -> Vec<Value> {
+            records
+                .iter()
+                .filter(|record| record.status == SavedStatus::Ok)
+                .filter_map(|record| record.output.clone())
+                .collect()
         };
-        if new > old * (1.0 + thresholds.threshold) {
-            self.slower.push(change);
-        } else if new < old * (1.0 - thresholds.threshold) {
-            self.faster.push(change);
+        let (old, new) = (ok_outputs(before), ok_outputs(after));
+        let Some(first_old) = old.first() else {
+            return;
+        };
+        if let Some(changed) = new.iter().find(|output| !old.contains(output)) {
+            self.output_changed.push(OutputChange {
+                id,
+                old: first_old.clone(),
+                new: changed.clone(),
+            });
         }
+    }
+
+    /// Judges the run-level times.
+    fn metrics(&mut self, old: &[SavedReport], new: &[SavedReport], rules: &Rules) {
+        let same_work = self.only_in_old.is_empty()
+            && self.only_in_new.is_empty()
+            && self.different_input.is_empty();
+        let sample = |side: &[SavedReport], of: fn(&SavedReport) -> f64| {
+            Sample::of(side.iter().map(of).collect())
+        };
+        let wall = |report: &SavedReport| report.summary.wall_seconds;
+        let (Some(old_wall), Some(new_wall)) = (sample(old, wall), sample(new, wall)) else {
+            return;
+        };
+        let run_floor = rules.run_noise_floor_seconds;
+        let under_floor = old_wall.median < run_floor && new_wall.median < run_floor;
+        self.metrics_not_judged = if !same_work {
+            Some("the sides ran different tasks".to_owned())
+        } else if under_floor {
+            Some(format!(
+                "the runs took under {} (--run-noise-floor)",
+                super::human::duration(run_floor)
+            ))
+        } else {
+            None
+        };
+        let enough = self.enough_samples;
+        let entries = [
+            MetricSpec {
+                name: "wall_seconds",
+                better: Better::Lower,
+                words: ("slower", "faster"),
+                of: wall,
+                judged: true,
+            },
+            MetricSpec {
+                name: "tasks_per_second",
+                better: Better::Higher,
+                words: ("lower", "higher"),
+                of: |report| report.summary.tasks_per_second,
+                judged: true,
+            },
+            MetricSpec {
+                name: "cpu_seconds",
+                better: Better::Lower,
+                words: ("more", "less"),
+                of: |report| report.summary.cpu_seconds,
+                judged: false,
+            },
+        ];
+        for MetricSpec {
+            name,
+            better,
+            words,
+            of,
+            judged,
+        } in entries
+        {
+            let (Some(old_values), Some(new_values)) = (sample(old, of), sample(new, of)) else {
+                continue;
+            };
+            let not_judged = if judged {
+                self.metrics_not_judged
+                    .as_ref()
+                    .map(|reason| format!("not judged: {reason}"))
+            } else {
+                Some("CPU time is not judged".to_owned())
+            };
+            let p_value = (enough && not_judged.is_none())
+                .then(|| mann_whitney(&old_values.values, &new_values.values));
+            let judge = Judge {
+                rules,
+                better,
+                words,
+            };
+            self.metrics.push(Metric {
+                name,
+                better,
+                judged: judge.judge(old_values, new_values, p_value, true, not_judged),
+            });
+        }
+    }
+
+    /// The metric named `name`, if it was measured.
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|metric| metric.name == name)
     }
 
     /// Sets the verdict and its sentence.
     fn judge(&mut self) {
         let worse = self.status_changed.iter().filter(|c| c.regression).count();
-        let better = self.status_changed.len() - worse;
-        let threshold = self.threshold_percent;
+        let better = self
+            .status_changed
+            .iter()
+            .filter(|c| !c.regression && c.new == [SavedStatus::Ok])
+            .count();
+        let threshold = format_percent(self.threshold_percent);
         let mut regressed = Vec::new();
+        let mut improved = Vec::new();
+        for metric in &self.metrics {
+            let label = match metric.name {
+                "wall_seconds" => "wall time",
+                "tasks_per_second" => "tasks per second",
+                _ => continue,
+            };
+            let said = format!("{label} {}", metric.judged.words);
+            match metric.judged.change {
+                Change::Worse => regressed.push(said),
+                Change::Better => improved.push(said),
+                Change::Same | Change::NotJudged => {}
+            }
+        }
         if worse > 0 {
             regressed.push(format!("{} changed status", plural(worse, "task")));
         }
@@ -397,7 +521,6 @@ impl Comparison {
                 plural(self.only_in_old.len(), "task")
             ));
         }
-        let mut improved = Vec::new();
         if better > 0 {
             improved.push(format!("{} now ok", plural(better, "task")));
         }
@@ -433,295 +556,31 @@ impl Comparison {
         self.verdict == Verdict::Regressed
     }
 
-    /// The comparison for people: who is compared, the summaries side by side, the tasks that
-    /// changed, the note on the noise floor, and the verdict last. Warnings are not in it (they go
-    /// to stderr).
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for (label, side) in [("old", &self.old), ("new", &self.new)] {
-            let _ = writeln!(out, "{label}: {}", Safe(Self::describe(side)));
-        }
-        if let (Some(a), Some(b)) = (&self.old.plugin_sha256, &self.new.plugin_sha256) {
-            if a != b {
-                let _ = writeln!(
-                    out,
-                    "the plugin file changed: sha256 {} -> {}",
-                    abbreviate(a),
-                    abbreviate(b)
-                );
-            }
-        }
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "  {:<10} {:>12} {:>12} {:>8}",
-            "", "old", "new", "ratio"
-        );
-        for row in &self.summary {
-            let old = row.old.as_f64().unwrap_or(0.0);
-            let new = row.new.as_f64().unwrap_or(0.0);
-            let (label, old, new) = match row.name {
-                "wall_seconds" => ("wall", duration(old), duration(new)),
-                "cpu_seconds" => ("cpu", duration(old), duration(new)),
-                "tasks_per_second" => ("tasks/s", format!("{old:.1}"), format!("{new:.1}")),
-                "tasks" | "ok" => (row.name, row.old.to_string(), row.new.to_string()),
-                // Statuses nobody had would only make the table longer.
-                _ if old == 0.0 && new == 0.0 => continue,
-                name => (name, row.old.to_string(), row.new.to_string()),
-            };
-            let ratio = match row.ratio {
-                Some(ratio) if row.name.ends_with("seconds") || row.name.ends_with("second") => {
-                    format!("{ratio:.2}x")
-                }
-                _ => String::new(),
-            };
-            let line = format!("  {label:<10} {old:>12} {new:>12} {ratio:>8}");
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
-        if !self.status_changed.is_empty() {
-            let _ = writeln!(out, "\nstatus changed ({}):", self.status_changed.len());
-            for change in &self.status_changed {
-                let error = change
-                    .error
-                    .as_deref()
-                    .map(|error| format!(": {}", Safe(error)))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "  task {}  {} -> {}{error}",
+    /// The tasks whose input differs, for a warning: the first few, then a count.
+    fn input_warnings(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .different_input
+            .iter()
+            .take(LISTED)
+            .map(|change| {
+                format!(
+                    "task {}'s input differs ({} in the old report, {} in the new); it is judged on its status only",
                     change.id,
-                    change.old.as_str(),
-                    change.new.as_str()
-                );
-            }
+                    short(&change.old, 40),
+                    short(&change.new, 40)
+                )
+            })
+            .collect();
+        let unlisted = self.different_input.len().saturating_sub(LISTED);
+        if unlisted > 0 {
+            lines.push(format!(
+                "and {} more with different inputs",
+                plural(unlisted, "task")
+            ));
         }
-        if !self.output_changed.is_empty() {
-            let _ = writeln!(out, "\noutput changed ({}):", self.output_changed.len());
-            for change in &self.output_changed {
-                let _ = writeln!(
-                    out,
-                    "  task {}  {} -> {}",
-                    change.id,
-                    Safe(short(&change.old, 60)),
-                    Safe(short(&change.new, 60))
-                );
-            }
-        }
-        for (word, changes) in [("slower", &self.slower), ("faster", &self.faster)] {
-            if changes.is_empty() {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "\n{word} by more than {}% ({}):",
-                self.threshold_percent,
-                changes.len()
-            );
-            for change in changes {
-                let ratio = change
-                    .ratio
-                    .map(|ratio| format!("  ({ratio:.2}x)"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "  task {}  {} -> {}{ratio}",
-                    change.id,
-                    duration(change.old_seconds),
-                    duration(change.new_seconds)
-                );
-            }
-        }
-        for (which, ids) in [("old", &self.only_in_old), ("new", &self.only_in_new)] {
-            if !ids.is_empty() {
-                let listed: Vec<String> = ids.iter().take(20).map(u64::to_string).collect();
-                let more = if ids.len() > 20 { ", ..." } else { "" };
-                let _ = writeln!(
-                    out,
-                    "\nonly in the {which} report: {} ({}{more})",
-                    plural(ids.len(), "task"),
-                    listed.join(", ")
-                );
-            }
-        }
-        let _ = writeln!(out);
-        if self.under_noise_floor > 0 {
-            let _ = writeln!(
-                out,
-                "note: {} took under {} in both runs; their times are not compared (--noise-floor)",
-                plural(self.under_noise_floor as usize, "task"),
-                duration(self.noise_floor_seconds)
-            );
-        }
-        let _ = writeln!(out, "verdict: {}", self.message);
-        out
+        lines
     }
-
-    /// `report.json: factorize 0.1.0 (sha256 1a2b3c4d5e6f), started ... on box, host 0.1.0 (abc1234), thread with 2 workers`.
-    fn describe(side: &Side) -> String {
-        let mut text = format!("{}: {} {}", side.report, side.plugin, side.plugin_version);
-        if let Some(sha) = &side.plugin_sha256 {
-            let _ = write!(text, " (sha256 {})", abbreviate(sha));
-        }
-        if let Some(started) = &side.started_at {
-            let _ = write!(text, ", started {started}");
-        }
-        if let Some(host_name) = &side.host_name {
-            let _ = write!(text, " on {host_name}");
-        }
-        let _ = write!(text, ", host {}", side.quack_version);
-        if let Some(commit) = &side.quack_commit {
-            let _ = write!(text, " ({commit})");
-        }
-        let _ = write!(
-            text,
-            ", {} with {}",
-            side.mode,
-            plural(side.workers as usize, "worker")
-        );
-        text
-    }
-}
-
-/// The first 12 characters of a hash.
-fn abbreviate(hash: &str) -> &str {
-    hash.get(..12).unwrap_or(hash)
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use serde_json::json;
-
-    use super::*;
-
-    /// A report of `plugin` whose tasks are `(id, status, output, seconds)`.
-    fn saved(plugin: &str, tasks: &[(u64, &str, Value, f64)]) -> SavedReport {
-        let tasks: Vec<Value> = tasks
-            .iter()
-            .map(|(id, status, output, seconds)| {
-                let mut task = json!({
-                    "id": id, "input": id, "status": status, "worker": 0,
-                    "start_seconds": 0.0, "duration_seconds": seconds,
-                });
-                if *status == "ok" {
-                    task["output"] = output.clone();
-                } else {
-                    task["error"] = json!("failed");
-                }
-                task
-            })
-            .collect();
-        let report = json!({
-            "format_version": 1, "quack_version": "0.1.0",
-            "plugin": {"path": "p.so", "name": plugin, "version": "0.1.0"},
-            "runner": {"mode": "inline", "workers": 1},
-            "tasks": tasks,
-            "summary": {"tasks": 0, "ok": 0, "error": 0, "crashed": 0, "timeout": 0,
-                        "cancelled": 0, "wall_seconds": 1.0, "cpu_seconds": 1.0,
-                        "tasks_per_second": 1.0},
-        });
-        SavedReport::parse(Path::new("r.json"), report.to_string().as_bytes())
-            .expect("a valid report")
-    }
-
-    const TEN_PERCENT: Thresholds = Thresholds {
-        threshold: 0.1,
-        noise_floor_seconds: 0.001,
-    };
-
-    #[test]
-    fn tiny_tasks_are_not_judged_on_time_but_counted() {
-        let old = saved(
-            "p",
-            &[(0, "ok", json!(1), 0.0001), (1, "ok", json!(1), 0.5)],
-        );
-        let new = saved(
-            "p",
-            &[(0, "ok", json!(1), 0.0009), (1, "ok", json!(1), 0.52)],
-        );
-        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
-        assert_eq!(comparison.under_noise_floor, 1);
-        assert_eq!(comparison.verdict, Verdict::NoChange);
-        assert_eq!(comparison.message, "no change");
-        assert!(
-            comparison
-                .render()
-                .contains("note: 1 task took under 1.0 ms")
-        );
-    }
-
-    #[test]
-    fn a_task_that_grows_past_the_floor_is_judged() {
-        let old = saved("p", &[(0, "ok", json!(1), 0.0005)]);
-        let new = saved("p", &[(0, "ok", json!(1), 0.05)]);
-        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
-        assert_eq!(comparison.slower.len(), 1);
-        assert_eq!(
-            comparison.message,
-            "regressed: 1 task slower by more than 10%"
-        );
-    }
-
-    #[test]
-    fn faster_tasks_improve_and_missing_tasks_regress() {
-        let old = saved(
-            "p",
-            &[
-                (0, "ok", json!(1), 0.2),
-                (1, "ok", json!(1), 0.2),
-                (2, "ok", json!(1), 0.2),
-            ],
-        );
-        let new = saved("p", &[(0, "ok", json!(1), 0.1), (1, "ok", json!(1), 0.1)]);
-        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
-        assert_eq!(comparison.only_in_old, [2]);
-        assert_eq!(
-            comparison.message,
-            "regressed: 1 task missing from the new report; improved: 2 tasks faster by more than 10%"
-        );
-        assert!(comparison.regressed());
-
-        let back = Comparison::new(&new, &old, TEN_PERCENT);
-        assert_eq!(back.only_in_new, [2]);
-        assert_eq!(back.message, "regressed: 2 tasks slower by more than 10%");
-    }
-
-    #[test]
-    fn any_change_to_a_failing_status_is_a_regression_and_to_ok_an_improvement() {
-        let old = saved(
-            "p",
-            &[(0, "error", Value::Null, 0.1), (1, "ok", json!([1]), 0.1)],
-        );
-        let new = saved(
-            "p",
-            &[(0, "crashed", Value::Null, 0.1), (1, "ok", json!([2]), 0.1)],
-        );
-        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
-        assert_eq!(
-            comparison.message,
-            "regressed: 1 task changed status, 1 task's output changed"
-        );
-        let fixed = saved("p", &[(0, "ok", json!(0), 0.1), (1, "ok", json!([1]), 0.1)]);
-        assert_eq!(
-            Comparison::new(&old, &fixed, TEN_PERCENT).message,
-            "improved: 1 task now ok"
-        );
-    }
-
-    #[test]
-    fn warnings_name_what_makes_times_incomparable() {
-        let old = saved("p", &[(0, "ok", json!(1), 0.1)]);
-        let mut new = saved("q", &[(0, "ok", json!(1), 0.1)]);
-        new.runner.mode = "thread".to_owned();
-        new.tasks[0].input = json!("other");
-        let comparison = Comparison::new(&old, &new, TEN_PERCENT);
-        let warnings = comparison.warnings.join("\n");
-        assert!(
-            warnings.contains("different plugins (p and q)"),
-            "{warnings}"
-        );
-        assert!(warnings.contains("different runners"), "{warnings}");
-        assert!(warnings.contains("task 0's input differs"), "{warnings}");
-    }
-}
+mod tests;

@@ -5,6 +5,7 @@
 //! adds ([`verbose`], through `tracing`).
 
 pub mod compare;
+pub mod compare_text;
 pub mod diagnostics;
 pub mod file;
 pub mod human;
@@ -12,6 +13,7 @@ pub mod jsonl;
 pub mod progress;
 pub mod read;
 pub mod safe;
+pub mod stats;
 pub mod timed;
 pub mod verbose;
 

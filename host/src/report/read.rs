@@ -207,6 +207,28 @@ impl SavedReport {
         Self::parse(path, &text)
     }
 
+    /// Reads and checks a report from stdin (`host compare ... -`); it is named `- (stdin)` in
+    /// messages.
+    pub fn read_stdin() -> Result<Self, ReadReportError> {
+        let path = Path::new("- (stdin)");
+        let mut text = Vec::new();
+        io::stdin()
+            .lock()
+            .take(MAX_REPORT_BYTES + 1)
+            .read_to_end(&mut text)
+            .map_err(|source| ReadReportError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if text.len() as u64 > MAX_REPORT_BYTES {
+            return Err(ReadReportError::TooLarge {
+                path: path.to_path_buf(),
+                size: text.len() as u64,
+            });
+        }
+        Self::parse(path, &text)
+    }
+
     /// Checks and reads the report `text`, which came from `path`.
     ///
     /// The text is deserialized straight into the report's types (no intermediate tree of
