@@ -254,3 +254,28 @@ fn warnings_name_what_makes_times_incomparable() {
     );
     assert!(warnings.contains("different runners"), "{warnings}");
 }
+
+#[test]
+fn neither_form_for_people_passes_a_terminal_control_through() {
+    let old = report("p", &[(0, json!(1), "ok", json!("a"), 0.1)], 0.1);
+    let hostile = report(
+        "p",
+        &[(
+            0,
+            json!(1),
+            "ok",
+            json!("\u{1b}]0;owned\u{7}\nforged row"),
+            0.1,
+        )],
+        0.1,
+    );
+    let comparison = Comparison::new(&[old], &[hostile], RULES);
+    assert_eq!(comparison.message, "regressed: 1 task's output changed");
+    for text in [comparison.render(Look::default()), comparison.markdown()] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text}"
+        );
+        assert!(!text.contains("\nforged row"), "{text}");
+    }
+}
