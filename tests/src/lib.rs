@@ -605,3 +605,17 @@ impl Drop for LiveRun {
         }
     }
 }
+
+/// The processes (their pids) whose command line mentions `needle`: to check that nothing a run
+/// started is left running.
+pub fn processes_mentioning(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .expect("/proc can be read")
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains(needle))
+        })
+        .collect()
+}

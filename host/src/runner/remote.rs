@@ -192,7 +192,7 @@ impl RemoteInstance {
                         return Err(Silence::TimedOut);
                     }
                 }
-                // The pool holds a sender itself: never disconnected.
+                // This instance holds a sender itself: never disconnected.
                 Err(RecvTimeoutError::Disconnected) => return Err(Silence::TimedOut),
             }
         }

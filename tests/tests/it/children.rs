@@ -2,24 +2,7 @@
 //! outlives the run (a daemon in a session of its own neither, in every mode), and a worker
 //! that dies while its child holds its pipes counts as dead at once.
 
-use quack_tests::{plugin_arg, run_with_report, task_record};
-
-/// The processes whose command line holds `marker`.
-fn processes_with(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if cmdline.contains(marker) {
-                found.push(format!(
-                    "{}: {cmdline}",
-                    entry.file_name().to_string_lossy()
-                ));
-            }
-        }
-    }
-    found
-}
+use quack_tests::{plugin_arg, processes_mentioning, run_with_report, task_record};
 
 /// A marker no other test uses.
 fn marker(name: &str) -> String {
@@ -48,8 +31,8 @@ fn a_task_whose_child_hangs_is_stopped_by_the_timeout_and_leaves_no_process() {
     assert_eq!(task_record(&report, 0)["status"], "timeout", "{report:#}");
     assert_eq!(task_record(&report, 1)["status"], "ok", "{report:#}");
     assert_eq!(
-        processes_with(&mark),
-        Vec::<String>::new(),
+        processes_mentioning(&mark),
+        Vec::<u32>::new(),
         "a child outlived the run"
     );
 }
@@ -81,8 +64,8 @@ fn a_worker_that_exits_while_its_child_holds_its_pipes_is_dead_at_once() {
     );
     assert_eq!(task_record(&report, 1)["status"], "ok", "{report:#}");
     assert_eq!(
-        processes_with(&mark),
-        Vec::<String>::new(),
+        processes_mentioning(&mark),
+        Vec::<u32>::new(),
         "a child outlived the run"
     );
 }
@@ -104,8 +87,8 @@ fn a_daemon_a_task_leaves_behind_does_not_outlive_the_run_in_any_mode() {
         let record = task_record(&report, 0);
         assert_eq!(record["status"], "ok", "{mode}: {record:#}");
         assert_eq!(
-            processes_with(&format!("{mark}-daemon")),
-            Vec::<String>::new(),
+            processes_mentioning(&format!("{mark}-daemon")),
+            Vec::<u32>::new(),
             "{mode}: a daemon outlived the run"
         );
     }
@@ -134,8 +117,8 @@ fn a_task_stopped_by_its_time_limit_takes_its_daemon_with_it() {
     assert_eq!(task_record(&report, 0)["status"], "timeout", "{report:#}");
     assert_eq!(task_record(&report, 1)["status"], "ok", "{report:#}");
     assert_eq!(
-        processes_with(&format!("{mark}-daemon")),
-        Vec::<String>::new(),
+        processes_mentioning(&format!("{mark}-daemon")),
+        Vec::<u32>::new(),
         "a daemon outlived the run"
     );
 }

@@ -13,7 +13,8 @@ use std::{
 };
 
 use quack_tests::{
-    HANG_GUARD, LiveRun, assert_valid_report, host, plugin, plugin_arg, read_report, run_within,
+    HANG_GUARD, LiveRun, assert_valid_report, host, plugin, plugin_arg, processes_mentioning,
+    read_report, run_within,
 };
 use serde_json::Value;
 
@@ -52,19 +53,6 @@ fn wait_for_text(path: &Path, needle: &str) {
         );
         thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// The processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|line| String::from_utf8_lossy(&line).contains(needle))
-        })
-        .collect()
 }
 
 fn signal_before_the_first_line_of_stdin(signal: libc::c_int, code: i32) {

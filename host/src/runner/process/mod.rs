@@ -228,9 +228,8 @@ impl Pool<'_> {
                 self.dispatch(pending, outbox);
                 // The rest of the workers start once the first have their tasks, and only if
                 // tasks wait for them (one task that `split` left whole needs one worker).
-                let wanted = if pending.has_waiting() { workers } else { 0 };
-                for slot in self.slots.len()..wanted {
-                    let fresh = self.spawn(slot, 0)?;
+                while self.slots.len() < workers && pending.has_waiting() {
+                    let fresh = self.spawn(self.slots.len(), 0)?;
                     self.slots.push(fresh);
                 }
                 if pending.is_exhausted() && self.slots.iter().all(|slot| slot.in_flight.is_empty())
