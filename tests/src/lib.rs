@@ -177,6 +177,52 @@ pub fn host(args: &[&str]) -> Command {
     command
 }
 
+/// Copies of the host and of plugins where any user can run them, for tests that run the host as
+/// another user: the build directory may sit where only its owner can reach it (a fresh clone in
+/// a private temporary directory, say). Removed when dropped.
+pub struct ForEveryUser {
+    dir: tempfile::TempDir,
+}
+
+impl ForEveryUser {
+    /// A new directory that every user may enter and read.
+    pub fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("the directory opened to every user");
+        std::fs::copy(host_path(), dir.path().join("host")).expect("the host copied");
+        ForEveryUser { dir }
+    }
+
+    /// A copy of the plugin `name` (see [`plugin`]) that every user can load.
+    pub fn plugin(&self, name: &str) -> PathBuf {
+        let original = plugin(name);
+        let copy = self
+            .dir
+            .path()
+            .join(original.file_name().expect("a file name"));
+        std::fs::copy(&original, &copy).expect("the plugin copied");
+        copy
+    }
+
+    /// [`host`], with the copy of the host.
+    pub fn host(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(self.dir.path().join("host"));
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .env_remove("RUST_BACKTRACE");
+        command
+    }
+}
+
+impl Default for ForEveryUser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A binary of the quack-bench package (`quack-bench`, `rayon-peer`), beside the host.
 pub fn bench_binary(name: &str) -> PathBuf {
     profile_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))

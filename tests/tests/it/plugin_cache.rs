@@ -459,7 +459,8 @@ fn run_as_nobody(temp: &Path) -> quack_tests::Run {
     let unwritable = tempfile::tempdir().unwrap();
     std::fs::set_permissions(unwritable.path(), PermissionsExt::from_mode(0o755)).unwrap();
     let hide = format!("sh -c 'rm -f {} && exec \"$@\"' hide", plugin.display());
-    let mut command = host(&[
+    let shared = quack_tests::ForEveryUser::new();
+    let mut command = shared.host(&[
         "run",
         plugin.to_str().unwrap(),
         "--launcher",

@@ -355,21 +355,24 @@ fn another_users_file_in_a_sticky_directory_is_refused_before_the_run() {
     std::fs::write(&theirs, "theirs").unwrap();
     std::os::unix::fs::chown(&theirs, Some(owner), Some(owner)).unwrap();
     let path = theirs.to_str().unwrap();
-    let output = host(&[
-        "run",
-        &plugin_arg("factorize"),
-        "--task",
-        "12",
-        "--mode",
-        "inline",
-        "--json",
-        path,
-    ])
-    .current_dir(dir.path())
-    .uid(runner)
-    .gid(runner)
-    .output()
-    .unwrap();
+    let shared = quack_tests::ForEveryUser::new();
+    let plugin = shared.plugin("factorize");
+    let output = shared
+        .host(&[
+            "run",
+            plugin.to_str().unwrap(),
+            "--task",
+            "12",
+            "--mode",
+            "inline",
+            "--json",
+            path,
+        ])
+        .current_dir(dir.path())
+        .uid(runner)
+        .gid(runner)
+        .output()
+        .unwrap();
     let result = Run::from(output);
     refused_before_the_run(&result, path, "belongs to another user (uid 65534)");
     assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs");
