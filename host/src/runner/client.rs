@@ -16,7 +16,7 @@
 use std::{
     collections::VecDeque,
     io::{BufReader, BufWriter, Write},
-    process::{ChildStdin, ExitStatus, Stdio},
+    process::{ChildStdin, ExitStatus},
     sync::Arc,
     thread,
     time::{Duration, Instant},
@@ -83,15 +83,6 @@ pub(crate) struct WorkerEvent {
     pub message: Message,
 }
 
-/// Where a worker's stderr goes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stderr {
-    /// Line by line to the driver, as [`Message::Output`].
-    Relay,
-    /// Straight to the host's own stderr.
-    Inherit,
-}
-
 /// What the client sends a worker first.
 pub(crate) struct Start<'a> {
     /// The plugin's path on the host.
@@ -126,26 +117,23 @@ impl WorkerClient {
         slot: usize,
         generation: u64,
         start: &Start<'_>,
-        stderr: Stderr,
         events: &Sender<WorkerEvent>,
     ) -> Result<Self, RunError> {
-        let mut process = command.command();
-        if stderr == Stderr::Inherit {
-            process.stderr(Stdio::inherit());
-        }
-        let mut child = process
-            .spawn()
-            .map_err(|source| match command.launcher().first() {
-                Some(launcher) => RunError::LauncherMissing {
-                    launcher: launcher.to_string_lossy().into_owned(),
-                    source,
-                },
-                None => RunError::Spawn {
-                    worker: slot,
-                    program: command.display(),
-                    source,
-                },
-            })?;
+        let mut child =
+            command
+                .command()
+                .spawn()
+                .map_err(|source| match command.launcher().first() {
+                    Some(launcher) => RunError::LauncherMissing {
+                        launcher: launcher.to_string_lossy().into_owned(),
+                        source,
+                    },
+                    None => RunError::Spawn {
+                        worker: slot,
+                        program: command.display(),
+                        source,
+                    },
+                })?;
         let pid = child.id();
         super::orphans::own(pid);
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {

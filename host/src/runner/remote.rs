@@ -17,9 +17,7 @@ use serde_json::{
 
 use super::{
     RunContext, RunError, Status, WorkerCommand,
-    client::{
-        Done, Expected, Message, Stderr, WorkerClient, WorkerEvent, check_hello, fatal_error,
-    },
+    client::{Done, Expected, Message, WorkerClient, WorkerEvent, check_hello, fatal_error},
     outbox::{Stop, TICK},
     protocol::{ToWorker, write_frame},
     ship::PluginSource,
@@ -57,6 +55,18 @@ enum Silence {
     TimedOut,
     /// The run is stopping.
     Stopped(Stop),
+}
+
+/// Writes a line the split/merge worker (or the plugin in it) printed to the host's stderr,
+/// marked as that worker's and escaped like every worker's output, so it stays on its line and
+/// cannot drive the terminal. A stderr that cannot be written drops the line.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "[split worker] {}",
+        crate::report::safe::Safe(line)
+    );
 }
 
 /// A plugin instance living in a worker process.
@@ -101,7 +111,6 @@ impl RemoteInstance {
             0,
             generation,
             &self.source.start(&self.context.config),
-            Stderr::Inherit,
             &self.events,
         )
         .map_err(|error| failed(error.to_string()))?;
@@ -166,7 +175,7 @@ impl RemoteInstance {
                     self.abandon();
                     return Err(failed("it answered before its hello".to_owned()));
                 }
-                Message::Output(_) => {}
+                Message::Output(line) => say(&line),
             }
         }
     }
@@ -280,7 +289,8 @@ impl RemoteInstance {
                         describe_exit(status)
                     )));
                 }
-                Message::Output(_) | Message::Shipped(_) => {}
+                Message::Output(line) => say(&line),
+                Message::Shipped(_) => {}
                 Message::ProtocolError(reason) => {
                     self.abandon();
                     return Err(crashed(format!(

@@ -123,3 +123,25 @@ fn ctrl_c_while_split_hangs_in_an_isolated_run_ends_the_run_with_its_report() {
         );
     }
 }
+
+#[test]
+fn what_split_prints_in_an_isolated_run_is_marked_and_escaped() {
+    let (run, report) = isolated(&["split-says"], &[]);
+    run.expect_code(0);
+    assert_eq!(
+        task_record(&report, 0)["output"],
+        "SPLIT-SAYS",
+        "{report:#}"
+    );
+    let line = run
+        .stderr
+        .lines()
+        .find(|line| line.contains("split says"))
+        .unwrap_or_else(|| panic!("the split's line is relayed: {run:#?}"));
+    assert!(line.starts_with("[split worker] "), "{line}");
+    assert!(line.contains("\\u{1b}]0;owned"), "{line}");
+    assert!(
+        !run.stderr.contains(['\u{1b}', '\u{7}', '\r']),
+        "no control character reaches the terminal raw: {run:#?}"
+    );
+}

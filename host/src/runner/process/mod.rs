@@ -32,7 +32,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use super::{
     EventKind, Executor, RunContext, RunError, Task, WorkerCommand,
-    client::{Expected, Message, Stderr, WorkerClient, WorkerEvent, check_hello, fatal_error},
+    client::{Expected, Message, WorkerClient, WorkerEvent, check_hello, fatal_error},
     outbox::{Outbox, Stop, wait_time},
     pending::Pending,
     protocol::Hello,
@@ -256,14 +256,7 @@ impl Pool<'_> {
 
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
         let start = self.source.start(&self.context.config);
-        let client = WorkerClient::spawn(
-            self.command,
-            slot,
-            generation,
-            &start,
-            Stderr::Relay,
-            &self.events,
-        )?;
+        let client = WorkerClient::spawn(self.command, slot, generation, &start, &self.events)?;
         Ok(Slot::new(client))
     }
 
