@@ -59,6 +59,8 @@ pub struct HumanReporter<W: Write> {
     failure: Option<io::Error>,
     /// One line, made whole before it is written (kept: a line per task allocates nothing).
     line: String,
+    /// The worker processes that started, by slot (none in the modes without processes).
+    started: std::collections::BTreeSet<usize>,
 }
 
 impl<W: Write> Reporter for HumanReporter<W> {
@@ -77,6 +79,10 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 Ok(())
             }
             EventKind::TaskFinished(record) => self.file(record),
+            EventKind::WorkerStarted { worker, .. } => {
+                self.started.insert(*worker);
+                Ok(())
+            }
             EventKind::Idle => self.out.flush(),
             EventKind::RunFinished { summary, .. } => {
                 let choice = self.choice.clone();
@@ -112,6 +118,7 @@ impl<W: Write> HumanReporter<W> {
             next_id: 0,
             failure: None,
             line: String::new(),
+            started: std::collections::BTreeSet::new(),
         }
     }
 
@@ -243,11 +250,15 @@ impl<W: Write> HumanReporter<W> {
                 .filter(|status| summary.of(**status) > 0)
                 .map(|status| format!("{} {}", summary.of(*status), status.as_str())),
         );
-        let workers = if choice.workers == 1 {
-            "worker"
+        let mut workers = if choice.workers == 1 {
+            "worker".to_owned()
         } else {
-            "workers"
+            "workers".to_owned()
         };
+        // Process workers start only while tasks wait for them: say when fewer ran than chosen.
+        if !self.started.is_empty() && self.started.len() < choice.workers {
+            workers.push_str(&format!(" ({} started)", self.started.len()));
+        }
         let tasks = if summary.tasks == 1 { "task" } else { "tasks" };
         let failed = summary.failed();
         let style = if self.options.colors && failed > 0 {

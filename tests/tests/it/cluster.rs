@@ -453,6 +453,35 @@ fn a_launcher_that_fails_before_the_worker_starts_is_quoted_with_its_exit_code()
 }
 
 #[test]
+fn the_summary_says_when_fewer_workers_started_than_were_chosen() {
+    // The first worker the launcher starts runs at once; any other waits 5 s first, by when
+    // the one task has long finished.
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let launcher = format!(
+        "sh -c 'mkdir {} 2>/dev/null || sleep 5; exec \"$@\"' sh",
+        first.display()
+    );
+    let plugin = plugin_arg("factorize");
+    let result = run(&[
+        "run",
+        &plugin,
+        "--launcher",
+        &launcher,
+        "--workers",
+        "2",
+        "--task",
+        "12",
+    ]);
+    result.expect_code(0);
+    let summary = result.stdout.lines().last().unwrap();
+    assert!(
+        summary.contains("| mode process, 2 workers (1 started) |"),
+        "{result:#?}"
+    );
+}
+
+#[test]
 fn an_unsatisfiable_slurm_request_is_srun_s_own_sentence() {
     let Some(_cluster) = slurm() else {
         return;
