@@ -543,6 +543,71 @@ fn a_request_the_cluster_cannot_meet_ends_at_the_start_limit_with_srun_s_words()
     assert_eq!(task_record(&report, 0)["status"], "not-run", "{report:#}");
 }
 
+/// The jobs named `name` in the queue, pending or running, as `squeue` lists them.
+fn jobs_named(name: &str) -> String {
+    let output = Command::new("squeue")
+        .args(["--noheader", "--name", name, "--format", "%i %T"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Cancels the jobs named `name` when dropped, so that a failing test leaves none behind.
+struct CancelJobs(&'static str);
+
+impl Drop for CancelJobs {
+    fn drop(&mut self) {
+        let _ = Command::new("scancel").args(["--name", self.0]).status();
+    }
+}
+
+#[test]
+fn a_worker_still_queued_when_the_run_ends_leaves_no_job_behind() {
+    let Some(_cluster) = slurm() else {
+        return;
+    };
+    const NAME: &str = "quack-test-queued-at-the-end";
+    let _cancel = CancelJobs(NAME);
+    // Three workers on a two-CPU node: the third `srun` waits in the queue for the whole run.
+    let plugin = plugin_arg("factorize");
+    let job_name = format!("--job-name={NAME}");
+    let (run, _report) = run_env(
+        &[
+            "run",
+            &plugin,
+            "--slurm",
+            "--workers",
+            "3",
+            "--slurm-args",
+            &job_name,
+        ],
+        &[],
+    );
+    run.expect_code(0);
+    assert_seed(&run);
+    // The queued request is withdrawn: it leaves the queue without ever running. A request
+    // whose `srun` was killed instead stays, and runs (with no worker in it) once the node has
+    // room, which the end of the run gives it at once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    loop {
+        let jobs = jobs_named(NAME);
+        if jobs.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs left in the queue after the run: {jobs}; {run:#?}"
+        );
+        seen.push(jobs);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !seen.iter().any(|jobs| jobs.contains("RUNNING")),
+        "a job of the run started after it ended: {seen:?}"
+    );
+}
+
 #[test]
 fn inside_an_sbatch_allocation_the_workers_are_its_tasks() {
     let Some(_cluster) = slurm() else {

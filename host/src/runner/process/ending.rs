@@ -203,11 +203,17 @@ impl Pool<'_> {
         outbox: &mut Outbox<'_>,
     ) {
         self.closing = true;
+        // A worker that has not said hello may be a launcher still waiting for its turn (`srun`
+        // in the queue) that closed pipes do not reach: SIGTERM lets it withdraw its request,
+        // where the SIGKILL after the grace would leave the job queued. It goes first, before
+        // the workers that leave free room the waiting request could take.
         for slot in &mut self.slots {
-            slot.client.close();
-            if stop.is_some() {
+            if stop.is_some() || !slot.ready {
                 slot.stop(StopReason::Cancel);
             }
+        }
+        for slot in &mut self.slots {
+            slot.client.close();
         }
         if let Some(stop) = stop {
             for (index, slot) in self.slots.iter_mut().enumerate() {
