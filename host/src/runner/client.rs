@@ -17,7 +17,10 @@ use std::{
     collections::VecDeque,
     io::{BufReader, BufWriter, Write},
     process::{ChildStdin, ExitStatus},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     thread,
     time::{Duration, Instant},
 };
@@ -93,6 +96,8 @@ pub(crate) struct Start<'a> {
     pub stamp: Option<super::protocol::FileStamp>,
     /// The instance's configuration, a JSON object as text.
     pub config: &'a str,
+    /// How often the worker says it is alive once started; `None`: never.
+    pub heartbeat: Option<Duration>,
 }
 
 /// One worker process and the host's ends of its pipes.
@@ -105,6 +110,8 @@ pub(crate) struct WorkerClient {
     /// Whether the process has not been reaped yet (signals are only sent while it has not).
     alive: bool,
     spawned: Instant,
+    /// When it last sent a frame, in milliseconds after `spawned` (kept by its reader thread).
+    heard: Arc<AtomicU64>,
     /// Its last lines on stderr.
     recent: VecDeque<String>,
 }
@@ -170,10 +177,19 @@ impl WorkerClient {
             );
         }
         let send_answers = send.clone();
+        let spawned = Instant::now();
+        let heard = Arc::new(AtomicU64::new(0));
+        let heard_by_reader = Arc::clone(&heard);
         readers.push(
             thread::Builder::new()
                 .name(format!("quack-results-{slot}"))
-                .spawn(move || read_answers(stdout, &send_answers))
+                .spawn(move || {
+                    read_answers(stdout, &send_answers, || {
+                        let since =
+                            u64::try_from(spawned.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        heard_by_reader.store(since, Ordering::Relaxed);
+                    });
+                })
                 .map_err(spawn_failed)?,
         );
         thread::Builder::new()
@@ -206,6 +222,9 @@ impl WorkerClient {
             sha256: start.sha256.clone(),
             stamp: start.stamp,
             config: start.config.to_owned(),
+            heartbeat_ms: start.heartbeat.map_or(0, |every| {
+                u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1)
+            }),
         };
         // A worker that died at once shows as its exit; the frame is lost with it.
         let _ = write_frame(&mut stdin, &start).and_then(|()| stdin.flush());
@@ -215,7 +234,8 @@ impl WorkerClient {
             pid,
             stdin: Some(stdin),
             alive: true,
-            spawned: Instant::now(),
+            spawned,
+            heard,
             recent: VecDeque::new(),
         })
     }
@@ -228,6 +248,12 @@ impl WorkerClient {
     /// When the process was started.
     pub(crate) fn spawned(&self) -> Instant {
         self.spawned
+    }
+
+    /// When the worker last sent a frame (an answer, its hello or a heartbeat); its start when
+    /// it has sent none.
+    pub(crate) fn last_heard(&self) -> Instant {
+        self.spawned + Duration::from_millis(self.heard.load(Ordering::Relaxed))
     }
 
     /// Whether the process has not been reaped yet.
@@ -407,7 +433,7 @@ pub(crate) fn fatal_error(worker: usize, stage: FatalStage, error: String) -> Ru
 
 /// Reads a worker's frames until its stdout closes. Answers go in batches: every frame already
 /// buffered goes in one message, so a busy driver wakes once per batch, not per task.
-fn read_answers(stdout: impl std::io::Read, send: &impl Fn(Message)) {
+fn read_answers(stdout: impl std::io::Read, send: &impl Fn(Message), heard: impl Fn()) {
     let mut reader = BufReader::with_capacity(1 << 16, stdout);
     let mut frame = Vec::new();
     let mut batch = Vec::new();
@@ -420,6 +446,7 @@ fn read_answers(stdout: impl std::io::Read, send: &impl Fn(Message)) {
                 break;
             }
         }
+        heard();
         let message = match serde_json::from_slice::<FromWorker>(&frame) {
             Ok(FromWorker::Done {
                 id,
@@ -436,6 +463,7 @@ fn read_answers(stdout: impl std::io::Read, send: &impl Fn(Message)) {
                 None
             }
             Ok(FromWorker::Hello(hello)) => Some(Message::Hello(hello)),
+            Ok(FromWorker::Alive) => None,
             Ok(FromWorker::Fatal { stage, error }) => Some(Message::Fatal { stage, error }),
             Ok(FromWorker::NeedPlugin { reason }) => Some(Message::NeedPlugin(reason)),
             Err(error) => Some(Message::ProtocolError(format!(

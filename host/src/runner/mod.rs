@@ -69,7 +69,14 @@ pub struct Limits {
     pub start_timeout: Duration,
     /// Stop handing out tasks once this many have failed (`--max-fail`); the rest are `not-run`.
     pub max_fail: Option<u64>,
+    /// A worker process that sends nothing for this long, not even the heartbeat it sends
+    /// several times in that span, is lost (its node died or was cut off): stopped, its task
+    /// crashed. `None`: never.
+    pub lost_after: Option<Duration>,
 }
+
+/// How long a worker process may be silent before it is lost (`--heartbeat-timeout`).
+pub const DEFAULT_LOST_AFTER: Duration = Duration::from_secs(30);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -78,6 +85,7 @@ impl Default for Limits {
             retries: 0,
             start_timeout: DEFAULT_START_TIMEOUT,
             max_fail: None,
+            lost_after: Some(DEFAULT_LOST_AFTER),
         }
     }
 }

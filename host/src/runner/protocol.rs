@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// The protocol version; a host refuses a worker that speaks another, and the other way round.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The largest frame either side accepts (a guard against reading garbage as a length).
 pub const MAX_FRAME: usize = 1 << 30;
@@ -73,6 +73,10 @@ pub enum ToWorker {
         stamp: Option<FileStamp>,
         /// The plugin's configuration, a JSON object as text.
         config: String,
+        /// How often the worker says [`FromWorker::Alive`] once it has said hello, in
+        /// milliseconds; 0 (or absent): never.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        heartbeat_ms: u64,
     },
     /// The answer to [`FromWorker::NeedPlugin`]: the plugin file's bytes follow, `size` of them,
     /// as raw frames of at most [`PLUGIN_CHUNK`] bytes.
@@ -112,6 +116,9 @@ pub enum FromWorker {
         /// One sentence.
         error: String,
     },
+    /// The worker is alive, said every `heartbeat_ms` from a thread of its own whatever its
+    /// task does: a worker silent for much longer is lost (its node died or was cut off).
+    Alive,
     /// One task's outcome.
     Done {
         /// The dispatch id of the task.
@@ -125,6 +132,11 @@ pub enum FromWorker {
         /// How long `run` took in the worker, in nanoseconds.
         nanos: u64,
     },
+}
+
+/// Whether a number is 0, for fields left out when they are.
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// What tells one file apart from every other on a machine, without reading it.

@@ -51,6 +51,7 @@ impl PluginSource {
             sha256: self.sha256.clone(),
             stamp: self.stamp,
             config,
+            heartbeat: None,
         }
     }
 

@@ -15,7 +15,9 @@ use std::{
     io::{self, BufReader, BufWriter, Write},
     os::fd::FromRawFd,
     path::Path,
-    time::Instant,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    thread,
+    time::{Duration, Instant},
 };
 
 use serde_json::value::RawValue;
@@ -84,12 +86,14 @@ pub fn serve() -> Result<u8, NotStartedByHost> {
             sha256,
             stamp,
             config,
+            heartbeat_ms,
         }) if protocol == PROTOCOL_VERSION => Start {
             worker,
             plugin,
             sha256,
             stamp,
             config,
+            heartbeat: (heartbeat_ms > 0).then(|| Duration::from_millis(heartbeat_ms)),
         },
         Some(ToWorker::Start { protocol, .. }) => {
             let error = format!(
@@ -113,6 +117,7 @@ struct Start {
     sha256: Option<String>,
     stamp: Option<FileStamp>,
     config: String,
+    heartbeat: Option<Duration>,
 }
 
 /// [`serve`] once the host's start message is in: load, say hello, answer tasks.
@@ -128,6 +133,7 @@ fn serve_started(
         sha256,
         stamp,
         config,
+        heartbeat,
     } = start;
     let found = obtain_plugin(
         &host_path,
@@ -177,6 +183,19 @@ fn serve_started(
         Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error.to_string()),
     };
 
+    // The heartbeat thread writes between answers, never inside one: the protocol's writer is
+    // shared under a lock, held only while a frame is written, never while a task runs.
+    let protocol_out = Arc::new(Mutex::new(protocol_out));
+    if let Some(every) = heartbeat {
+        let out = Arc::clone(&protocol_out);
+        let beating = thread::Builder::new()
+            .name("quack-heartbeat".to_owned())
+            .spawn(move || beat(&out, every));
+        if let Err(error) = beating {
+            say!("worker {worker}: could not start its heartbeat: {error}");
+            return 2;
+        }
+    }
     // Every answer is made in this one buffer.
     let mut answer = Vec::new();
     loop {
@@ -203,7 +222,7 @@ fn serve_started(
         };
         // Every earlier answer goes out before this task runs: if it crashes the worker, the host
         // knows the crash is this task's, and no finished result is lost with the process.
-        if protocol_out.flush().is_err() {
+        if lock(&protocol_out).flush().is_err() {
             return 2;
         }
         let started = Instant::now();
@@ -223,11 +242,35 @@ fn serve_started(
             error: error.as_deref(),
             nanos,
         };
-        if write_answer(&mut protocol_out, &done, MAX_FRAME, &mut answer).is_err() {
+        let mut out = lock(&protocol_out);
+        if write_answer(&mut *out, &done, MAX_FRAME, &mut answer).is_err() {
             return 2;
         }
-        if reader.buffer().is_empty() && protocol_out.flush().is_err() {
+        if reader.buffer().is_empty() && out.flush().is_err() {
             return 2;
+        }
+    }
+}
+
+/// The protocol's writer, shared by the task loop and the heartbeat.
+type SharedOut = Arc<Mutex<BufWriter<File>>>;
+
+/// Takes the protocol's writer (a thread that panicked while holding it left whole frames: the
+/// lock is released only between them).
+fn lock(out: &SharedOut) -> MutexGuard<'_, BufWriter<File>> {
+    out.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Says [`FromWorker::Alive`] every `every` until the host's end of the pipe is gone.
+fn beat(out: &SharedOut, every: Duration) {
+    loop {
+        thread::sleep(every);
+        let mut out = lock(out);
+        if write_frame(&mut *out, &FromWorker::Alive)
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return;
         }
     }
 }

@@ -609,6 +609,60 @@ fn a_worker_still_queued_when_the_run_ends_leaves_no_job_behind() {
 }
 
 #[test]
+fn a_slurm_worker_that_goes_silent_is_lost_whatever_srun_does() {
+    let Some(_cluster) = slurm() else {
+        return;
+    };
+    const NAME: &str = "quack-test-silent-worker";
+    let _cancel = CancelJobs(NAME);
+    // `freeze` stops the worker's process on its node while its `srun` stays up, as a node that
+    // lost power or its network looks to srun: srun alone would wait for ever.
+    let plugin = plugin_arg("misbehave");
+    let job_name = format!("--job-name={NAME}");
+    let (run, report) = run_env(
+        &[
+            "run",
+            &plugin,
+            "--slurm",
+            "--workers",
+            "2",
+            "--heartbeat-timeout",
+            "2s",
+            "--slurm-args",
+            &job_name,
+            "--task",
+            "ok",
+            "--task",
+            "freeze",
+            "--task",
+            "ok",
+        ],
+        &[],
+    );
+    run.expect_code(1);
+    let frozen = task_record(&report, 1);
+    assert_eq!(frozen["status"], "crashed", "{frozen:#}");
+    let error = frozen["error"].as_str().unwrap();
+    let node = report["workers"][0]["node"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(" on {node} went silent for 2s")),
+        "the node is named: {error}"
+    );
+    for id in [0, 2] {
+        assert_eq!(task_record(&report, id)["status"], "ok", "{report:#}");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !jobs_named(NAME).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs left after the run: {}",
+            jobs_named(NAME)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn inside_an_sbatch_allocation_the_workers_are_its_tasks() {
     let Some(_cluster) = slurm() else {
         return;

@@ -15,6 +15,7 @@ mod compat;
 mod events;
 mod faults;
 mod forged_frames;
+mod heartbeat;
 mod hostile_files;
 mod inputs;
 mod inspect_list;

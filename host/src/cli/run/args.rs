@@ -6,7 +6,12 @@ use std::{num::NonZeroUsize, path::PathBuf, time::Duration};
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
-use crate::{cli::duration::parse_duration, input::lenient_json, interfaces::Role, runner::Mode};
+use crate::{
+    cli::duration::{parse_duration, parse_span},
+    input::lenient_json,
+    interfaces::Role,
+    runner::Mode,
+};
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -144,6 +149,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub start_timeout: Option<Duration>,
 
+    /// How long a worker process may send nothing before it is lost, e.g. 10s (0: never).
+    /// Workers say they are alive several times in that span from a thread of their own, however
+    /// busy their task; a lost worker (its node died or was cut off, its process stopped) is
+    /// stopped and its task crashed, to run again with --retries. Default 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_heartbeat_timeout)]
+    pub heartbeat_timeout: Option<Duration>,
+
     /// The program workers run (default: this host binary); it must be a Quack host of the same
     /// version. Useful with --launcher when the host lives elsewhere on the other machine.
     #[arg(long, value_name = "PATH")]
@@ -233,5 +245,16 @@ fn parse_workers(text: &str) -> Result<NonZeroUsize, String> {
         Err(_) => Err(format!(
             "`{text}` is not a number of workers; give a number from 1 to {MAX_WORKERS}"
         )),
+    }
+}
+
+/// `--heartbeat-timeout`: a duration of at least 100 ms, or 0 for none.
+fn parse_heartbeat_timeout(text: &str) -> Result<Duration, String> {
+    match parse_span(text)? {
+        span if span.is_zero() => Ok(span),
+        span if span < Duration::from_millis(100) => Err(format!(
+            "`{text}` is too short for workers to say they are alive; give 100ms or more, or 0 for no limit"
+        )),
+        _ => parse_duration(text),
     }
 }

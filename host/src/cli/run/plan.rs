@@ -47,6 +47,8 @@ pub struct RunPlan {
     pub max_fail: Option<u64>,
     /// `--start-timeout`, when given.
     pub start_timeout: Option<Duration>,
+    /// `--heartbeat-timeout`, when given (zero: none).
+    pub heartbeat_timeout: Option<Duration>,
     /// Whether tasks may be cut into parts.
     pub split: SplitPolicy,
     /// The role asked for with `--as`.
@@ -133,6 +135,7 @@ impl RunPlan {
             retries: args.retries,
             max_fail: args.max_fail,
             start_timeout: args.start_timeout,
+            heartbeat_timeout: args.heartbeat_timeout,
             split: if args.no_split {
                 SplitPolicy::Never
             } else {
@@ -172,6 +175,11 @@ impl RunPlan {
                 self.start_timeout,
                 self.launch.as_ref(),
             ),
+            lost_after: match self.heartbeat_timeout {
+                None => Some(crate::runner::DEFAULT_LOST_AFTER),
+                Some(span) if span.is_zero() => None,
+                Some(span) => Some(span),
+            },
         }
     }
 

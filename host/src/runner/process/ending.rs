@@ -66,6 +66,21 @@ impl Pool<'_> {
                     human_duration(limits.start_timeout)
                 ),
             ),
+            (Some(StopReason::Lost), _) => {
+                let node = slot
+                    .node
+                    .as_deref()
+                    .map_or_else(String::new, |node| format!(" on {node}"));
+                let silence = limits.lost_after.map_or_else(String::new, |limit| {
+                    format!(" for {}", human_duration(limit))
+                });
+                (
+                    Status::Crashed,
+                    format!(
+                        "worker {index}{node} went silent{silence} (not even a heartbeat: its node may be down or cut off) and was stopped{said}"
+                    ),
+                )
+            }
             (_, Some(broken)) => (
                 Status::Crashed,
                 format!("worker {index} broke the protocol ({broken}) and was stopped"),
@@ -132,6 +147,7 @@ impl Pool<'_> {
     /// kill's grace.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         let timeout = self.context.limits.timeout;
+        let lost_after = self.context.limits.lost_after;
         self.slots
             .iter()
             .filter_map(|slot| match &slot.stopping {
@@ -141,8 +157,14 @@ impl Pool<'_> {
                     .client
                     .spawned()
                     .checked_add(self.context.limits.start_timeout),
-                None if slot.in_flight.is_empty() => None,
-                None => timeout.and_then(|limit| slot.running_since.checked_add(limit)),
+                None => {
+                    let task_limit = timeout
+                        .filter(|_| !slot.in_flight.is_empty())
+                        .and_then(|limit| slot.running_since.checked_add(limit));
+                    let silence_limit =
+                        lost_after.and_then(|limit| slot.client.last_heard().checked_add(limit));
+                    task_limit.into_iter().chain(silence_limit).min()
+                }
             })
             .min()
     }
@@ -184,6 +206,12 @@ impl Pool<'_> {
                     if let Some(limit) = timeout {
                         if !slot.in_flight.is_empty() && past(slot.running_since, limit) {
                             slot.stop(StopReason::Timeout);
+                            continue;
+                        }
+                    }
+                    if let Some(limit) = self.context.limits.lost_after {
+                        if past(slot.client.last_heard(), limit) {
+                            slot.stop(StopReason::Lost);
                         }
                     }
                 }

@@ -96,6 +96,8 @@ enum StopReason {
     Broken,
     /// It did not say hello within the start limit.
     Slow,
+    /// It sent nothing, not even a heartbeat, for longer than the run allows.
+    Lost,
 }
 
 struct Stopping {
@@ -116,6 +118,8 @@ struct Slot {
     /// How it broke the protocol, when it did.
     broken: Option<String>,
     unflushed: bool,
+    /// The node its hello named.
+    node: Option<String>,
 }
 
 impl Slot {
@@ -128,6 +132,7 @@ impl Slot {
             stopping: None,
             broken: None,
             unflushed: false,
+            node: None,
         }
     }
 
@@ -255,7 +260,8 @@ impl Pool<'_> {
     }
 
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
-        let start = self.source.start(&self.context.config);
+        let mut start = self.source.start(&self.context.config);
+        start.heartbeat = self.context.limits.lost_after.map(heartbeat_for);
         let client = WorkerClient::spawn(self.command, slot, generation, &start, &self.events)?;
         Ok(Slot::new(client))
     }
@@ -408,6 +414,7 @@ impl Pool<'_> {
         };
         check_hello(index, &hello, expected)?;
         self.slots[index].ready = true;
+        self.slots[index].node = Some(hello.node.clone());
         self.started = true;
         self.failed_starts = 0;
         outbox.emit(EventKind::WorkerStarted {
@@ -417,4 +424,11 @@ impl Pool<'_> {
         });
         Ok(())
     }
+}
+
+/// How often a worker says it is alive when `lost_after` of silence makes it lost: five beats
+/// fit in that time (a beat late by a busy machine is not a loss), at least every 50 ms and at
+/// most every 5 s.
+fn heartbeat_for(lost_after: Duration) -> Duration {
+    (lost_after / 5).clamp(Duration::from_millis(50), Duration::from_secs(5))
 }
