@@ -167,7 +167,11 @@
 //! assert_eq!(merge.params[0].as_str(), "(Range, [u64])");
 //! let mut counter = plugin.instance(serde_json::json!({})).unwrap();
 //! let task = serde_json::json!({"from": 1, "to": 10, "of": 3});
-//! assert_eq!(counter.call("merge", serde_json::json!([task, [1, 2]])).unwrap(), 3);
+//! assert_eq!(counter.call("merge", serde_json::json!([task.clone(), [1, 2]])).unwrap(), 3);
+//!
+//! // What the host does with the task when it splits it: split, run each part, merge.
+//! let split = plugin.split_run_merge(serde_json::json!({}), task).unwrap();
+//! assert_eq!((split.parts.len(), split.output), (2, serde_json::json!(3)));
 //! ```
 //!
 //! # Versions

@@ -2,8 +2,9 @@
 //! can match interfaces on signatures ("`name() -> string`") without knowing the plugin's types.
 //!
 //! The language: `string`, `bool`, `char`, `null`, the Rust numeric names (`u64`, `i32`, `f64`),
-//! `[T]` for sequences, `T?` for optional values, `{string: T}` for maps, `(A, B)` for tuples and
-//! `any` for free-form JSON. A plugin's own types name themselves (`Point`).
+//! `[T]` for sequences, `[T; N]` for sequences of exactly N (Rust's arrays), `T?` for optional
+//! values, `{string: T}` for maps, `(A, B)` for tuples and `any` for free-form JSON. A plugin's own
+//! types name themselves (`Point`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -85,6 +86,15 @@ impl<T: Shape> Shape for [T] {
     }
 }
 
+/// An array is a list of exactly `N` values in JSON (`[1, 2]` for a `[u64; 2]`; serde refuses
+/// another length), so its shape keeps the length: `[u64; 2]`, not the `[u64]` of a list of any
+/// length, and an interface that wants one does not match the other.
+impl<T: Shape, const N: usize> Shape for [T; N] {
+    fn shape() -> String {
+        format!("[{}; {N}]", T::shape())
+    }
+}
+
 impl<T: Shape> Shape for VecDeque<T> {
     fn shape() -> String {
         format!("[{}]", T::shape())
@@ -139,5 +149,13 @@ mod tests {
         assert_eq!(<HashMap<String, f64>>::shape(), "{string: f64}");
         assert_eq!(<(u64, bool)>::shape(), "(u64, bool)");
         assert_eq!(<&str>::shape(), "string");
+    }
+
+    #[test]
+    fn an_array_is_a_list_of_its_length() {
+        assert_eq!(<[u64; 2]>::shape(), "[u64; 2]");
+        assert_eq!(<Vec<[f64; 3]>>::shape(), "[[f64; 3]]");
+        assert_eq!(<Option<[[u8; 2]; 4]>>::shape(), "[[u8; 2]; 4]?");
+        assert_ne!(<[u64; 2]>::shape(), <Vec<u64>>::shape());
     }
 }
