@@ -55,8 +55,8 @@ pub const EXIT_PLUGIN_EXITED: u8 = 13;
 /// Exit code when loading a plugin in a probe process crashed it or took too long.
 pub const EXIT_PROBE_FAILED: u8 = 14;
 
-/// Exit code when `host new` was given a name that is not a valid crate name, or an existing
-/// directory.
+/// Exit code when `host new` was given a name that is not a valid crate name or an existing
+/// directory, or found no quack-core to depend on.
 pub const EXIT_NEW_REFUSED: u8 = 15;
 
 /// Exit code when `host compare` cannot read a report.
@@ -129,7 +129,8 @@ Exit codes:
  13  the plugin ended the host's process itself (it called exit in inline or thread mode, or
      while loading); its output is incomplete and no report was written
  14  loading the plugin crashed or hung (inspect and list load each file in a child process)
- 15  `host new`: the name is not a valid crate name, or the directory already exists
+ 15  `host new`: the name is not a valid crate name, the directory already exists, or no
+     quack-core was found to depend on (see `host new --help`)
  16  `host compare`: a report cannot be read (no such file, no permission)
  17  `host compare`: a report is not JSON
  18  `host compare`: a file is JSON but not a Quack report
@@ -257,9 +258,12 @@ impl HostError {
             HostError::Report(error) if error.before_the_run() => EXIT_REPORT_REFUSED,
             HostError::Report(_) | HostError::Output(_) => EXIT_WRITE_FAILED,
             HostError::ListDirectory { .. } => EXIT_NOT_FOUND,
-            HostError::New(NewError::InvalidName { .. } | NewError::Exists { .. }) => {
-                EXIT_NEW_REFUSED
-            }
+            HostError::New(
+                NewError::InvalidName { .. }
+                | NewError::Exists { .. }
+                | NewError::NoCore
+                | NewError::NotCore { .. },
+            ) => EXIT_NEW_REFUSED,
             HostError::New(NewError::Write { .. }) => EXIT_WRITE_FAILED,
             HostError::Probe { code, .. } => *code,
             HostError::ReadReport(error) => match error {

@@ -1,8 +1,12 @@
 //! `host new`: writes a new plugin crate, out of this tree, that builds, passes its test and runs
 //! under `host run` as generated: a Cargo.toml to keep, a plugin with a struct task using
-//! `#[derive(Shape)]` (or an animal), examples, a test through `quack_core::testing`, and a README
-//! with the three commands. Names that would not build are refused, and the crate appears whole
-//! or not at all: it is written beside its place and renamed into it.
+//! `#[derive(Shape)]` (a Splittable one, or an animal), examples, tests through
+//! `quack_core::testing`, and a README with the three commands. quack-core is found when it runs
+//! ([`core_source`]). Names that would not build are refused, and the crate appears whole or not
+//! at all: it is written beside its place and renamed into it.
+
+mod core_source;
+mod templates;
 
 use std::{
     io,
@@ -13,11 +17,19 @@ use clap::{Args, ValueEnum};
 
 use super::Outcome;
 use crate::cli::error::HostError;
+use core_source::{CoreRequest, CoreSource, GitReference};
+use templates::files;
 
 const NEW_EXAMPLES: &str = "\
 Examples:
   host new primes
-  host new parrot --kind animal --path ~/src/parrot
+  host new primes --kind splittable --core ~/src/quack
+  host new parrot --kind animal --path ~/src/parrot --git https://example.invalid/quack
+
+quack-core is not on crates.io yet, so the crate depends on it by path or git, found in this
+order: --core PATH (a Quack checkout or its core/ directory), --git URL (with --rev or
+--branch), the QUACK_CORE environment variable (a path, as --core), the Quack checkout this host
+binary sits in. With none of them, host new says so and writes nothing (exit code 15).
 
 Then, in the new directory:
   cargo test
@@ -31,13 +43,31 @@ pub struct NewArgs {
     /// The crate's name (letters, digits, `-` and `_`, starting with a letter), e.g. primes
     name: String,
 
-    /// What the plugin is: a workload (`run(task)`) or an animal (`name()`, `sound()`).
+    /// What the plugin is: a workload (`run(task)`), a Splittable workload (with `split` and
+    /// `merge`), or an animal (`name()`, `sound()`).
     #[arg(long, value_enum, default_value_t = Kind::Workload)]
     kind: Kind,
 
     /// The directory to create [default: ./NAME]
     #[arg(long)]
     path: Option<PathBuf>,
+
+    /// Depend on the quack-core at PATH: a Quack checkout, or its core/ directory [default: the
+    /// QUACK_CORE environment variable, else the checkout this host binary sits in]
+    #[arg(long, value_name = "PATH", conflicts_with = "git")]
+    core: Option<PathBuf>,
+
+    /// Depend on quack-core from the Quack git repository at URL
+    #[arg(long, value_name = "URL")]
+    git: Option<String>,
+
+    /// With --git: the commit (or tag) to pin
+    #[arg(long, value_name = "REV", requires = "git", conflicts_with = "branch")]
+    rev: Option<String>,
+
+    /// With --git: the branch to follow [default: the repository's default branch]
+    #[arg(long, value_name = "BRANCH", requires = "git")]
+    branch: Option<String>,
 }
 
 /// The kinds of plugin `host new` writes.
@@ -45,6 +75,8 @@ pub struct NewArgs {
 enum Kind {
     /// `run(task) -> result`: the host runs its tasks.
     Workload,
+    /// `run`, and `split` and `merge`: the host may cut one large task into parts for its workers.
+    Splittable,
     /// `name() -> string` and `sound() -> string`: the host makes it speak.
     Animal,
 }
@@ -61,6 +93,21 @@ pub enum NewError {
         name: String,
         /// What is wrong with it.
         reason: &'static str,
+    },
+    /// No quack-core was given, and none was found.
+    #[error(
+        "no quack-core was found for the new crate to depend on (this host binary does not sit in a Quack checkout, and QUACK_CORE is not set); pass --core PATH (a Quack checkout or its core/ directory) or --git URL (the Quack repository), or set QUACK_CORE to a checkout"
+    )]
+    NoCore,
+    /// The path given for quack-core holds none.
+    #[error(
+        "{given_by} {path} holds no quack-core (neither it nor its core/ directory has the Cargo.toml of the quack-core package); give a Quack checkout or its core/ directory"
+    )]
+    NotCore {
+        /// The path given.
+        path: PathBuf,
+        /// What gave it: `--core` or the environment variable.
+        given_by: String,
     },
     /// Something is already at the target path.
     #[error("{path} already exists; choose another name or give a new directory with --path")]
@@ -91,13 +138,25 @@ impl NewArgs {
         if dir.symlink_metadata().is_ok() {
             return Err(NewError::Exists { path: dir }.into());
         }
-        let files = files(&self.name, self.kind, &core_dependency());
+        let core = CoreSource::find(CoreRequest {
+            core: self.core,
+            git: self.git.map(|url| {
+                let reference = match (self.rev, self.branch) {
+                    (Some(rev), _) => Some(GitReference::Rev(rev)),
+                    (None, Some(branch)) => Some(GitReference::Branch(branch)),
+                    (None, None) => None,
+                };
+                (url, reference)
+            }),
+        })?;
+        let files = files(&self.name, self.kind, &core.dependency());
         write_crate(&dir, &files)?;
         let lib = library_file(&self.name);
         println!(
-            "Created the {} plugin `{}` in {}. Next:\n  cd {}\n  cargo test\n  cargo build --release\n  host run target/release/{lib}",
+            "Created the {} plugin `{}` in {}, with {core}. Next:\n  cd {}\n  cargo test\n  cargo build --release\n  host run target/release/{lib}",
             match self.kind {
                 Kind::Workload => "workload",
+                Kind::Splittable => "Splittable workload",
                 Kind::Animal => "animal",
             },
             self.name,
@@ -293,6 +352,7 @@ fn check_name(name: &str) -> Result<(), NewError> {
         "Self",
         "BoxError",
         "Config",
+        "Count",
         "Deserialize",
         "Description",
         "Example",
@@ -360,318 +420,6 @@ fn type_name(name: &str) -> String {
         })
         .collect()
 }
-
-/// The quack-core dependency line: this checkout's core/ when the host was built from a checkout
-/// that still has it, else the version of quack-core this host was built with.
-fn core_dependency() -> String {
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core");
-    if checkout.join("Cargo.toml").is_file() {
-        let path = checkout.canonicalize().unwrap_or(checkout);
-        // A TOML basic string: escape what would end or break it.
-        let text = path
-            .display()
-            .to_string()
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"");
-        format!(
-            "# The Quack checkout this host was built from; move it and this path must follow.\n\
-             quack-core = {{ path = \"{text}\" }}"
-        )
-    } else {
-        format!("quack-core = \"{}\"", env!("CARGO_PKG_VERSION"))
-    }
-}
-
-/// Every file of the new crate, by path relative to its directory.
-fn files(name: &str, kind: Kind, core_dependency: &str) -> Vec<(&'static str, String)> {
-    let lib = library_name(name);
-    let ty = type_name(name);
-    let source = match kind {
-        Kind::Workload => WORKLOAD,
-        Kind::Animal => ANIMAL,
-    };
-    let fill = |template: &str| {
-        template
-            .replace("{{name}}", name)
-            .replace("{{lib}}", &lib)
-            .replace("{{Type}}", &ty)
-            .replace("{{library_file}}", &library_file(name))
-            .replace("{{quack_core}}", core_dependency)
-    };
-    let mut readme = fill(README);
-    readme.push_str(&fill(match kind {
-        Kind::Workload => README_WORKLOAD,
-        Kind::Animal => README_ANIMAL,
-    }));
-    vec![
-        ("Cargo.toml", fill(CARGO_TOML)),
-        ("src/lib.rs", fill(source)),
-        ("README.md", readme),
-        (".gitignore", "/target\n".to_owned()),
-    ]
-}
-
-const CARGO_TOML: &str = r#"[package]
-name = "{{name}}"
-version = "0.1.0"
-edition = "2024"
-description = "A Quack plugin."
-publish = false
-
-[lib]
-# cdylib: the shared library `host run` loads. rlib: lets `cargo test` link the plugin directly.
-crate-type = ["cdylib", "rlib"]
-
-[dependencies]
-# The SDK and the stable ABI; plugins built against any quack-core with ABI 1.x load in every
-# host with ABI 1.x (see `host inspect` for a plugin's ABI version).
-{{quack_core}}
-serde = { version = "1", features = ["derive"] }
-
-# An empty workspace table: this crate is a workspace of its own, so it builds wherever it is,
-# even inside another cargo workspace.
-[workspace]
-
-[profile.release]
-# The host loads a plugin once and calls it in hot loops: a little more optimisation pays back.
-codegen-units = 4
-"#;
-
-const WORKLOAD: &str = r#"//! `{{name}}`: a Quack workload plugin. `run(task)` sums the numbers from `task.from` to
-//! `task.to`, each multiplied by the configured `scale`.
-//!
-//! Build it with `cargo build --release` and run it with
-//! `host run target/release/{{library_file}}` (its default tasks), or give tasks:
-//! `host run target/release/{{library_file}} --task '{"from": 1, "to": 100}' --set scale=2`.
-
-use quack_core::serde_json::json;
-use quack_core::{BoxError, Description, Example, Hint, Methods, Plugin, Shape, export_plugin};
-use serde::{Deserialize, Serialize};
-
-/// The configuration, from `--set scale=2` or `--config '{"scale": 2}'`. Unknown keys are
-/// refused, so a mistyped `--set` is reported instead of ignored.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// What each number is multiplied by.
-    #[serde(default = "default_scale")]
-    scale: u64,
-}
-
-fn default_scale() -> u64 {
-    1
-}
-
-/// One task, as JSON: `{"from": 1, "to": 10}`. `Shape` names it in the method's signature.
-#[derive(Deserialize, Shape)]
-pub struct Task {
-    from: u64,
-    to: u64,
-}
-
-/// The result of one task.
-#[derive(Serialize, Shape)]
-pub struct Sum {
-    total: u64,
-    count: u64,
-}
-
-/// The plugin: one value per worker (the host makes one instance per worker), so it may keep
-/// state between tasks without locks.
-pub struct {{Type}} {
-    scale: u64,
-}
-
-impl {{Type}} {
-    /// One task. An `Err` is reported as this task's error; a panic is caught and reported too.
-    fn run(&mut self, task: Task) -> Result<Sum, String> {
-        if task.from > task.to {
-            return Err(format!("from ({}) is after to ({})", task.from, task.to));
-        }
-        let mut total: u64 = 0;
-        for n in task.from..=task.to {
-            total = n
-                .checked_mul(self.scale)
-                .and_then(|scaled| total.checked_add(scaled))
-                .ok_or_else(|| format!("the sum up to {n} does not fit in 64 bits"))?;
-        }
-        Ok(Sum {
-            total,
-            count: task.to - task.from + 1,
-        })
-    }
-}
-
-impl Plugin for {{Type}} {
-    type Config = Config;
-
-    fn describe() -> Description {
-        Description::new("{{name}}", env!("CARGO_PKG_VERSION"))
-            .summary("Sums ranges of numbers, scaled")
-            .hint(Hint::Cpu)
-            .default_input([json!({"from": 1, "to": 10}), json!({"from": 1, "to": 1000})])
-            .example(Example::returns(
-                "run",
-                json!({"from": 1, "to": 4}),
-                json!({"total": 10, "count": 4}),
-            ))
-            .example(
-                Example::returns(
-                    "run",
-                    json!({"from": 1, "to": 4}),
-                    json!({"total": 30, "count": 4}),
-                )
-                .with_config(json!({"scale": 3})),
-            )
-            .example(Example::fails("run", json!({"from": 5, "to": 1}), "is after"))
-    }
-
-    fn new(config: Config) -> Result<Self, BoxError> {
-        Ok({{Type}} {
-            scale: config.scale,
-        })
-    }
-
-    fn methods(methods: &mut Methods<Self>) {
-        methods.add("run", {{Type}}::run);
-    }
-}
-
-export_plugin!({{Type}});
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use quack_core::testing::TestPlugin;
-
-    #[test]
-    fn the_examples_hold() {
-        assert_eq!(TestPlugin::of::<{{Type}}>().assert_examples(), 3);
-    }
-
-    #[test]
-    fn a_task_that_overflows_is_an_error_not_a_crash() {
-        let plugin = TestPlugin::of::<{{Type}}>();
-        let mut instance = plugin.instance(json!({"scale": u64::MAX})).expect("a valid config");
-        let error = instance
-            .call("run", json!({"from": 1, "to": 3}))
-            .expect_err("the sum overflows");
-        assert!(error.to_string().contains("does not fit"), "{error}");
-    }
-}
-"#;
-
-const ANIMAL: &str = r#"//! `{{name}}`: a Quack animal plugin. It has `name()` and `sound()`, so the host makes it speak:
-//! `host run target/release/{{library_file}}`, or `--set name=Polly` for another name.
-
-use quack_core::serde_json::json;
-use quack_core::{BoxError, Description, Example, Methods, Plugin, export_plugin};
-use serde::Deserialize;
-
-/// The configuration, from `--set name=Polly`. Unknown keys are refused, so a mistyped `--set` is
-/// reported instead of ignored.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// What the animal is called.
-    #[serde(default = "default_name")]
-    name: String,
-}
-
-fn default_name() -> String {
-    "{{Type}}".to_owned()
-}
-
-/// The plugin: one value per worker.
-pub struct {{Type}} {
-    name: String,
-}
-
-impl {{Type}} {
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn sound(&self) -> String {
-        "Hello!".to_owned()
-    }
-}
-
-impl Plugin for {{Type}} {
-    type Config = Config;
-
-    fn describe() -> Description {
-        Description::new("{{name}}", env!("CARGO_PKG_VERSION"))
-            .summary("An animal that says hello")
-            .example(Example::returns("sound", json!(null), json!("Hello!")))
-            .example(
-                Example::returns("name", json!(null), json!("Polly"))
-                    .with_config(json!({"name": "Polly"})),
-            )
-    }
-
-    fn new(config: Config) -> Result<Self, BoxError> {
-        Ok({{Type}} { name: config.name })
-    }
-
-    fn methods(methods: &mut Methods<Self>) {
-        methods
-            .add("name", {{Type}}::name)
-            .add("sound", {{Type}}::sound);
-    }
-}
-
-export_plugin!({{Type}});
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use quack_core::testing::TestPlugin;
-
-    #[test]
-    fn the_examples_hold() {
-        assert_eq!(TestPlugin::of::<{{Type}}>().assert_examples(), 2);
-    }
-
-    #[test]
-    fn its_name_comes_from_the_default_config() {
-        let plugin = TestPlugin::of::<{{Type}}>();
-        let mut animal = plugin.instance(json!({})).expect("an empty config is valid");
-        assert_eq!(animal.call("name", json!(null)).expect("name answers"), json!("{{Type}}"));
-    }
-}
-"#;
-
-const README: &str = r#"# {{name}}
-
-A [Quack](https://example.invalid/quack) plugin, made with `host new`.
-
-```sh
-cargo test                                   # the examples and the tests, in-process
-cargo build --release                        # builds target/release/{{library_file}}
-host run target/release/{{library_file}}     # loads it in the host and runs it
-```
-
-(`host` is the Quack host; give its full path if it is not on your `PATH`.) `host inspect
-target/release/{{library_file}}` shows the plugin's methods, their signatures and the interfaces
-they satisfy. The guide for plugin authors is `docs/writing-plugins.md` in the Quack repository.
-"#;
-
-const README_WORKLOAD: &str = r#"
-Give it tasks of your own, and a configuration:
-
-```sh
-host run target/release/{{library_file}} --task '{"from": 1, "to": 100}' --set scale=2
-```
-"#;
-
-const README_ANIMAL: &str = r#"
-Give it another name:
-
-```sh
-host run target/release/{{library_file}} --set name=Polly
-```
-"#;
 
 #[cfg(test)]
 mod tests {
@@ -748,7 +496,7 @@ mod tests {
 
     #[test]
     fn every_placeholder_is_filled() {
-        for kind in [Kind::Workload, Kind::Animal] {
+        for kind in [Kind::Workload, Kind::Splittable, Kind::Animal] {
             for (path, content) in files("fizz-buzz", kind, "quack-core = \"0.1.0\"") {
                 assert!(!content.contains("{{"), "{path} keeps a placeholder");
             }
