@@ -177,8 +177,8 @@ fn is_quack_core(dir: &Path) -> bool {
     })
 }
 
-/// The Cargo.toml at `path` as a table, when it is a regular file of TOML (read up to
-/// [`MANIFEST_LIMIT`], so a device or a huge file is never read whole).
+/// The Cargo.toml at `path` as a table, when it is a regular file of TOML of at most
+/// [`MANIFEST_LIMIT`] bytes (a FIFO, a device or a huge file is never read whole, and is none).
 fn read_manifest(path: &Path) -> Option<toml::Table> {
     if !path.metadata().ok()?.is_file() {
         return None;
@@ -186,9 +186,12 @@ fn read_manifest(path: &Path) -> Option<toml::Table> {
     let mut text = String::new();
     std::fs::File::open(path)
         .ok()?
-        .take(MANIFEST_LIMIT)
+        .take(MANIFEST_LIMIT + 1)
         .read_to_string(&mut text)
         .ok()?;
+    if text.len() as u64 > MANIFEST_LIMIT {
+        return None;
+    }
     text.parse().ok()
 }
 
