@@ -190,6 +190,14 @@ pub enum HostError {
     /// The run could not start.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The plugin refused its configuration, with a way out the command line can name.
+    #[error("{error} ({hint})")]
+    ConfigRefused {
+        /// The refusal.
+        error: RunError,
+        /// What to write instead.
+        hint: String,
+    },
     /// The JSON report cannot be (or could not be) written.
     #[error(transparent)]
     Report(#[from] ReportFileError),
@@ -250,7 +258,9 @@ impl HostError {
             HostError::Interrupted { signal, .. } => exit_interrupted(*signal),
             HostError::Input(_) | HostError::Config(_) => EXIT_BAD_INPUT,
             HostError::Signal(_) | HostError::WorkerProgram(_) => EXIT_WORKERS_FAILED,
-            HostError::Run(RunError::Instance(_)) => EXIT_PLUGIN_REFUSED,
+            HostError::Run(RunError::Instance(_)) | HostError::ConfigRefused { .. } => {
+                EXIT_PLUGIN_REFUSED
+            }
             HostError::Run(RunError::LauncherMissing { .. } | RunError::Launcher { .. }) => {
                 EXIT_LAUNCHER_FAILED
             }

@@ -87,6 +87,7 @@ extern "C" fn on_exit() {
             unsafe { libc::unlink(path.as_ptr()) };
         }
     }
+    crate::report::progress::clear_before_exit();
     match MESSAGE.try_lock() {
         Ok(message) if !message.is_empty() => write(&message),
         _ => write(FALLBACK),

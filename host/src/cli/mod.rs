@@ -19,7 +19,7 @@ mod worker;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::cli::error::{
     EXIT_CODES_HELP, EXIT_OUTPUT_CLOSED, EXIT_TASKS_FAILED, EXIT_USAGE, HostError, exit_interrupted,
@@ -98,7 +98,7 @@ pub fn main() -> ExitCode {
             _ => ExitCode::SUCCESS,
         };
     }
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
             // Help and version go to stdout, mistakes to stderr; a closed stream is ignored.
@@ -106,6 +106,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE));
         }
     };
+    if let Command::Run(args) = &mut cli.command {
+        // What clap does not keep: which spelling of --workers was typed, for the runner's line.
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        args.workers_flag = run::workers_flag(&Cli::command(), &argv);
+    }
     // A worker process's stderr is read by its host; its lines stay plain.
     cli.ui.install(!matches!(
         cli.command,
@@ -133,7 +138,6 @@ pub fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {
@@ -280,9 +284,67 @@ mod tests {
             (&["host", "run", "p.so", "--keep-order"], true),
             (&["host", "run", "p.so", "--width", "80"], true),
             (&["host", "run", "p.so", "--width", "wide"], false),
+            (&["host", "run", "p.so", "-j", "2"], true),
+            (&["host", "run", "p.so", "-j2", "--jobs", "3"], false),
+            (&["host", "run", "p.so", "--jobs=4"], true),
+            (&["host", "run", "p.so", "-j", "0"], false),
         ];
         for (line, valid) in cases {
             assert_eq!(Cli::try_parse_from(*line).is_ok(), *valid, "{line:?}");
         }
+    }
+
+    #[test]
+    fn the_spelling_of_workers_is_the_last_one_typed() {
+        use crate::runner::WorkersFlag;
+        let typed = |line: &[&str]| {
+            let argv: Vec<std::ffi::OsString> = line.iter().map(Into::into).collect();
+            assert!(Cli::try_parse_from(&argv).is_ok(), "{line:?}");
+            run::workers_flag(&Cli::command(), &argv)
+        };
+        assert_eq!(typed(&["host", "run", "p.so", "-j", "2"]), WorkersFlag::J);
+        assert_eq!(typed(&["host", "run", "p.so", "-qj2"]), WorkersFlag::J);
+        assert_eq!(
+            typed(&["host", "run", "p.so", "--jobs=2"]),
+            WorkersFlag::Jobs
+        );
+        assert_eq!(
+            typed(&["host", "-q", "run", "p.so", "--jobs", "2"]),
+            WorkersFlag::Jobs
+        );
+        assert_eq!(
+            typed(&["host", "run", "p.so", "--workers", "2"]),
+            WorkersFlag::Workers
+        );
+        assert_eq!(typed(&["host", "run", "p.so"]), WorkersFlag::Workers);
+        // Values that look like the flag are values.
+        assert_eq!(
+            typed(&[
+                "host",
+                "run",
+                "p.so",
+                "--task",
+                "-j",
+                "--workers",
+                "2",
+                "--set",
+                "x=-j"
+            ]),
+            WorkersFlag::Workers
+        );
+        assert_eq!(
+            typed(&[
+                "host",
+                "--color",
+                "never",
+                "run",
+                "p.so",
+                "--launcher",
+                "-j",
+                "-j",
+                "3"
+            ]),
+            WorkersFlag::J
+        );
     }
 }

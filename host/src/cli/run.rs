@@ -14,7 +14,7 @@ mod plan;
 
 use std::{fs::File, num::NonZeroUsize, time::Instant};
 
-pub use args::RunArgs;
+pub use args::{RunArgs, workers_flag};
 use output::{Look, Outputs, ReportTarget, SpeechOutputs};
 use plan::RunPlan;
 
@@ -134,6 +134,7 @@ fn run_workload(
                 .map(NonZeroUsize::get)
                 .or(launch.as_ref().and_then(|launch| launch.default_workers)),
         )
+        .workers_flag(plan.workers_flag)
         .isolate(plan.isolate)
         .limits(limits)
         .split(plan.split)
@@ -161,7 +162,7 @@ fn run_workload(
     outputs.finish(output_closed)?;
     tracing::debug!("phase report: {:.3} s", finishing.elapsed().as_secs_f64());
     if let Some(error) = outcome.error {
-        return Err(error.into());
+        return Err(plan.run_failed(error));
     }
     if let Some(error) = input.take_error() {
         return Err(error.into());
@@ -175,24 +176,28 @@ fn run_workload(
 }
 
 /// An Animal speaks once, "Donald said Quack!": a run of one task through the runner.
-fn speak(plan: RunPlan, plugin: LoadedPlugin, quack_stdout: &File) -> Result<Outcome, HostError> {
+fn speak(
+    mut plan: RunPlan,
+    plugin: LoadedPlugin,
+    quack_stdout: &File,
+) -> Result<Outcome, HostError> {
     let signals = StopSignals::install()?;
     crate::runner::orphans::adopt();
     let head = ReportHead::new(&plugin, vec![Interface::Animal], plan.config.clone());
     let mut outputs = SpeechOutputs::new(
         plan.format,
-        plan.report,
+        plan.report.take(),
         head,
         &plugin.description.name,
         quack_stdout,
     )?;
     let outcome = Run::new(plugin)
-        .config(plan.config)
+        .config(plan.config.clone())
         .cancel_flag(signals.cancel_flag())
         .speak(&mut outputs);
     outputs.finish()?;
     if let Some(error) = outcome.error {
-        return Err(error.into());
+        return Err(plan.run_failed(error));
     }
     Ok(match outcome.end {
         RunEnd::Interrupted => Outcome::Interrupted(signals.received()),

@@ -178,6 +178,7 @@ fn take_signals(set: &libc::sigset_t, cancel: &AtomicBool, signal: &AtomicI32) {
         }
         if cancel.load(Ordering::SeqCst) {
             // The second: at once, flushing nothing (a lock held elsewhere must not stop it).
+            crate::report::progress::clear_before_exit();
             // SAFETY: ends the process.
             unsafe { libc::_exit(i32::from(exit_interrupted(number))) };
         }
@@ -186,6 +187,7 @@ fn take_signals(set: &libc::sigset_t, cancel: &AtomicBool, signal: &AtomicI32) {
         // A command that a signal cannot end at once (inline mode, or a thread in plugin code
         // that cannot be stopped) says why it is still there, once, a moment after the signal.
         if let Some(second) = wait_for(set, STILL_STOPPING) {
+            crate::report::progress::clear_before_exit();
             // SAFETY: as above.
             unsafe { libc::_exit(i32::from(exit_interrupted(second))) };
         }

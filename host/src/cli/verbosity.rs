@@ -1,11 +1,14 @@
 //! The global flags every `host` command takes, before or after its subcommand: `-q`, `-v`/`-vv`
 //! and `--color`, resolved once into a [`Ui`] that the rest of the CLI reads with [`ui`].
 //!
-//! - `-q` keeps only errors and the summary: no `runner:` line, no progress line, no notes.
+//! - `-q` keeps only what failed and the summary: `host run` lists only the tasks that did not end
+//!   `ok` and the summary line (no `runner:` line, no progress line, no notes); `host compare` the
+//!   table, what regressed and the verdict. Errors are always said.
 //! - `-v` adds worker starts, attempt failures and replacements; `-vv` the auto choice's inputs
 //!   and the time of each phase; `-vvv` every task's start. These lines go through `tracing`, so
 //!   `QUACK_LOG` (or else `RUST_LOG`) with a level (`debug`) or `target=level` directives
-//!   (`quack_host=trace,warn`) overrides them.
+//!   (`quack_host=trace,warn`) overrides them. A value that cannot be read that way gets one
+//!   warning line and is ignored: the flags decide.
 //! - `--color auto` colours a stream when it is a terminal, `NO_COLOR` is not set (to anything
 //!   but the empty string), `CLICOLOR` is not `0` and `TERM` is not `dumb`; `CLICOLOR_FORCE` (not `0`) forces colour in
 //!   auto mode. `always` and `never` mean what they say.
@@ -22,7 +25,9 @@ use crate::report::progress::StderrLines;
 /// The global flags.
 #[derive(Debug, Clone, Args)]
 pub struct UiArgs {
-    /// Print only errors and the summary: no runner line, no progress line.
+    /// Print only what failed and the summary: host run lists only the tasks that did not end ok
+    /// and the summary line (no runner line, no progress line); host compare prints the table,
+    /// what regressed and the verdict. Errors are always printed.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
 
@@ -147,9 +152,19 @@ impl<'a> MakeWriter<'a> for StderrMaker {
 fn init_tracing(ui: Ui) {
     let from_env = ["QUACK_LOG", "RUST_LOG"]
         .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|value| !value.trim().is_empty())
-        .and_then(|value| value.parse::<Targets>().ok());
+        .find_map(|name| {
+            let value = std::env::var(name).ok()?;
+            (!value.trim().is_empty()).then_some((*name, value))
+        })
+        .and_then(|(name, value)| match log_filter(&value) {
+            Ok(filter) => Some(filter),
+            Err(why) => {
+                crate::report::progress::eprint_line(&format!(
+                    "warning: {name}={value:?} is ignored: {why}; give a level (error, warn, info, debug, trace) or target=level directives such as quack_host=debug"
+                ));
+                None
+            }
+        });
     if from_env.is_none() && ui.verbose == 0 {
         // The host has nothing to say below -v: without a subscriber there is nothing to set up,
         // and every event is off at once.
@@ -170,6 +185,29 @@ fn init_tracing(ui: Ui) {
         .with(lines)
         .with(filter)
         .try_init();
+}
+
+/// The levels a log directive may name.
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// A `QUACK_LOG` value as a filter, or why it cannot be one. `tracing`'s own parser takes a bare
+/// word that is no level for a target at every level, so `QUACK_LOG=dbug` would turn on nothing
+/// without a word: such a word is refused unless it names one of the host's targets (`quack...`).
+fn log_filter(value: &str) -> Result<Targets, String> {
+    for directive in value
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
+        let bare = !directive.contains('=');
+        let is_level = LEVELS.contains(&directive.to_ascii_lowercase().as_str());
+        if bare && !is_level && !directive.starts_with("quack") {
+            return Err(format!(
+                "`{directive}` is neither a level nor a target of the host"
+            ));
+        }
+    }
+    value.parse::<Targets>().map_err(|error| error.to_string())
 }
 
 #[cfg(test)]
@@ -198,5 +236,15 @@ mod tests {
         assert_eq!(ui(false, 1).default_filter(), "info");
         assert_eq!(ui(false, 2).default_filter(), "debug");
         assert_eq!(ui(false, 5).default_filter(), "trace");
+    }
+
+    #[test]
+    fn log_filters_that_mean_nothing_are_refused_with_a_reason() {
+        assert!(log_filter("debug").is_ok());
+        assert!(log_filter("quack_host=trace,warn").is_ok());
+        assert!(log_filter("quack_host").is_ok());
+        assert!(log_filter("WARN").is_ok());
+        assert!(log_filter("dbug").unwrap_err().contains("`dbug`"));
+        assert!(log_filter("quack_host=loud").is_err());
     }
 }

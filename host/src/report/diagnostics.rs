@@ -1,7 +1,8 @@
 //! [`Diagnostics`]: the lines a run writes on stderr for people, whatever `--format` prints on
 //! stdout: the runner's choice and why, what each worker printed (marked with its worker), worker
-//! replacements, and how an interrupted or failed run ended. With `-q` only the lines about
-//! errors stay (worker output, how a run ended). A closed or full stderr never stops the run: what
+//! replacements, and how an interrupted or halted (`--max-fail`) run ended; a run that failed is
+//! said by the command's error sentence, once. With `-q` only the lines about errors stay (worker
+//! output, how a run ended). A closed or full stderr never stops the run: what
 //! cannot be written is dropped. What workers and plugins said is escaped (see
 //! [`safe`](super::safe)), so it stays on its line.
 
@@ -72,7 +73,9 @@ impl<W: Write> Reporter for Diagnostics<W> {
                     tasks(summary.tasks - summary.cancelled),
                     summary.cancelled
                 ),
-                RunEnd::Failed(reason) => writeln!(
+                // The run's error is the command's error sentence, said once, by the CLI.
+                RunEnd::Failed(_) => Ok(()),
+                RunEnd::Halted(reason) => writeln!(
                     self.out,
                     "the run stopped: {}; {} finished, {} not run",
                     Safe(reason),

@@ -7,7 +7,9 @@
 //! one. With a width ([`TableOptions::width`]: the terminal's), inputs and results are cut to fit
 //! with an ellipsis; the JSON report keeps them whole. With [`TableOptions::keep_order`], lines
 //! come in task order (ids are 0.. in input order), those that finish early waiting for the ones
-//! before them, as GNU parallel's `-k` does. Inputs, results and errors are shown through
+//! before them, as GNU parallel's `-k` does. With [`TableOptions::only_failed`] (`-q`) only the
+//! tasks that did not end `ok` are listed. A task the run never reached (`not-run`) says so
+//! briefly: the run's reason is said once on stderr. Inputs, results and errors are shown through
 //! [`safe`](super::safe): a control character in them is escaped, so a result can neither drive
 //! the terminal nor forge a row.
 
@@ -23,6 +25,10 @@ use serde_json::Value;
 use super::safe::{safe_string, safe_text};
 use crate::runner::{Choice, Event, EventKind, Flow, Json, Reporter, Status, Summary, TaskRecord};
 
+/// What the table shows for a task the run stopped before: the reason is the run's, said once
+/// on stderr, and whole in the JSON report.
+const NOT_RUN: &str = "not run: the run stopped before it";
+
 /// How the table looks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableOptions {
@@ -34,6 +40,8 @@ pub struct TableOptions {
     pub retries: u32,
     /// Colour the statuses.
     pub colors: bool,
+    /// Print only the tasks that did not end `ok` (`-q`), and the summary.
+    pub only_failed: bool,
 }
 
 /// The optional columns of a run's table.
@@ -187,6 +195,9 @@ impl<W: Write> HumanReporter<W> {
 
     /// Writes one finished task (shown at the next flush).
     fn task(&mut self, record: &TaskRecord) -> io::Result<()> {
+        if self.options.only_failed && record.status == Status::Ok {
+            return Ok(());
+        }
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         if !self.header_written {
@@ -203,6 +214,8 @@ impl<W: Write> HumanReporter<W> {
         let start = line.len();
         // What the plugin said is shown, never obeyed by the terminal (see `safe`).
         let outcome = match (&record.output, &record.error) {
+            // Every task the run did not reach has the run's reason, which stderr says once.
+            _ if record.status == Status::NotRun => NOT_RUN.to_owned(),
             (Some(output), _) => safe_string(display_json(output)),
             (None, Some(error)) => safe_text(error).into_owned(),
             (None, None) => String::new(),

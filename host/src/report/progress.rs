@@ -15,7 +15,10 @@
 
 use std::{
     io::{self, Write},
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -30,11 +33,28 @@ static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 /// How often the line is redrawn with nothing else happening (the elapsed time moves).
 const TICK: Duration = Duration::from_millis(200);
 
+/// Whether a progress line may be on the terminal now; read by [`clear_before_exit`], which
+/// cannot take locks.
+static DRAWN: AtomicBool = AtomicBool::new(false);
+
+/// Wipes the progress line off the terminal when one is drawn, for a process about to end at
+/// once (`_exit` on a second Ctrl-C, or a plugin that called `exit`), which drops the line
+/// without clearing it. Takes no lock and allocates nothing: one `write(2)` of a carriage return
+/// and an erase-line sequence.
+pub fn clear_before_exit() {
+    if DRAWN.swap(false, Ordering::SeqCst) {
+        const ERASE: &[u8] = b"\r\x1b[2K";
+        // SAFETY: write(2) from a valid buffer; the result is deliberately ignored.
+        unsafe { libc::write(libc::STDERR_FILENO, ERASE.as_ptr().cast(), ERASE.len()) };
+    }
+}
+
 fn active() -> Option<ProgressBar> {
     ACTIVE.lock().ok().and_then(|bar| bar.clone())
 }
 
 fn set_active(bar: Option<ProgressBar>) {
+    DRAWN.store(bar.is_some(), Ordering::SeqCst);
     if let Ok(mut active) = ACTIVE.lock() {
         *active = bar;
     }
@@ -163,7 +183,7 @@ impl ProgressReporter {
 
     fn start(&mut self, choice: &Choice, tasks: Option<usize>) {
         let template = if tasks.is_some() {
-            "{spinner:.green} {pos}/{len} tasks [{bar:24.cyan/blue}] {msg} | {elapsed} elapsed, ETA {eta}"
+            "{spinner:.green} {pos}/{len} tasks [{bar:24.cyan/blue}] {msg} | {elapsed} elapsed{eta_once_known}"
         } else {
             "{spinner:.green} tasks done: {pos} ({rate}) | {msg} | {elapsed} elapsed"
         };
@@ -173,6 +193,15 @@ impl ProgressReporter {
                 "rate",
                 |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
                     let _ = write!(out, "{:.1}/s", state.per_sec());
+                },
+            )
+            .with_key(
+                "eta_once_known",
+                |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    // Before a task has finished there is no rate to estimate from.
+                    if state.pos() > 0 {
+                        let _ = write!(out, ", ETA {:#}", indicatif::HumanDuration(state.eta()));
+                    }
                 },
             )
             .progress_chars("=> ");

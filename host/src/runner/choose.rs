@@ -37,13 +37,48 @@ impl Mode {
     }
 }
 
+/// How the user spelled the option that sets the number of workers, so that the reason quotes
+/// what was typed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WorkersFlag {
+    /// `--workers N`.
+    #[default]
+    Workers,
+    /// `-j N`.
+    J,
+    /// `--jobs N`.
+    Jobs,
+}
+
+impl WorkersFlag {
+    /// The flag as typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkersFlag::Workers => "--workers",
+            WorkersFlag::J => "-j",
+            WorkersFlag::Jobs => "--jobs",
+        }
+    }
+}
+
+/// `count` followed by the singular or plural of a noun: "1 task", "2 tasks".
+pub fn counted(count: usize, singular: &str, plural: &str) -> String {
+    if count == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{count} {plural}")
+    }
+}
+
 /// What the user and the plugin asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Request {
     /// `--mode`, unless auto.
     pub mode: Option<Mode>,
-    /// `--workers`.
+    /// `--workers` (or `-j`, `--jobs`).
     pub workers: Option<usize>,
+    /// How the number of workers was asked for, to quote it.
+    pub workers_flag: WorkersFlag,
     /// `--isolate`.
     pub isolate: bool,
     /// Whether the plugin's description asks for isolation.
@@ -91,10 +126,15 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     };
     // Parts of a task keep any number of workers busy: the task count bounds nothing.
     let bounding = if request.splittable { None } else { tasks };
+    let cores_counted = counted(cores, "core", "cores");
+    let flag = request.workers_flag.as_str();
     let (natural, why) = match (hint, tasks) {
         (Some(Hint::Io), Some(count)) => (
             count.clamp(1, cap),
-            format!("the plugin is I/O-bound: one {unit} per task ({count} tasks, at most {cap})"),
+            format!(
+                "the plugin is I/O-bound: one {unit} per task ({}, at most {cap})",
+                counted(count, "task", "tasks")
+            ),
         ),
         (Some(Hint::Io), None) => (
             cap,
@@ -104,11 +144,11 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         ),
         (Some(Hint::Cpu), _) => (
             cores,
-            format!("the plugin is CPU-bound: one {unit} per core ({cores} cores)"),
+            format!("the plugin is CPU-bound: one {unit} per core ({cores_counted})"),
         ),
         (None, _) => (
             cores,
-            format!("the plugin gives no workload hint: one {unit} per core ({cores} cores)"),
+            format!("the plugin gives no workload hint: one {unit} per core ({cores_counted})"),
         ),
     };
     // Never more workers than tasks: an idle worker only costs.
@@ -121,9 +161,9 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     let workers = capped.or(request.workers).unwrap_or(natural);
     let noun = if workers == 1 { "worker" } else { "workers" };
     let asked_workers = request.workers.map_or(String::new(), |n| match capped {
-        Some(1) => format!(" --workers {n} (but there is only 1 task)"),
-        Some(count) => format!(" --workers {n} (but there are only {count} tasks)"),
-        None => format!(" --workers {n}"),
+        Some(1) => format!(" {flag} {n} (but there is only 1 task)"),
+        Some(count) => format!(" {flag} {n} (but there are only {count} tasks)"),
+        None => format!(" {flag} {n}"),
     });
     let (mode, reason) = match request.mode {
         Some(Mode::Inline) => (
@@ -167,9 +207,9 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         None if workers <= 1 && !request.timeout => {
             let because = match (request.workers, tasks) {
                 (Some(asked), Some(count)) if asked > count.max(1) && bounding.is_some() => {
-                    format!("a single task needs no pool (--workers {asked} asked for more)")
+                    format!("a single task needs no pool ({flag} {asked} asked for more)")
                 }
-                (Some(asked), _) => format!("as asked with --workers {asked}"),
+                (Some(asked), _) => format!("as asked with {flag} {asked}"),
                 (None, Some(count)) if count <= 1 && bounding.is_some() => {
                     "a single task needs no pool".to_owned()
                 }
@@ -397,5 +437,42 @@ mod tests {
             "{three}"
         );
         assert_eq!(asked(1, 5), "inline: as asked with --workers 1");
+    }
+
+    #[test]
+    fn counts_of_one_are_singular_and_the_flag_is_quoted_as_typed() {
+        let thread = Request {
+            mode: Some(Mode::Thread),
+            ..auto()
+        };
+        let io = choose(thread, Some(Hint::Io), Some(1), 1);
+        assert!(io.reason.contains("(1 task, at most"), "{}", io.reason);
+        let cpu = choose(
+            Request {
+                mode: Some(Mode::Thread),
+                ..auto()
+            },
+            Some(Hint::Cpu),
+            Some(4),
+            1,
+        );
+        assert!(cpu.reason.contains("(1 core)"), "{}", cpu.reason);
+        let typed = |workers_flag| {
+            choose(
+                Request {
+                    workers: Some(2),
+                    workers_flag,
+                    mode: Some(Mode::Thread),
+                    ..auto()
+                },
+                Some(Hint::Cpu),
+                Some(4),
+                2,
+            )
+            .reason
+        };
+        assert!(typed(WorkersFlag::J).ends_with("--mode thread -j 2"));
+        assert!(typed(WorkersFlag::Jobs).ends_with("--mode thread --jobs 2"));
+        assert!(typed(WorkersFlag::Workers).ends_with("--mode thread --workers 2"));
     }
 }

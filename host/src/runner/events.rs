@@ -96,7 +96,9 @@ pub enum RunEnd {
     /// A reporter stopped the run (its output's reader went away); tasks not finished are
     /// `cancelled`, saying why.
     Stopped(super::run::Quit),
-    /// The run could not go on (e.g. workers could not be restarted); tasks not finished are
-    /// `not-run` with this reason.
+    /// The run could not go on (e.g. workers could not be restarted): the run's error says why,
+    /// and tasks not finished are `not-run` with this reason.
     Failed(String),
+    /// Enough tasks failed (`--max-fail`): tasks not finished are `not-run` with this reason.
+    Halted(String),
 }

@@ -37,7 +37,7 @@ use std::{
 
 use quack_core::{InstanceBox, PluginError};
 
-pub use choose::{Choice, Mode, Request, choose};
+pub use choose::{Choice, Mode, Request, WorkersFlag, choose, counted};
 pub use events::{Event, EventKind, RunEnd};
 pub use json::Json;
 pub use record::{Attempt, Part, Retry, Status, Task, TaskRecord, seconds};
@@ -181,7 +181,11 @@ pub enum RunError {
 
 /// Why a run stopped at `--max-fail`.
 pub(crate) fn max_fail_reason(failed: u64, most: u64) -> String {
-    format!("{failed} tasks failed, and --max-fail {most} stops the run there")
+    let failed = usize::try_from(failed).map_or_else(
+        |_| format!("{failed} tasks"),
+        |count| counted(count, "task", "tasks"),
+    );
+    format!("{failed} failed, and --max-fail {most} stops the run there")
 }
 
 /// The sentence for a plugin that would not make an instance.

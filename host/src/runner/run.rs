@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::{
     Choice, Event, EventKind, Executor, Limits, Mode, Request, RunContext, RunEnd, RunError,
     Summary, Task, TaskRecord, WorkerCommand,
-    choose::choose,
+    choose::{WorkersFlag, choose},
     inline::InlineExecutor,
     outbox::{Outbox, Stop, TICK},
     process::ProcessExecutor,
@@ -181,6 +181,7 @@ pub struct Run {
     config: Map<String, Value>,
     mode: Option<Mode>,
     workers: Option<usize>,
+    workers_flag: WorkersFlag,
     isolate: bool,
     limits: Limits,
     split: SplitPolicy,
@@ -199,6 +200,7 @@ impl Run {
             config: Map::new(),
             mode: None,
             workers: None,
+            workers_flag: WorkersFlag::default(),
             isolate: false,
             limits: Limits::default(),
             split: SplitPolicy::Auto,
@@ -223,6 +225,12 @@ impl Run {
     /// How many workers; `None` lets the run choose.
     pub fn workers(mut self, workers: Option<usize>) -> Self {
         self.workers = workers;
+        self
+    }
+
+    /// How the number of workers was asked for (`--workers`, `-j`, `--jobs`), for the reason.
+    pub fn workers_flag(mut self, flag: WorkersFlag) -> Self {
+        self.workers_flag = flag;
         self
     }
 
@@ -282,6 +290,7 @@ impl Run {
         let request = Request {
             mode: self.mode,
             workers: self.workers,
+            workers_flag: self.workers_flag,
             isolate: self.isolate,
             plugin_isolates: self.plugin.description.isolate,
             timeout: self.limits.timeout.is_some(),
@@ -294,9 +303,11 @@ impl Run {
         let mut choice = choose(request, self.plugin.description.hint, tasks, cores());
         let split = worth_splitting(may_split, choice.workers, tasks);
         if split {
-            choice
-                .reason
-                .push_str("; each task is cut into the parts its `split` makes, for balance (the plugin is Splittable)");
+            // Said before any task is split, so it promises nothing: a `split` may return one part.
+            let which = if tasks == Some(1) { "the" } else { "a" };
+            choice.reason.push_str(&format!(
+                "; the plugin is Splittable: {which} task is spread over the workers when its `split` makes several parts"
+            ));
         } else if self.split == SplitPolicy::Auto && looks_splittable(&self.plugin.methods) {
             if let Some(why) = not_splittable_because(&splittable) {
                 choice.reason.push_str(&format!(
@@ -370,7 +381,7 @@ impl Run {
                 None => RunEnd::Interrupted,
             },
             Ok(()) if halt.get().is_some() => {
-                RunEnd::Failed(halt.get().cloned().unwrap_or_default())
+                RunEnd::Halted(halt.get().cloned().unwrap_or_default())
             }
             Ok(()) => RunEnd::Completed,
         };
@@ -379,7 +390,7 @@ impl Run {
             RunEnd::Completed => None,
             RunEnd::Interrupted => Some(Stop::Interrupted),
             RunEnd::Stopped(quit) => Some(Stop::Stopped(quit.to_string())),
-            RunEnd::Failed(reason) => Some(Stop::Failed(reason.clone())),
+            RunEnd::Failed(reason) | RunEnd::Halted(reason) => Some(Stop::Failed(reason.clone())),
         } {
             for record in split_state.borrow_mut().unfinished(&stop, origin) {
                 emitter.borrow_mut().finished(record);

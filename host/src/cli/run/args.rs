@@ -10,7 +10,7 @@ use crate::{
     cli::duration::{parse_duration, parse_span},
     input::lenient_json,
     interfaces::Role,
-    runner::Mode,
+    runner::{Mode, WorkersFlag},
 };
 
 const RUN_EXAMPLES: &str = "\
@@ -77,8 +77,13 @@ pub struct RunArgs {
     pub mode: ModeArg,
 
     /// How many workers (threads or processes), 1 to 1024; by default chosen with the mode.
-    #[arg(long, value_name = "N", value_parser = parse_workers)]
+    /// -j and --jobs are the same option, as in make, cargo, xargs and parallel.
+    #[arg(short = 'j', long, visible_alias = "jobs", value_name = "N", value_parser = parse_workers)]
     pub workers: Option<NonZeroUsize>,
+
+    /// How the user spelled --workers (set from the raw command line, see [`workers_flag`]).
+    #[arg(skip)]
+    pub workers_flag: WorkersFlag,
 
     /// Run the plugin in worker processes only, so that a crash fails only the task that caused
     /// it: no plugin code runs in the host, not even its loading (split and merge run in a worker
@@ -257,4 +262,65 @@ fn parse_heartbeat_timeout(text: &str) -> Result<Duration, String> {
         )),
         _ => parse_duration(text),
     }
+}
+
+/// How the last `--workers` of `argv` (the whole command line, program name first) was spelled:
+/// `--workers`, `--jobs` or `-j`. The words are read as clap reads them, by `command`'s own
+/// definition (the top-level command and its `run` subcommand), so a value that merely looks like
+/// a flag (`--task -j`) is skipped as the value it is.
+pub fn workers_flag(command: &clap::Command, argv: &[std::ffi::OsString]) -> WorkersFlag {
+    let run = command.find_subcommand("run");
+    let args = || {
+        command
+            .get_arguments()
+            .chain(run.into_iter().flat_map(clap::Command::get_arguments))
+    };
+    let by_long = |name: &str| {
+        args().find(|arg| {
+            arg.get_long() == Some(name)
+                || arg
+                    .get_all_aliases()
+                    .is_some_and(|aliases| aliases.contains(&name))
+        })
+    };
+    let by_short = |letter: char| args().find(|arg| arg.get_short() == Some(letter));
+    let mut typed = WorkersFlag::default();
+    let mut words = argv.iter().skip(1).filter_map(|word| word.to_str());
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        if let Some(long) = word.strip_prefix("--") {
+            let (name, attached) = match long.split_once('=') {
+                Some((name, _)) => (name, true),
+                None => (long, false),
+            };
+            let Some(arg) = by_long(name) else { continue };
+            if arg.get_id() == "workers" {
+                typed = if name == "jobs" {
+                    WorkersFlag::Jobs
+                } else {
+                    WorkersFlag::Workers
+                };
+            }
+            if arg.get_action().takes_values() && !attached {
+                words.next();
+            }
+        } else if let Some(shorts) = word.strip_prefix('-').filter(|shorts| !shorts.is_empty()) {
+            for (at, letter) in shorts.char_indices() {
+                let Some(arg) = by_short(letter) else { break };
+                if arg.get_id() == "workers" {
+                    typed = WorkersFlag::J;
+                }
+                if arg.get_action().takes_values() {
+                    // The rest of the word is the value, or else the next word is.
+                    if at + letter.len_utf8() == shorts.len() {
+                        words.next();
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    typed
 }

@@ -173,6 +173,7 @@ impl Look {
                 keep_order: table.keep_order,
                 retries: table.retries,
                 colors: ui.colors(on_terminal),
+                only_failed: ui.quiet,
             },
             hint: plugin.description.hint,
             background_flush: true,

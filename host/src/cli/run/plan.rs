@@ -22,7 +22,7 @@ use crate::{
     input::{TaskInput, lenient_task},
     interfaces::Role,
     loader::LoadedPlugin,
-    runner::{Limits, Mode, SplitPolicy},
+    runner::{Limits, Mode, RunError, SplitPolicy, WorkersFlag},
 };
 
 /// Everything `host run` was asked to do, checked.
@@ -33,10 +33,15 @@ pub struct RunPlan {
     pub tasks: TaskSpec,
     /// `--config` merged with every `--set`.
     pub config: Map<String, Value>,
+    /// The `--set` values written as bare words that read as JSON other than a string (`123`,
+    /// `true`, `null`), by key: a plugin that wanted the text refuses them.
+    pub scalar_sets: Vec<(String, Value)>,
     /// The mode asked for; `None` lets the runner choose.
     pub mode: Option<Mode>,
-    /// `--workers`.
+    /// `--workers` (`-j`, `--jobs`).
     pub workers: Option<NonZeroUsize>,
+    /// How `--workers` was spelled.
+    pub workers_flag: WorkersFlag,
     /// `--isolate`.
     pub isolate: bool,
     /// `--timeout`, `--retries`, `--max-fail`.
@@ -102,11 +107,20 @@ impl RunPlan {
         }
         let config = config_object(args.config.as_deref(), &args.sets)?;
         let report = report_target(&args)?;
+        let scalar_sets = args
+            .sets
+            .iter()
+            .filter(|(key, value)| {
+                matches!(value, Value::Number(_) | Value::Bool(_) | Value::Null)
+                    && config.get(key) == Some(value)
+            })
+            .cloned()
+            .collect();
         let workload_options = [
             ("--task", !args.tasks.is_empty()),
             ("--input", args.input.is_some()),
             ("--mode", args.mode != ModeArg::Auto),
-            ("--workers", args.workers.is_some()),
+            (args.workers_flag.as_str(), args.workers.is_some()),
             ("--isolate", args.isolate),
             ("--timeout", args.timeout.is_some()),
             ("--retries", args.retries > 0),
@@ -128,8 +142,10 @@ impl RunPlan {
             plugin: args.plugin,
             tasks,
             config,
+            scalar_sets,
             mode: args.mode.requested(),
             workers: args.workers,
+            workers_flag: args.workers_flag,
             isolate: args.isolate,
             timeout: args.timeout,
             retries: args.retries,
@@ -192,6 +208,32 @@ impl RunPlan {
             TaskSpec::File(path) => read_input(path)?,
             TaskSpec::Default => TaskInput::from_values(plugin.description.default_input.clone())?,
         })
+    }
+
+    /// The error of a run that failed, as the command says it: when the plugin refused its
+    /// configuration and a `--set` value was read as a number, a boolean or null, the sentence
+    /// says how to pass it as text instead (the plugin's description gives no types to go by).
+    pub fn run_failed(&self, error: RunError) -> HostError {
+        let refused = matches!(
+            &error,
+            RunError::Instance(refusal) if refusal.kind == quack_core::ErrorKind::InvalidInput
+        );
+        match self.scalar_sets.first() {
+            Some((key, value)) if refused => {
+                let kind = match value {
+                    Value::Number(_) => "the number",
+                    Value::Bool(_) => "the boolean",
+                    _ => "JSON",
+                };
+                HostError::ConfigRefused {
+                    error,
+                    hint: format!(
+                        "--set {key}={value} passes {kind} {value}; for the text, write --set '{key}=\"{value}\"'"
+                    ),
+                }
+            }
+            _ => error.into(),
+        }
     }
 
     /// An Animal speaks once: the options about tasks, workers and limits mean nothing for it,
