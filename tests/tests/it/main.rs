@@ -8,6 +8,7 @@ mod animals;
 mod auto_choice;
 mod bench;
 mod children;
+mod cli_words;
 mod closed_streams;
 mod cluster;
 mod compare;

@@ -16,6 +16,17 @@ use quack_tests::{HANG_GUARD, host, plugin_arg, run, task_record};
 /// Runs `host` with stdout and stderr on one pseudo-terminal of 120 columns; returns its exit
 /// code and everything it wrote there.
 fn run_in_terminal(args: &[&str]) -> (Option<i32>, String) {
+    run_in_terminal_with(args, |_| {}, |_, _| {})
+}
+
+/// [`run_in_terminal`], with `setup` changing the command first (its environment, or stdout to a
+/// pipe) and `watch` called with everything written so far and the host's pid while it runs
+/// (to signal it at the right moment).
+fn run_in_terminal_with(
+    args: &[&str],
+    setup: impl FnOnce(&mut std::process::Command),
+    mut watch: impl FnMut(&str, u32),
+) -> (Option<i32>, String) {
     let (mut master, mut slave) = (0, 0);
     let size = libc::winsize {
         ws_row: 40,
@@ -44,12 +55,14 @@ fn run_in_terminal(args: &[&str]) -> (Option<i32>, String) {
     command
         .env("TERM", "xterm-256color")
         .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("COLUMNS")
         .env_remove("QUACK_LOG")
         .env_remove("RUST_LOG")
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave));
+    setup(&mut command);
     let mut child = command.spawn().expect("the host binary starts");
     // The command holds the terminal's other end open until it goes.
     drop(command);
@@ -73,6 +86,7 @@ fn run_in_terminal(args: &[&str]) -> (Option<i32>, String) {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
+        watch(&String::from_utf8_lossy(&output), child.id());
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!(
@@ -478,4 +492,93 @@ fn a_stream_of_unknown_length_shows_done_and_the_rate() {
         "{output}"
     );
     assert!(output.contains("4 tasks (4 ok), 0 failed"), "{output}");
+}
+
+/// The pieces of a terminal's output between carriage returns: each redraw of the progress line
+/// starts with one.
+fn frames(output: &str) -> impl Iterator<Item = &str> {
+    output.split('\r')
+}
+
+#[test]
+fn the_eta_waits_until_a_task_has_finished() {
+    let slow = plugin_arg("slow_io");
+    let args = [
+        "run", &slow, "--task", "0.3", "--task", "1.2", "--mode", "thread", "-j", "2",
+    ];
+    let (code, output) = run_in_terminal(&args);
+    assert_eq!(code, Some(0), "{output}");
+    let before: Vec<&str> = frames(&output)
+        .filter(|frame| frame.contains(" 0/2 tasks"))
+        .collect();
+    assert!(!before.is_empty(), "no progress line before the first task: {output}");
+    for frame in before {
+        assert!(!frame.contains("ETA"), "an ETA before any task finished: {frame:?}");
+    }
+    assert!(
+        frames(&output).any(|frame| frame.contains(" 1/2 tasks") && frame.contains("ETA")),
+        "no ETA once a task finished: {output}"
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_leaves_no_progress_line_on_the_terminal() {
+    let slow = plugin_arg("slow_io");
+    let args = ["run", &slow, "--task", "5", "--task", "5", "--mode", "inline"];
+    let mut signals = 0;
+    let (code, output) = run_in_terminal_with(
+        &args,
+        |_| {},
+        |output, pid| {
+            // The first when the line is drawn, the second once the host says it is stopping.
+            let due = match signals {
+                0 => output.contains(" 0/2 tasks"),
+                1 => output.contains("stopping: "),
+                _ => false,
+            };
+            if due {
+                // SAFETY: kill(2) of the child this test started.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
+                signals += 1;
+            }
+        },
+    );
+    assert_eq!(code, Some(130), "{output}");
+    let last_line = output.rfind("tasks [").expect("a progress line was drawn");
+    assert!(
+        output[last_line..].contains("\r\u{1b}[2K"),
+        "the progress line stays after the host ended: {output:?}"
+    );
+}
+
+#[test]
+fn clicolor_0_turns_colour_off_in_a_terminal_and_clicolor_force_turns_it_on_in_a_pipe() {
+    let args = six_slow_tasks(&["--task", "-1"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, output) = run_in_terminal_with(
+        &args,
+        |command| {
+            command.env("CLICOLOR", "0");
+        },
+        |_, _| {},
+    );
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("/7 tasks"), "the progress line: {output}");
+    assert!(!output.contains("\u{1b}[3"), "colour with CLICOLOR=0: {output:?}");
+    let (_, coloured) = run_in_terminal(&args);
+    assert!(coloured.contains("\u{1b}[32m"), "no colour by default: {coloured:?}");
+    // On a pipe, CLICOLOR_FORCE colours the table; NO_COLOR wins over it.
+    let slow = plugin_arg("slow_io");
+    let piped = |env: &[(&str, &str)]| {
+        let mut command = host(&["run", &slow, "--task", "0.01", "--task", "-1"]);
+        command
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE");
+        command.envs(env.iter().copied());
+        String::from_utf8_lossy(&command.output().unwrap().stdout).into_owned()
+    };
+    assert!(piped(&[("CLICOLOR_FORCE", "1")]).contains("\u{1b}[31merror"));
+    assert!(!piped(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
+    assert!(!piped(&[]).contains('\u{1b}'));
 }
