@@ -141,7 +141,7 @@ fn a_splittable_plugin_on_two_workers_is_cut_into_parts_with_exact_results() {
     assert_seed_results(&run, &report);
     let reason = stated_reason(&run, &report);
     assert!(
-        reason.contains("cut into the parts its `split` makes"),
+        reason.contains("spread over the workers when its `split` makes several parts"),
         "{reason}"
     );
     assert!(reason.contains("Splittable"), "{reason}");
@@ -163,7 +163,7 @@ fn no_split_keeps_tasks_whole_and_does_not_say_cut() {
     assert_seed_results(&run, &report);
     let reason = stated_reason(&run, &report);
     assert!(
-        !reason.contains("cut into the parts its `split` makes"),
+        !reason.contains("spread over the workers when its `split` makes several parts"),
         "{reason}"
     );
     assert!(
@@ -183,7 +183,7 @@ fn one_large_task_of_a_splittable_plugin_is_cut_for_every_core_in_auto_mode() {
     run.expect_code(0);
     let reason = stated_reason(&run, &report);
     assert!(
-        reason.contains("cut into the parts its `split` makes"),
+        reason.contains("spread over the workers when its `split` makes several parts"),
         "{reason}"
     );
     let task = &report["tasks"][0];
@@ -240,7 +240,7 @@ fn json_lines_input_splits_as_an_array_does() {
     run.expect_code(0);
     let reason = stated_reason(&run, &report);
     assert!(
-        reason.contains("cut into the parts its `split` makes"),
+        reason.contains("spread over the workers when its `split` makes several parts"),
         "{reason}"
     );
     let largest = report["tasks"]

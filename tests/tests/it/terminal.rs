@@ -511,9 +511,15 @@ fn the_eta_waits_until_a_task_has_finished() {
     let before: Vec<&str> = frames(&output)
         .filter(|frame| frame.contains(" 0/2 tasks"))
         .collect();
-    assert!(!before.is_empty(), "no progress line before the first task: {output}");
+    assert!(
+        !before.is_empty(),
+        "no progress line before the first task: {output}"
+    );
     for frame in before {
-        assert!(!frame.contains("ETA"), "an ETA before any task finished: {frame:?}");
+        assert!(
+            !frame.contains("ETA"),
+            "an ETA before any task finished: {frame:?}"
+        );
     }
     assert!(
         frames(&output).any(|frame| frame.contains(" 1/2 tasks") && frame.contains("ETA")),
@@ -524,7 +530,9 @@ fn the_eta_waits_until_a_task_has_finished() {
 #[test]
 fn a_second_ctrl_c_leaves_no_progress_line_on_the_terminal() {
     let slow = plugin_arg("slow_io");
-    let args = ["run", &slow, "--task", "5", "--task", "5", "--mode", "inline"];
+    let args = [
+        "run", &slow, "--task", "5", "--task", "5", "--mode", "inline",
+    ];
     let mut signals = 0;
     let (code, output) = run_in_terminal_with(
         &args,
@@ -564,9 +572,15 @@ fn clicolor_0_turns_colour_off_in_a_terminal_and_clicolor_force_turns_it_on_in_a
     );
     assert_eq!(code, Some(1), "{output}");
     assert!(output.contains("/7 tasks"), "the progress line: {output}");
-    assert!(!output.contains("\u{1b}[3"), "colour with CLICOLOR=0: {output:?}");
+    assert!(
+        !output.contains("\u{1b}[3"),
+        "colour with CLICOLOR=0: {output:?}"
+    );
     let (_, coloured) = run_in_terminal(&args);
-    assert!(coloured.contains("\u{1b}[32m"), "no colour by default: {coloured:?}");
+    assert!(
+        coloured.contains("\u{1b}[32m"),
+        "no colour by default: {coloured:?}"
+    );
     // On a pipe, CLICOLOR_FORCE colours the table; NO_COLOR wins over it.
     let slow = plugin_arg("slow_io");
     let piped = |env: &[(&str, &str)]| {
