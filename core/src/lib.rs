@@ -182,7 +182,8 @@
 //! version as the host's loads in that host, whatever the two quack-core versions are; the SDK
 //! can grow without breaking built plugins. A host refuses a plugin of another ABI major with
 //! one sentence naming both versions. Plugins built against a quack-core from before quack-abi
-//! existed (quack-core defined the ABI types itself) carry ABI 0.1.0 and must be rebuilt once.
+//! existed (quack-core defined the ABI types itself) are refused, their types being quack-core's
+//! rather than quack-abi's, and must be rebuilt once.
 #![deny(missing_docs)]
 
 /// The ABI types, defined in the `quack-abi` crate (whose version is the ABI version).
