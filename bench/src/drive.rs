@@ -14,7 +14,7 @@ use std::{
 };
 
 use quack_host::{
-    loader::LoadedPlugin,
+    plugin::LoadedPlugin,
     runner::{Event, EventKind, Flow, Reporter, Run, SplitPolicy, Status, Task, WorkerCommand},
 };
 use serde_json::{Map, Value};

@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use quack_host::{loader::LoadedPlugin, report::Machine};
+use quack_host::{plugin::LoadedPlugin, report::Machine};
 use serde::Serialize;
 use tempfile::TempDir;
 

@@ -1,17 +1,38 @@
-//! Structural interfaces: [`Interface`] is a set of method signatures the host knows by name, and
-//! a plugin satisfies it when it has every one of them, whatever it calls itself ("if it has `name`
+//! Structural interfaces: a plugin's methods are [`Signature`]s; [`Interface`] is a set of method
+//! signatures the host knows by name, and a plugin satisfies it when it has every one of them, whatever it calls itself ("if it has `name`
 //! and `sound`, it quacks like an animal"). [`check`] says which are satisfied and, for each one
 //! that is not, what is missing. [`merge_form`] says which of the two forms of `merge` a Splittable
 //! plugin has, and [`MergeForm::argument`] builds the argument that form takes. [`role`] decides
 //! what the host does with a plugin: run it as a Workload, or make it speak as an Animal.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::loader::Signature;
+/// One method of a plugin with its signature, in plain Rust types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// The method's name.
+    pub name: String,
+    /// The shapes of its parameters.
+    pub params: Vec<String>,
+    /// The shape of its result.
+    pub result: String,
+}
+
+impl std::fmt::Display for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}({}) -> {}",
+            self.name,
+            self.params.join(", "),
+            self.result
+        )
+    }
+}
 
 /// An interface the host knows how to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Interface {
     /// `name() -> string`, `sound() -> string`: the host makes it speak.
     Animal,
@@ -187,6 +208,15 @@ pub fn check(methods: &[Signature]) -> Vec<InterfaceCheck> {
     Interface::ALL
         .iter()
         .map(|&interface| check_one(interface, methods))
+        .collect()
+}
+
+/// The interfaces `methods` satisfy, in the order of [`Interface::ALL`].
+pub fn satisfied(methods: &[Signature]) -> Vec<Interface> {
+    check(methods)
+        .into_iter()
+        .filter(InterfaceCheck::satisfied)
+        .map(|check| check.interface)
         .collect()
 }
 

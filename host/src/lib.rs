@@ -7,6 +7,7 @@ pub mod cli;
 pub mod input;
 pub mod interfaces;
 pub mod loader;
+pub mod plugin;
 pub mod report;
 pub mod runner;
 pub mod version;

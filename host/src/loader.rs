@@ -1,5 +1,5 @@
-//! [`LoadedPlugin`]: a plugin library opened, checked and described, and [`LoadError`], the one
-//! clear sentence for each way that can fail.
+//! Loading a plugin library into this process: opened, checked and described
+//! ([`LoadedPlugin::load`]), and [`LoadError`], the one clear sentence for each way that can fail.
 //!
 //! Loading goes in steps so that each failure gets its own sentence and exit code: does the file
 //! exist; does the dynamic loader accept it (libloading); does it export an abi_stable root module
@@ -19,18 +19,21 @@ use std::{
         unix::fs::{FileExt, OpenOptionsExt},
     },
     path::{Path, PathBuf},
-    sync::{Arc, OnceLock},
+    sync::Arc,
 };
 
 use quack_core::{
-    ABI_VERSION, Description, InstanceBox, PluginError, PluginModRef, ROOT_MODULE_NAME,
+    ABI_VERSION, Description, PluginModRef, ROOT_MODULE_NAME,
     abi_stable::{
         library::{LibraryError, RootModule, lib_header_from_path},
         sabi_types::VersionNumber,
-        std_types::RStr,
     },
 };
-use serde::{Deserialize, Serialize};
+
+use crate::{
+    interfaces::Signature,
+    plugin::{Code, Content, LoadedPlugin, PluginInfo},
+};
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -102,80 +105,22 @@ pub enum LoadError {
     },
 }
 
-/// One method of a plugin with its signature, in plain Rust types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Signature {
-    /// The method's name.
-    pub name: String,
-    /// The shapes of its parameters.
-    pub params: Vec<String>,
-    /// The shape of its result.
-    pub result: String,
-}
-
-impl std::fmt::Display for Signature {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}({}) -> {}",
-            self.name,
-            self.params.join(", "),
-            self.result
-        )
-    }
-}
-
-/// A plugin that passed every load check, with what it said about itself.
-#[derive(Clone)]
-pub struct LoadedPlugin {
-    /// The path it was loaded from, as given.
-    pub path: PathBuf,
-    /// The ABI version it was built for.
-    pub abi_version: String,
-    /// Its self-description.
-    pub description: Description,
-    /// Its methods.
-    pub methods: Vec<Signature>,
-    /// The loaded root module; `None` for a plugin described by a probe and never loaded into
-    /// this process (an isolated run).
-    module: Option<PluginModRef>,
-    /// The file's size and SHA-256, read once when first asked for.
-    content: Arc<OnceLock<Content>>,
-}
-
-/// What the plugin file holds, to tell it apart from another file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Content {
-    /// Its size in bytes.
-    pub size: u64,
-    /// Its SHA-256, in lowercase hex.
-    pub sha256: String,
-}
-
-impl std::fmt::Debug for LoadedPlugin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin")
-            .field("path", &self.path)
-            .field("name", &self.description.name)
-            .finish_non_exhaustive()
-    }
-}
-
 impl LoadedPlugin {
     /// Opens and checks the plugin at `path`.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        // dlopen searches the library path for a bare file name: name the file itself.
+        // The one place a plugin's path is made absolute: dlopen searches the library path for
+        // a bare file name, and workers may start in another directory.
         let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        Self::load_as(&file, path)
+        Self::load_as(&file, path, &file)
     }
 
     /// Opens and checks the plugin held open in `plugin`: the dynamic loader maps that very file
     /// (through its descriptor), so what runs is what was hashed, even if its path now names
     /// another file. The plugin's content is the one hashed, and errors name the file's path.
     pub fn load_file(plugin: &PluginFile) -> Result<Self, LoadError> {
-        let loaded = Self::load_as(&plugin.descriptor_path(), &plugin.path)?;
+        let loaded = Self::load_as(&plugin.descriptor_path(), &plugin.path, &plugin.path)?;
         if let Some(sha256) = &plugin.sha256 {
-            let _ = loaded.content.set(Content {
+            loaded.info.record_content(Content {
                 size: plugin.metadata.len(),
                 sha256: sha256.clone(),
             });
@@ -183,8 +128,9 @@ impl LoadedPlugin {
         Ok(loaded)
     }
 
-    /// Loads the library at `file`; every error names `path`, the path the user knows.
-    fn load_as(file: &Path, path: &Path) -> Result<Self, LoadError> {
+    /// Loads the library at `file`, the plugin the user knows as `path` and the rest of the host
+    /// as `absolute`; every error names `path`.
+    fn load_as(file: &Path, path: &Path, absolute: &Path) -> Result<Self, LoadError> {
         let owned = || path.to_path_buf();
         // Only a regular file goes to the dynamic loader: dlopen on a FIFO blocks for ever.
         let metadata = match std::fs::metadata(file) {
@@ -279,12 +225,13 @@ impl LoadedPlugin {
                     reason: one_line(&other.to_string()),
                 },
             })?;
-        Self::from_module(path, plugin_abi, module)
+        Self::from_module(path, absolute, plugin_abi, module)
     }
 
     /// Asks a checked root module for its description and methods.
     fn from_module(
         path: &Path,
+        absolute: &Path,
         abi_version: String,
         module: PluginModRef,
     ) -> Result<Self, LoadError> {
@@ -309,63 +256,15 @@ impl LoadedPlugin {
             })
             .collect();
         Ok(LoadedPlugin {
-            path: path.to_path_buf(),
-            abi_version,
-            description,
-            methods,
-            module: Some(module),
-            content: Arc::new(OnceLock::new()),
-        })
-    }
-
-    /// The plugin file's size and SHA-256 (read from the file the first time; a file that can no
-    /// longer be read gives size 0 and a hash naming the error).
-    pub fn content(&self) -> &Content {
-        self.content
-            .get_or_init(|| match std::fs::read(&self.path) {
-                Ok(bytes) => Content {
-                    size: bytes.len() as u64,
-                    sha256: sha256_hex(&bytes),
-                },
-                Err(error) => Content {
-                    size: 0,
-                    sha256: format!("unreadable: {error}"),
-                },
-            })
-    }
-
-    /// Makes a new instance with `config` (a JSON object as text).
-    pub fn instantiate(&self, config: &str) -> Result<InstanceBox, PluginError> {
-        match self.module {
-            Some(module) => (module.new())(RStr::from(config)).into_result(),
-            None => Err(PluginError::new(
-                quack_core::ErrorKind::Failed,
-                "the plugin is not loaded in the host: it runs isolated, in worker processes only",
+            info: Arc::new(PluginInfo::new(
+                path,
+                absolute,
+                abi_version,
+                description,
+                methods,
             )),
-        }
-    }
-
-    /// A plugin known from what a probe (a child process that loaded it) said, never loaded into
-    /// this process: its instances live in worker processes only.
-    pub fn described(
-        path: &Path,
-        abi_version: String,
-        description: Description,
-        methods: Vec<Signature>,
-    ) -> Self {
-        LoadedPlugin {
-            path: path.to_path_buf(),
-            abi_version,
-            description,
-            methods,
-            module: None,
-            content: Arc::new(OnceLock::new()),
-        }
-    }
-
-    /// Whether the plugin's code is loaded into this process.
-    pub fn is_loaded_here(&self) -> bool {
-        self.module.is_some()
+            code: Code::Rust(module),
+        })
     }
 }
 
@@ -626,15 +525,6 @@ fn check_elf_size(path: &Path, size: u64) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The SHA-256 of `bytes`, in lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 /// The dynamic loader's message without the path it repeats, on one line.

@@ -16,7 +16,7 @@ use std::{
 };
 
 use quack_core::{InstanceBox, abi_stable::std_types::RResult};
-use quack_host::loader::LoadedPlugin;
+use quack_host::plugin::LoadedPlugin;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::value::RawValue;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use quack_host::loader::LoadedPlugin;
+use quack_host::plugin::LoadedPlugin;
 use serde_json::{Value, json};
 
 use super::SEED;

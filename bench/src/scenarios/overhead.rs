@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use quack_core::abi_stable::std_types::RResult;
-use quack_host::loader::LoadedPlugin;
+use quack_host::plugin::LoadedPlugin;
 use serde_json::{Value, json};
 
 use crate::{

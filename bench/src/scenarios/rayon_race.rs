@@ -113,20 +113,21 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
 
 /// Runs `count` tasks through `contestant`, checked.
 fn race(setup: &Setup, contestant: Contestant, count: usize) -> Result<Ran, BenchError> {
-    let spawn = match contestant {
-        Contestant::HostAuto | Contestant::HostThreadTwo => {
-            let spawn = Spawn::new(contestant.name(), &setup.host, &["run"])
-                .args([setup.host_factorize.as_os_str()])
-                .args(["--input", "-", "--format", "jsonl"]);
-            if contestant == Contestant::HostThreadTwo {
-                spawn.args(["--mode", "thread", "--workers", "2"])
-            } else {
-                spawn
+    let spawn =
+        match contestant {
+            Contestant::HostAuto | Contestant::HostThreadTwo => {
+                let spawn = Spawn::new(contestant.name(), &setup.host, &["run"])
+                    .args([setup.host_factorize.as_os_str()])
+                    .args(["--input", "-", "--format", "jsonl"]);
+                if contestant == Contestant::HostThreadTwo {
+                    spawn.args(["--mode", "thread", "--workers", "2"])
+                } else {
+                    spawn
+                }
             }
-        }
-        Contestant::Rayon => Spawn::new(contestant.name(), &setup.rayon_peer, &[])
-            .args([setup.factorize.path.as_os_str()]),
-    };
+            Contestant::Rayon => Spawn::new(contestant.name(), &setup.rayon_peer, &[])
+                .args([setup.factorize.info.path.as_os_str()]),
+        };
     let ran = process::run(spawn.feed(Feed::ones(count)))?;
     process::check_jsonl(SCENARIO, count, &ran)?;
     Ok(ran)

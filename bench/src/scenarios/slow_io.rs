@@ -2,7 +2,7 @@
 //! them by default: the mode and worker count the runner picks from the plugin's hint and the
 //! task count. Beside them, Python's slow system calls (measured when python3 is there).
 
-use quack_host::loader::LoadedPlugin;
+use quack_host::plugin::LoadedPlugin;
 use serde_json::json;
 
 use crate::{

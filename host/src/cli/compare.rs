@@ -190,13 +190,13 @@ impl CompareArgs {
                 if let Some(other) = old
                     .iter()
                     .chain(&new)
-                    .find(|report| report.plugin.name != first.plugin.name)
+                    .find(|report| report.plugin.description.name != first.plugin.description.name)
                 {
                     return Err(HostError::DifferentPlugins {
                         old: first.file.clone(),
-                        old_plugin: first.plugin.name.clone(),
+                        old_plugin: first.plugin.description.name.clone(),
                         new: other.file.clone(),
-                        new_plugin: other.plugin.name.clone(),
+                        new_plugin: other.plugin.description.name.clone(),
                     });
                 }
             }

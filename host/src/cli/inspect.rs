@@ -13,16 +13,11 @@ use quack_core::Description;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{
-    Outcome,
-    duration::parse_duration,
-    probe::{self, Probed},
-    stdio,
-};
+use super::{Outcome, duration::parse_duration, probe, stdio};
 use crate::{
     cli::error::HostError,
-    interfaces::{self, InterfaceCheck},
-    loader::Signature,
+    interfaces::{self, InterfaceCheck, Signature},
+    plugin::PluginInfo,
     report::{
         human::{compact, display},
         safe::Safe,
@@ -103,7 +98,11 @@ impl InspectArgs {
     }
 }
 
-fn write_text(out: &mut impl Write, plugin: &Probed, checks: &[InterfaceCheck]) -> io::Result<()> {
+fn write_text(
+    out: &mut impl Write,
+    plugin: &PluginInfo,
+    checks: &[InterfaceCheck],
+) -> io::Result<()> {
     let description = &plugin.description;
     writeln!(
         out,

@@ -15,7 +15,6 @@ use serde::Serialize;
 use super::{Outcome, duration::parse_duration, probe, stdio};
 use crate::{
     cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
-    interfaces,
     report::safe::Safe,
 };
 
@@ -97,10 +96,10 @@ impl ListArgs {
 fn describe(file: PathBuf, limit: Duration) -> Entry {
     match probe::probe(&file, limit) {
         Ok(plugin) => Entry {
-            interfaces: interfaces::check(&plugin.methods)
-                .into_iter()
-                .filter(|check| check.satisfied())
-                .map(|check| check.interface.name())
+            interfaces: plugin
+                .interfaces
+                .iter()
+                .map(|interface| interface.name())
                 .collect(),
             name: Some(plugin.description.name),
             version: Some(plugin.description.version),

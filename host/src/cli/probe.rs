@@ -11,13 +11,12 @@ use std::{
     os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    sync::mpsc,
+    sync::{Arc, mpsc},
     thread,
     time::{Duration, Instant},
 };
 
 use clap::Args;
-use quack_core::Description;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -27,7 +26,7 @@ use super::{
 };
 use crate::{
     cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError, load_exit_code},
-    loader::{LoadedPlugin, Signature},
+    plugin::{LoadedPlugin, PluginInfo},
     runner::sys::describe_exit,
 };
 
@@ -45,28 +44,8 @@ pub struct ProbeArgs {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Answer {
-    Plugin(Probed),
+    Plugin(Box<PluginInfo>),
     Error { message: String, exit_code: u8 },
-}
-
-/// A plugin as its probe saw it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Probed {
-    /// The path it was loaded from, as given.
-    pub path: PathBuf,
-    /// The ABI version it was built for.
-    pub abi_version: String,
-    /// Its self-description.
-    pub description: Description,
-    /// Its methods.
-    pub methods: Vec<Signature>,
-}
-
-impl Probed {
-    /// The signature of the method called `name`, if the plugin has one.
-    pub fn method(&self, name: &str) -> Option<&Signature> {
-        self.methods.iter().find(|method| method.name == name)
-    }
 }
 
 impl ProbeArgs {
@@ -77,14 +56,11 @@ impl ProbeArgs {
         let out = captured.quack_stdout().map_err(HostError::Output);
         let (answer, code) = match LoadedPlugin::load(&self.plugin) {
             Ok(plugin) => {
-                captured.set_name(&plugin.description.name);
-                let probed = Probed {
-                    path: plugin.path,
-                    abi_version: plugin.abi_version,
-                    description: plugin.description,
-                    methods: plugin.methods,
-                };
-                (Answer::Plugin(probed), 0)
+                captured.set_name(&plugin.info.description.name);
+                (
+                    Answer::Plugin(Box::new(Arc::unwrap_or_clone(plugin.info))),
+                    0,
+                )
             }
             Err(error) => {
                 let exit_code = load_exit_code(&error);
@@ -112,7 +88,7 @@ impl ProbeArgs {
 /// Loads `path` in a child `host probe` and returns what it is, or the error (with its exit
 /// code) if it is not a plugin, or if loading it crashed, hung past `limit` or ended the process.
 /// A stopping signal before or while it runs stops the child: [`HostError::Interrupted`].
-pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
+pub fn probe(path: &Path, limit: Duration) -> Result<PluginInfo, HostError> {
     let failed = |message: String, code| HostError::Probe { message, code };
     // `list` and `inspect` start no thread before their first probe: this is early enough.
     StopSignals::install()?;
@@ -213,7 +189,7 @@ pub fn probe(path: &Path, limit: Duration) -> Result<Probed, HostError> {
         .split(|&byte| byte == b'\n')
         .find_map(|line| serde_json::from_slice::<Answer>(line).ok());
     match (parsed, status.signal()) {
-        (Some(Answer::Plugin(probed)), _) => Ok(probed),
+        (Some(Answer::Plugin(probed)), _) => Ok(*probed),
         (Some(Answer::Error { message, exit_code }), _) => Err(failed(message, exit_code)),
         (None, Some(_)) => Err(failed(
             format!(

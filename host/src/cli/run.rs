@@ -12,7 +12,7 @@ mod args;
 mod output;
 mod plan;
 
-use std::{fs::File, num::NonZeroUsize, time::Instant};
+use std::{fs::File, num::NonZeroUsize, sync::Arc, time::Instant};
 
 pub use args::{RunArgs, workers_flag};
 use output::{Look, Outputs, ReportTarget, SpeechOutputs};
@@ -26,8 +26,8 @@ use super::{
 };
 use crate::{
     cli::error::HostError,
-    interfaces::{self, Interface, Role},
-    loader::LoadedPlugin,
+    interfaces::{self, Role},
+    plugin::{LoadedPlugin, Plugin},
     report::ReportHead,
     runner::{DEFAULT_START_TIMEOUT, Mode, Quit, Run, RunEnd},
 };
@@ -66,39 +66,34 @@ fn load_and_run(
     // Isolated (worker processes only): no plugin code runs in the host, not even its loading;
     // a probe in a child process says what the plugin is.
     let plugin = if plan.isolated() {
-        let probed = super::probe::probe(&plan.plugin, DEFAULT_START_TIMEOUT)?;
-        LoadedPlugin::described(
-            &plan.plugin,
-            probed.abi_version,
-            probed.description,
-            probed.methods,
-        )
+        Plugin::from(super::probe::probe(&plan.plugin, DEFAULT_START_TIMEOUT)?)
     } else {
-        LoadedPlugin::load(&plan.plugin)?
+        Plugin::from(LoadedPlugin::load(&plan.plugin)?)
     };
     tracing::debug!("phase load: {:.3} s", loading.elapsed().as_secs_f64());
-    captured.set_name(&plugin.description.name);
+    let info = plugin.info();
+    captured.set_name(&info.description.name);
     exit_guard::name(&format!(
         "{} ({})",
-        plugin.description.name,
-        plugin.path.display()
+        info.description.name,
+        info.path.display()
     ));
     let choice =
-        interfaces::role(&plugin.methods, plan.role).map_err(|error| HostError::NotRunnable {
-            path: plugin.path.clone(),
-            name: plugin.description.name.clone(),
+        interfaces::role(&info.methods, plan.role).map_err(|error| HostError::NotRunnable {
+            path: info.path.clone(),
+            name: info.description.name.clone(),
             details: error.to_string(),
         })?;
     if choice.chosen_of_two {
         stdio::note(format_args!(
             "{} is a Workload and an Animal: it runs as a Workload (--as animal makes it speak)",
-            plugin.description.name
+            info.description.name
         ));
     }
     match choice.role {
         Role::Workload => run_workload(plan, plugin, quack_stdout),
         Role::Animal => {
-            plan.refuse_workload_options(&plugin)?;
+            plan.refuse_workload_options(info)?;
             speak(plan, plugin, &quack_stdout)
         }
     }
@@ -107,26 +102,22 @@ fn load_and_run(
 /// Runs a Workload's tasks and reports them.
 fn run_workload(
     mut plan: RunPlan,
-    plugin: LoadedPlugin,
+    plugin: Plugin,
     quack_stdout: File,
 ) -> Result<Outcome, HostError> {
-    let mut input = plan.task_input(&plugin)?;
+    let info = Arc::clone(plugin.info());
+    let mut input = plan.task_input(&info)?;
     let program = match &plan.worker_program {
         Some(program) => program.clone(),
         None => std::env::current_exe().map_err(HostError::WorkerProgram)?,
     };
-    let satisfied: Vec<Interface> = interfaces::check(&plugin.methods)
-        .into_iter()
-        .filter(|check| check.satisfied())
-        .map(|check| check.interface)
-        .collect();
     let limits = plan.limits();
     let launch = plan.launch.take();
     let signals = StopSignals::install()?;
     // Daemons a task starts (a session of their own) become the host's, and go with the run.
     crate::runner::orphans::adopt();
     // A launcher makes it process mode (the runner says so in its reason).
-    let run = Run::new(plugin.clone())
+    let run = Run::new(plugin)
         .config(plan.config.clone())
         .mode(plan.mode)
         .workers(
@@ -144,8 +135,8 @@ fn run_workload(
         })
         .cancel_flag(signals.cancel_flag());
     // Made only for a report: its plugin part reads and hashes the plugin file.
-    let head = || ReportHead::new(&plugin, satisfied.clone(), plan.config.clone());
-    let mut look = Look::new(plan.table, &plugin, &quack_stdout);
+    let head = || ReportHead::new(&info, plan.config.clone());
+    let mut look = Look::new(plan.table, &info, &quack_stdout);
     let (choice, split) = run.plan(input.count);
     look.background_flush = split || (choice.mode == Mode::Inline && input.count != Some(1));
     let mut outputs = Outputs::new(plan.format, plan.report.take(), head, &quack_stdout, look)?;
@@ -176,19 +167,15 @@ fn run_workload(
 }
 
 /// An Animal speaks once, "Donald said Quack!": a run of one task through the runner.
-fn speak(
-    mut plan: RunPlan,
-    plugin: LoadedPlugin,
-    quack_stdout: &File,
-) -> Result<Outcome, HostError> {
+fn speak(mut plan: RunPlan, plugin: Plugin, quack_stdout: &File) -> Result<Outcome, HostError> {
     let signals = StopSignals::install()?;
     crate::runner::orphans::adopt();
-    let head = ReportHead::new(&plugin, vec![Interface::Animal], plan.config.clone());
+    let head = ReportHead::new(plugin.info(), plan.config.clone());
     let mut outputs = SpeechOutputs::new(
         plan.format,
         plan.report.take(),
         head,
-        &plugin.description.name,
+        &plugin.info().description.name,
         quack_stdout,
     )?;
     let outcome = Run::new(plugin)

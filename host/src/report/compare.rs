@@ -195,7 +195,7 @@ impl Comparison {
         let plugins: BTreeSet<&str> = old
             .iter()
             .chain(new)
-            .map(|report| report.plugin.name.as_str())
+            .map(|report| report.plugin.description.name.as_str())
             .collect();
         if plugins.len() > 1 {
             let names: Vec<&str> = plugins.into_iter().collect();

@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod file;
 pub mod human;
 pub mod jsonl;
+pub mod plugin;
 pub mod progress;
 pub mod read;
 pub mod safe;
@@ -20,17 +21,15 @@ pub mod verbose;
 use std::{
     collections::BTreeMap,
     io::{self, Write},
-    path::PathBuf,
+    sync::Arc,
     time::SystemTime,
 };
 
-use quack_core::Hint;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    interfaces::Interface,
-    loader::{LoadedPlugin, Signature},
+    plugin::PluginInfo,
     runner::{
         Choice, Event, EventKind, Flow, Reporter, Summary, TaskRecord,
         sys::{cores, host_name},
@@ -59,7 +58,8 @@ pub struct ReportHead {
     /// The command line of the process that wrote the report, program first.
     pub command_line: Vec<String>,
     /// The plugin that ran.
-    pub plugin: PluginInfo,
+    #[serde(serialize_with = "plugin::write")]
+    pub plugin: Arc<PluginInfo>,
     /// The configuration its instances were made with.
     pub config: Value,
     /// How the tasks were run and why (known once the run starts).
@@ -69,13 +69,10 @@ pub struct ReportHead {
 }
 
 impl ReportHead {
-    /// The head of a report on `plugin` (which satisfies `interfaces`) run with `config`; the
-    /// runner part is filled in when the run starts.
-    pub fn new(
-        plugin: &LoadedPlugin,
-        interfaces: Vec<Interface>,
-        config: Map<String, Value>,
-    ) -> Self {
+    /// The head of a report on `plugin` run with `config`; the runner part is filled in when
+    /// the run starts. The plugin file is read and hashed now, if it was not yet.
+    pub fn new(plugin: &Arc<PluginInfo>, config: Map<String, Value>) -> Self {
+        plugin.content();
         ReportHead {
             format_version: FORMAT_VERSION,
             quack_version: crate::version::VERSION,
@@ -84,7 +81,7 @@ impl ReportHead {
             command_line: std::env::args_os()
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect(),
-            plugin: PluginInfo::new(plugin, interfaces),
+            plugin: Arc::clone(plugin),
             config: Value::Object(config),
             runner: None,
             machine: Machine::this(),
@@ -95,46 +92,6 @@ impl ReportHead {
 /// `time` in RFC 3339, UTC, to the millisecond: `2026-11-25T14:31:33.123Z`.
 pub fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
-}
-
-/// The plugin part of a report.
-#[derive(Debug, Clone, Serialize)]
-pub struct PluginInfo {
-    /// The path it was loaded from.
-    pub path: PathBuf,
-    /// Its name.
-    pub name: String,
-    /// Its version.
-    pub version: String,
-    /// The ABI version it was built for.
-    pub abi_version: String,
-    /// Its workload hint.
-    pub hint: Option<Hint>,
-    /// Its methods.
-    pub methods: Vec<Signature>,
-    /// The interfaces it satisfies.
-    pub interfaces: Vec<Interface>,
-    /// The plugin file's size in bytes.
-    pub size: u64,
-    /// The plugin file's SHA-256, in lowercase hex.
-    pub sha256: String,
-}
-
-impl PluginInfo {
-    /// The report's view of a loaded plugin.
-    pub fn new(plugin: &LoadedPlugin, interfaces: Vec<Interface>) -> Self {
-        PluginInfo {
-            path: plugin.path.clone(),
-            name: plugin.description.name.clone(),
-            version: plugin.description.version.clone(),
-            abi_version: plugin.abi_version.clone(),
-            hint: plugin.description.hint,
-            methods: plugin.methods.clone(),
-            interfaces,
-            size: plugin.content().size,
-            sha256: plugin.content().sha256.clone(),
-        }
-    }
 }
 
 /// The machine part of a report.

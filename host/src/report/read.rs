@@ -3,7 +3,10 @@
 //! that is not JSON, JSON that is not a Quack report, a report of a newer format, or a file larger
 //! than [`MAX_REPORT_BYTES`] is refused with one sentence each ([`ReadReportError`]).
 
-use crate::runner::{Status, Summary};
+use crate::{
+    plugin::PluginInfo,
+    runner::{Status, Summary},
+};
 use std::{
     collections::HashSet,
     io::{self, Read},
@@ -78,23 +81,6 @@ pub const MAX_REPORT_BYTES: u64 = 256 << 20;
 /// A task's status as a report spells it: the runner's own [`Status`], read back.
 pub type SavedStatus = Status;
 
-/// The plugin part of a saved report.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SavedPlugin {
-    /// The path it was loaded from.
-    pub path: PathBuf,
-    /// Its name.
-    pub name: String,
-    /// Its version.
-    pub version: String,
-    /// The file's size (absent in older reports).
-    #[serde(default)]
-    pub size: Option<u64>,
-    /// The file's SHA-256 (absent in older reports).
-    #[serde(default)]
-    pub sha256: Option<String>,
-}
-
 /// The machine part of a saved report.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SavedMachine {
@@ -158,8 +144,9 @@ pub struct SavedReport {
     /// The command line (absent in older reports).
     #[serde(default)]
     pub command_line: Option<Vec<String>>,
-    /// The plugin.
-    pub plugin: SavedPlugin,
+    /// The plugin, as far as the report says it.
+    #[serde(deserialize_with = "super::plugin::read")]
+    pub plugin: PluginInfo,
     /// How it ran.
     pub runner: SavedRunner,
     /// Where it ran.

@@ -36,7 +36,7 @@ use super::{
     },
     sys::for_each_line,
 };
-use crate::loader::LoadedPlugin;
+use crate::plugin::PluginInfo;
 
 /// How long a dead worker's pipes may stay open (held by a process it started that left its
 /// process group) before it counts as gone all the same.
@@ -362,7 +362,7 @@ impl WorkerClient {
 /// What the host expects a worker to have loaded.
 pub(crate) struct Expected<'a> {
     /// The plugin the host described.
-    pub plugin: &'a LoadedPlugin,
+    pub plugin: &'a PluginInfo,
     /// The plugin file's hash, when the host has it (asked for with `hash` otherwise).
     pub sha256: &'a mut Option<String>,
 }

@@ -48,7 +48,7 @@ pub use split::{SPLIT_BELOW_TASKS_PER_WORKER, worth_splitting};
 pub use summary::Summary;
 pub use worker_command::{WorkerCommand, with_no_blocked_signals};
 
-use crate::loader::LoadedPlugin;
+use crate::plugin::Plugin;
 
 /// How long a worker may take to start (load the plugin, make its instance, say hello) unless
 /// the run says otherwise.
@@ -218,7 +218,7 @@ pub(crate) trait Executor {
 #[derive(Clone)]
 pub(crate) struct RunContext {
     /// The plugin.
-    pub plugin: LoadedPlugin,
+    pub plugin: Plugin,
     /// Its configuration, a JSON object as text.
     pub config: String,
     /// When the run started; task start offsets count from here.
@@ -255,7 +255,7 @@ impl RunContext {
         (failed >= most).then(|| outbox::Stop::Failed(max_fail_reason(failed, most)))
     }
 
-    /// A new instance of the plugin.
+    /// A new instance of the plugin, made in this process.
     pub fn instance(&self) -> Result<InstanceBox, RunError> {
         self.plugin
             .instantiate(&self.config)

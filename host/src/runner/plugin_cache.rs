@@ -29,7 +29,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::loader::{PluginFile, refused_open, sha256_hex};
+use crate::{
+    loader::{PluginFile, refused_open},
+    plugin::sha256_hex,
+};
 
 /// Why a shipped plugin could not be kept, or the cache not used.
 #[derive(Debug, thiserror::Error)]

@@ -90,7 +90,7 @@ impl RemoteInstance {
         let mut remote = RemoteInstance {
             context: context.clone(),
             command: command.local(),
-            source: PluginSource::open(&context.plugin, false),
+            source: PluginSource::open(context.plugin.info(), false),
             events,
             receiver,
             client: None,
@@ -134,7 +134,7 @@ impl RemoteInstance {
             match message {
                 Message::Hello(hello) => {
                     let expected = Expected {
-                        plugin: &self.context.plugin,
+                        plugin: self.context.plugin.info(),
                         sha256: self.source.sha256_mut(),
                     };
                     return check_hello(0, &hello, expected).map_err(|error| {

@@ -35,7 +35,7 @@ use super::{
 };
 use crate::{
     interfaces::{self, Interface},
-    loader::LoadedPlugin,
+    plugin::Plugin,
 };
 
 /// Whether tasks of a Splittable plugin may be cut into parts.
@@ -176,7 +176,7 @@ enum Job {
 /// [`speak`](Run::speak)).
 #[derive(Debug, Clone)]
 pub struct Run {
-    plugin: LoadedPlugin,
+    plugin: Plugin,
     job: Job,
     config: Map<String, Value>,
     mode: Option<Mode>,
@@ -192,10 +192,11 @@ pub struct Run {
 }
 
 impl Run {
-    /// A run of `plugin` with an empty configuration, the mode chosen automatically.
-    pub fn new(plugin: LoadedPlugin) -> Self {
+    /// A run of `plugin` (loaded here, or known from a probe) with an empty configuration, the
+    /// mode chosen automatically.
+    pub fn new(plugin: impl Into<Plugin>) -> Self {
         Run {
-            plugin,
+            plugin: plugin.into(),
             job: Job::Tasks,
             config: Map::new(),
             mode: None,
@@ -285,14 +286,14 @@ impl Run {
             };
             return (choice, false);
         }
-        let splittable = interfaces::check_one(Interface::Splittable, &self.plugin.methods);
+        let splittable = interfaces::check_one(Interface::Splittable, &self.plugin.info().methods);
         let may_split = self.split == SplitPolicy::Auto && splittable.satisfied();
         let request = Request {
             mode: self.mode,
             workers: self.workers,
             workers_flag: self.workers_flag,
             isolate: self.isolate,
-            plugin_isolates: self.plugin.description.isolate,
+            plugin_isolates: self.plugin.info().description.isolate,
             timeout: self.limits.timeout.is_some(),
             launcher: self
                 .worker_command
@@ -300,7 +301,7 @@ impl Run {
                 .is_some_and(WorkerCommand::has_launcher),
             splittable: may_split,
         };
-        let mut choice = choose(request, self.plugin.description.hint, tasks, cores());
+        let mut choice = choose(request, self.plugin.info().description.hint, tasks, cores());
         let split = worth_splitting(may_split, choice.workers, tasks);
         if split {
             // Said before any task is split, so it promises nothing: a `split` may return one part.
@@ -308,7 +309,7 @@ impl Run {
             choice.reason.push_str(&format!(
                 "; the plugin is Splittable: {which} task is spread over the workers when its `split` makes several parts"
             ));
-        } else if self.split == SplitPolicy::Auto && looks_splittable(&self.plugin.methods) {
+        } else if self.split == SplitPolicy::Auto && looks_splittable(&self.plugin.info().methods) {
             if let Some(why) = not_splittable_because(&splittable) {
                 choice.reason.push_str(&format!(
                     "; tasks are not cut into parts: the plugin has `split` and `merge`, but {why}"
@@ -467,7 +468,7 @@ impl Run {
 }
 
 /// Whether the plugin has methods named like a Splittable's, whatever their signatures.
-fn looks_splittable(methods: &[crate::loader::Signature]) -> bool {
+fn looks_splittable(methods: &[crate::interfaces::Signature]) -> bool {
     ["split", "merge"]
         .iter()
         .all(|name| methods.iter().any(|method| method.name == *name))

@@ -6,7 +6,7 @@
 use std::{fs::File, io::Read, path::PathBuf, sync::Arc};
 
 use super::{RunError, client::Start, protocol::FileStamp};
-use crate::loader::{LoadedPlugin, sha256_hex};
+use crate::plugin::{PluginInfo, sha256_hex};
 
 /// The plugin file a run's workers load.
 pub(crate) struct PluginSource {
@@ -26,8 +26,8 @@ pub(crate) struct PluginSource {
 impl PluginSource {
     /// The plugin's file, stamped and opened now; hashed now too when `hash_now` (workers that
     /// may run on another machine cannot use the stamp).
-    pub(crate) fn open(plugin: &LoadedPlugin, hash_now: bool) -> Self {
-        let path = std::path::absolute(&plugin.path).unwrap_or_else(|_| plugin.path.clone());
+    pub(crate) fn open(plugin: &PluginInfo, hash_now: bool) -> Self {
+        let path = plugin.file.clone();
         // The stamp first: a file changed between the two is then hashed by the workers. A local
         // worker finds the very file by its stamp, so the file is hashed (a millisecond or two
         // for a plugin of a megabyte) only for workers that may run elsewhere, or when a worker

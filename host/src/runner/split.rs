@@ -19,7 +19,10 @@ use std::{
 use crossbeam_channel::Receiver;
 use quack_core::InstanceBox;
 
-use crate::interfaces::{self, MergeForm};
+use crate::{
+    interfaces::{self, MergeForm},
+    plugin::Plugin,
+};
 use serde_json::Value;
 
 use super::{
@@ -85,16 +88,18 @@ impl Splitter {
         context: &RunContext,
         command: Option<&WorkerCommand>,
     ) -> Result<Self, RunError> {
-        let instance = match (context.plugin.is_loaded_here(), command) {
-            (true, _) | (false, None) => Instance::Here(context.instance()?),
-            (false, Some(command)) => {
+        let instance = match (&context.plugin, command) {
+            (Plugin::Loaded(_), _) | (Plugin::Probed(_), None) => {
+                Instance::Here(context.instance()?)
+            }
+            (Plugin::Probed(_), Some(command)) => {
                 Instance::Worker(Box::new(RemoteInstance::start(context, command)?))
             }
         };
         Ok(Splitter {
             instance,
             origin: context.origin,
-            merge_form: interfaces::merge_form(&context.plugin.methods)
+            merge_form: interfaces::merge_form(&context.plugin.info().methods)
                 .unwrap_or(MergeForm::Results),
         })
     }

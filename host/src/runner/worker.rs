@@ -29,7 +29,10 @@ use super::{
         read_frame, write_frame, write_frame_in,
     },
 };
-use crate::loader::{FileRefused, LoadedPlugin, MAX_PLUGIN_SIZE, PluginFile};
+use crate::{
+    loader::{FileRefused, MAX_PLUGIN_SIZE, PluginFile},
+    plugin::LoadedPlugin,
+};
 
 /// Writes a line on stderr for the host to relay; a closed stderr is no reason to panic.
 macro_rules! say {
@@ -156,8 +159,8 @@ fn serve_started(
                     protocol: PROTOCOL_VERSION,
                     pid: std::process::id(),
                     node: node_name(),
-                    name: plugin.description.name.clone(),
-                    version: plugin.description.version.clone(),
+                    name: plugin.info.description.name.clone(),
+                    version: plugin.info.description.version.clone(),
                     // The hash of the bytes read from the descriptor just loaded (none for the
                     // very file the host stamped, which was not read).
                     sha256: plugin_file.sha256().map(str::to_owned),
@@ -483,7 +486,7 @@ fn take_protocol_pipes() -> io::Result<(BufWriter<File>, File)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loader::sha256_hex;
+    use crate::plugin::sha256_hex;
 
     #[test]
     fn an_answer_too_large_for_a_frame_is_that_tasks_error() {

@@ -2,7 +2,7 @@
 //! `RunFinished`, every task started once and finished once, in each mode (times left out).
 
 use quack_host::{
-    loader::LoadedPlugin,
+    plugin::LoadedPlugin,
     runner::{Event, EventKind, Mode, Run, RunEnd, Task, WorkerCommand},
 };
 use serde_json::json;

@@ -11,7 +11,7 @@ use std::{
 };
 
 use quack_host::{
-    loader::LoadedPlugin,
+    plugin::LoadedPlugin,
     runner::{Event, EventKind, Flow, Mode, Quit, Run, RunEnd, Status, Task},
 };
 use quack_tests::{

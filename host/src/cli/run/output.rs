@@ -14,7 +14,7 @@ use crate::{
         stdio,
         verbosity::{self, ui},
     },
-    loader::LoadedPlugin,
+    plugin::PluginInfo,
     report::{
         ReportHead, ReportWriter,
         diagnostics::Diagnostics,
@@ -162,7 +162,7 @@ pub struct Look {
 
 impl Look {
     /// The look of a run of `plugin` asked for with `table`, printing on `quack_stdout`.
-    pub fn new(table: TableRequest, plugin: &LoadedPlugin, quack_stdout: &File) -> Self {
+    pub fn new(table: TableRequest, plugin: &PluginInfo, quack_stdout: &File) -> Self {
         use std::io::IsTerminal;
         let ui = ui();
         let on_terminal = quack_stdout.is_terminal();

@@ -21,7 +21,7 @@ use crate::{
     cli::{error::HostError, launch::Launch, signals::read_input},
     input::{TaskInput, lenient_task},
     interfaces::Role,
-    loader::LoadedPlugin,
+    plugin::PluginInfo,
     runner::{Limits, Mode, RunError, SplitPolicy, WorkersFlag},
 };
 
@@ -200,7 +200,7 @@ impl RunPlan {
     }
 
     /// The tasks to run: those given, those of the input file, or the plugin's default input.
-    pub fn task_input(&self, plugin: &LoadedPlugin) -> Result<TaskInput, HostError> {
+    pub fn task_input(&self, plugin: &PluginInfo) -> Result<TaskInput, HostError> {
         Ok(match &self.tasks {
             TaskSpec::Given(tasks) => {
                 TaskInput::from_json(tasks.iter().map(|task| lenient_task(task)).collect())?
@@ -238,7 +238,7 @@ impl RunPlan {
 
     /// An Animal speaks once: the options about tasks, workers and limits mean nothing for it,
     /// and are refused rather than ignored.
-    pub fn refuse_workload_options(&self, plugin: &LoadedPlugin) -> Result<(), HostError> {
+    pub fn refuse_workload_options(&self, plugin: &PluginInfo) -> Result<(), HostError> {
         match self.workload_options.first() {
             Some(flag) => Err(HostError::Usage(format!(
                 "{flag} means nothing for an Animal: {} speaks once, with no tasks or workers; leave it out",

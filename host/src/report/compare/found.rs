@@ -37,9 +37,12 @@ impl Side {
     pub(super) fn of(report: &SavedReport) -> Self {
         Side {
             report: report.file.display().to_string(),
-            plugin: report.plugin.name.clone(),
-            plugin_version: report.plugin.version.clone(),
-            plugin_sha256: report.plugin.sha256.clone(),
+            plugin: report.plugin.description.name.clone(),
+            plugin_version: report.plugin.description.version.clone(),
+            plugin_sha256: report
+                .plugin
+                .known_content()
+                .map(|content| content.sha256.clone()),
             quack_version: report.quack_version.clone(),
             quack_commit: report.quack_commit.clone(),
             started_at: report.started_at.clone(),

@@ -180,7 +180,7 @@ impl Executor for ProcessExecutor {
         let mut pool = Pool {
             context: &self.context,
             command: &self.command,
-            source: PluginSource::open(&self.context.plugin, self.command.has_launcher()),
+            source: PluginSource::open(self.context.plugin.info(), self.command.has_launcher()),
             frame_body: Vec::new(),
             slots: Vec::with_capacity(self.workers),
             events: sender,
@@ -409,7 +409,7 @@ impl Pool<'_> {
         outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let expected = Expected {
-            plugin: &self.context.plugin,
+            plugin: self.context.plugin.info(),
             sha256: self.source.sha256_mut(),
         };
         check_hello(index, &hello, expected)?;
