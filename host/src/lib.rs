@@ -1,4 +1,5 @@
-//! The Quack host as a library: the plugin [`loader`], structural [`interfaces`], the
+//! The Quack host as a library: what a [`plugin`] is and where its code is, the [`loader`] that
+//! opens one, structural [`interfaces`], the
 //! [`runner`] (one [`runner::Run`] per run, over its executors), task [`input`], the
 //! [`report`]ers, and the [`cli`] on top.
 //! The benchmark is a package of its own, `quack-bench` (`bench/`), which drives this library.
