@@ -29,7 +29,7 @@ use crate::{
     interfaces::{self, Role},
     plugin::{LoadedPlugin, Plugin},
     report::ReportHead,
-    runner::{DEFAULT_START_TIMEOUT, Mode, Quit, Run, RunEnd},
+    runner::{DEFAULT_START_TIMEOUT, Mode, Quit, Run, RunEnd, WorkersFlag},
 };
 
 /// Runs `host run` as `args` ask.
@@ -125,7 +125,10 @@ fn run_workload(
                 .map(NonZeroUsize::get)
                 .or(launch.as_ref().and_then(|launch| launch.default_workers)),
         )
-        .workers_flag(plan.workers_flag)
+        .workers_flag(match (plan.workers, launch.as_ref()) {
+            (None, Some(launch)) if launch.default_workers.is_some() => WorkersFlag::Allocation,
+            _ => plan.workers_flag,
+        })
         .isolate(plan.isolate)
         .limits(limits)
         .split(plan.split)

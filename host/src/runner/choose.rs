@@ -48,6 +48,8 @@ pub enum WorkersFlag {
     J,
     /// `--jobs N`.
     Jobs,
+    /// Not a flag: the Slurm allocation's task count (`SLURM_NTASKS`), the default inside one.
+    Allocation,
 }
 
 impl WorkersFlag {
@@ -57,6 +59,16 @@ impl WorkersFlag {
             WorkersFlag::Workers => "--workers",
             WorkersFlag::J => "-j",
             WorkersFlag::Jobs => "--jobs",
+            WorkersFlag::Allocation => "SLURM_NTASKS",
+        }
+    }
+
+    /// How the count `n` was asked for, as the runner's reason quotes it: `--workers 2`, or
+    /// `the allocation's SLURM_NTASKS=2`.
+    pub fn quoted(self, n: usize) -> String {
+        match self {
+            WorkersFlag::Allocation => format!("the allocation's SLURM_NTASKS={n}"),
+            flag => format!("{} {n}", flag.as_str()),
         }
     }
 }
@@ -127,7 +139,6 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     // Parts of a task keep any number of workers busy: the task count bounds nothing.
     let bounding = if request.splittable { None } else { tasks };
     let cores_counted = counted(cores, "core", "cores");
-    let flag = request.workers_flag.as_str();
     let (natural, why) = match (hint, tasks) {
         (Some(Hint::Io), Some(count)) => (
             count.clamp(1, cap),
@@ -161,9 +172,15 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     let workers = capped.or(request.workers).unwrap_or(natural);
     let noun = if workers == 1 { "worker" } else { "workers" };
     let asked_workers = request.workers.map_or(String::new(), |n| match capped {
-        Some(1) => format!(" {flag} {n} (but there is only 1 task)"),
-        Some(count) => format!(" {flag} {n} (but there are only {count} tasks)"),
-        None => format!(" {flag} {n}"),
+        Some(1) => format!(
+            " {} (but there is only 1 task)",
+            request.workers_flag.quoted(n)
+        ),
+        Some(count) => format!(
+            " {} (but there are only {count} tasks)",
+            request.workers_flag.quoted(n)
+        ),
+        None => format!(" {}", request.workers_flag.quoted(n)),
     });
     let (mode, reason) = match request.mode {
         Some(Mode::Inline) => (
@@ -207,9 +224,14 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         None if workers <= 1 && !request.timeout => {
             let because = match (request.workers, tasks) {
                 (Some(asked), Some(count)) if asked > count.max(1) && bounding.is_some() => {
-                    format!("a single task needs no pool ({flag} {asked} asked for more)")
+                    format!(
+                        "a single task needs no pool ({} asked for more)",
+                        request.workers_flag.quoted(asked)
+                    )
                 }
-                (Some(asked), _) => format!("as asked with {flag} {asked}"),
+                (Some(asked), _) => {
+                    format!("as asked with {}", request.workers_flag.quoted(asked))
+                }
                 (None, Some(count)) if count <= 1 && bounding.is_some() => {
                     "a single task needs no pool".to_owned()
                 }

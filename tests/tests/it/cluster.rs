@@ -694,6 +694,12 @@ fn inside_an_sbatch_allocation_the_workers_are_its_tasks() {
     }
     assert!(text.contains("2 workers"), "{text}");
     assert!(text.contains("(2 tasks)"), "{text}");
+    // The count came from the allocation, not from a flag, and the reason says so.
+    assert!(
+        text.contains("with 2 workers as asked with the allocation's SLURM_NTASKS=2"),
+        "{text}"
+    );
+    assert!(!text.contains("--workers"), "{text}");
     assert!(text.contains("worker 1 runs on"), "{text}");
 }
 
