@@ -74,6 +74,10 @@ pub struct Description {
     /// Whether the plugin asks to run in worker processes (it may crash or leak).
     #[serde(default)]
     pub isolate: bool,
+    /// The language runtime the plugin starts in every process that loads it (`"Go 1.19.8"`),
+    /// if any: such a plugin gets worker processes of its own when the host chooses the mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// The tasks to run when the user gives none.
     #[serde(default)]
     pub default_input: Vec<Value>,
@@ -91,6 +95,7 @@ impl Description {
             summary: String::new(),
             hint: None,
             isolate: false,
+            runtime: None,
             default_input: Vec::new(),
             examples: Vec::new(),
         }
@@ -111,6 +116,13 @@ impl Description {
     /// Asks the host to run this plugin in worker processes.
     pub fn isolate(mut self) -> Self {
         self.isolate = true;
+        self
+    }
+
+    /// Names the language runtime the plugin starts in the process that loads it, so the host
+    /// runs it in worker processes of its own.
+    pub fn runtime(mut self, runtime: &str) -> Self {
+        self.runtime = Some(runtime.to_owned());
         self
     }
 

@@ -1,9 +1,10 @@
 //! The Quack host as a library: what a [`plugin`] is and where its code is, the [`loader`] that
-//! opens one, structural [`interfaces`], the
+//! opens one (with [`cabi`] for plugins of quack.h's C ABI), structural [`interfaces`], the
 //! [`runner`] (one [`runner::Run`] per run, over its executors), task [`input`], the
 //! [`report`]ers, and the [`cli`] on top.
 //! The benchmark is a package of its own, `quack-bench` (`bench/`), which drives this library.
 
+pub mod cabi;
 pub mod cli;
 pub mod input;
 pub mod interfaces;

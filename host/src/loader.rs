@@ -2,7 +2,8 @@
 //! ([`LoadedPlugin::load`]), and [`LoadError`], the one clear sentence for each way that can fail.
 //!
 //! Loading goes in steps so that each failure gets its own sentence and exit code: does the file
-//! exist; does the dynamic loader accept it (libloading); does it export an abi_stable root module
+//! exist; does the dynamic loader accept it (libloading); does it speak the C ABI of quack.h
+//! (it exports `quack_plugin_v1`: then `cabi` checks it); or does it export an abi_stable root module
 //! named `quack_plugin`; is its ABI major version ours; does abi_stable's layout check pass
 //! (`lib_header_from_path` + `init_root_module`, never `RootModule::load_from_file`, which caches
 //! one module per type); does `describe` answer. Libraries are never unloaded.
@@ -31,6 +32,7 @@ use quack_core::{
 };
 
 use crate::{
+    cabi,
     interfaces::Signature,
     plugin::{Code, Content, LoadedPlugin, PluginInfo},
 };
@@ -58,7 +60,7 @@ pub enum LoadError {
     },
     /// A real shared library without a Quack root module.
     #[error(
-        "{path} is a shared library but not a Quack plugin ({reason}); plugins export one with quack_core::export_plugin!"
+        "{path} is a shared library but not a Quack plugin ({reason}); a Rust plugin exports its module with quack_core::export_plugin!, a C-ABI plugin its table as quack_plugin_v1 (sdk/c/quack.h)"
     )]
     NotAPlugin {
         /// The path given.
@@ -76,6 +78,18 @@ pub enum LoadError {
         /// The ABI version the plugin declares.
         plugin_abi: String,
         /// The ABI version of this host.
+        host_abi: String,
+    },
+    /// A C-ABI plugin (quack.h) of another major version.
+    #[error(
+        "{path} was built for Quack's C ABI {plugin_abi} but this host speaks C ABI {host_abi}; rebuild the plugin with the quack.h of C ABI {host_abi} (sdk/c/quack.h in the host's sources)"
+    )]
+    CAbiMismatch {
+        /// The path given.
+        path: PathBuf,
+        /// The C ABI version the plugin's table declares.
+        plugin_abi: String,
+        /// The C ABI version of this host.
         host_abi: String,
     },
     /// A plugin that declares this host's ABI version but whose ABI types have another layout:
@@ -165,12 +179,28 @@ impl LoadedPlugin {
                 reason: loader_reason(file, &detail),
             }
         })?;
+        if cabi::speaks_c_abi(&library) {
+            let described = cabi::load(library, path)?;
+            let info = PluginInfo::new(
+                path,
+                absolute,
+                described.plugin.abi_version(),
+                described.description,
+                described.methods,
+            );
+            return Ok(LoadedPlugin {
+                info: Arc::new(info),
+                code: Code::C(described.plugin),
+            });
+        }
         let symbol = quack_core::abi_stable::library::ROOT_MODULE_LOADER_NAME_WITH_NUL;
         // SAFETY: only the symbol's presence is checked; nothing is read through it here.
         if unsafe { library.get::<*const u8>(symbol.as_bytes()) }.is_err() {
             return Err(LoadError::NotAPlugin {
                 path: owned(),
-                reason: "it exports no abi_stable root module".to_owned(),
+                reason:
+                    "it exports neither an abi_stable root module nor quack.h's quack_plugin_v1"
+                        .to_owned(),
             });
         }
 

@@ -146,6 +146,8 @@ mod known_content {
 pub enum Code {
     /// A Rust plugin's root module, checked by abi_stable.
     Rust(PluginModRef),
+    /// A C-ABI plugin's table of functions (sdk/c/quack.h), checked by `cabi`.
+    C(crate::cabi::CPlugin),
 }
 
 impl Code {
@@ -153,6 +155,7 @@ impl Code {
     pub fn instantiate(&self, config: &str) -> Result<InstanceBox, PluginError> {
         match self {
             Code::Rust(module) => (module.new())(RStr::from(config)).into_result(),
+            Code::C(plugin) => plugin.instantiate(config),
         }
     }
 }

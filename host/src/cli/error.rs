@@ -294,7 +294,9 @@ pub fn load_exit_code(error: &LoadError) -> u8 {
         LoadError::NotFound { .. } => EXIT_NOT_FOUND,
         LoadError::NotSharedLibrary { .. } => EXIT_NOT_SHARED_LIBRARY,
         LoadError::NotAPlugin { .. } => EXIT_NOT_A_PLUGIN,
-        LoadError::AbiMismatch { .. } | LoadError::LayoutMismatch { .. } => EXIT_ABI_MISMATCH,
+        LoadError::AbiMismatch { .. }
+        | LoadError::CAbiMismatch { .. }
+        | LoadError::LayoutMismatch { .. } => EXIT_ABI_MISMATCH,
         LoadError::DescribeFailed { .. } => EXIT_DESCRIBE_FAILED,
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! I/O-bound plugins get a thread per task (up to a cap): their tasks wait in the kernel, so more
 //! threads than cores is the point. CPU-bound plugins get a thread per core. `--isolate`, or a
-//! plugin that asks for isolation, gets worker processes. What the user asked for with `--mode` or
+//! plugin that asks for isolation or starts a language runtime of its own (a Go runtime), gets
+//! worker processes. What the user asked for with `--mode` or
 //! `--workers` wins, and the reason says so.
 
 use quack_core::Hint;
@@ -83,7 +84,7 @@ pub fn counted(count: usize, singular: &str, plural: &str) -> String {
 }
 
 /// What the user and the plugin asked for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
     /// `--mode`, unless auto.
     pub mode: Option<Mode>,
@@ -95,6 +96,9 @@ pub struct Request {
     pub isolate: bool,
     /// Whether the plugin's description asks for isolation.
     pub plugin_isolates: bool,
+    /// The language runtime the plugin starts in the process that loads it (`Go 1.19.8`), which
+    /// gets worker processes of its own.
+    pub plugin_runtime: Option<String>,
     /// Whether a time limit is set (inline mode cannot enforce one).
     pub timeout: bool,
     /// Whether worker processes start through a launcher (`--launcher`, `--slurm`), which only
@@ -125,7 +129,10 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     let cores = cores.max(1);
     let isolated = request.mode == Some(Mode::Process)
         || (request.mode.is_none()
-            && (request.isolate || request.plugin_isolates || request.launcher));
+            && (request.isolate
+                || request.plugin_isolates
+                || request.plugin_runtime.is_some()
+                || request.launcher));
     let cap = if isolated {
         IO_PROCESS_CAP
     } else {
@@ -205,11 +212,15 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         ),
         None if isolated => {
             let asker = if request.launcher {
-                "workers start through a launcher"
+                "workers start through a launcher".to_owned()
             } else if request.isolate {
-                "--isolate was given"
+                "--isolate was given".to_owned()
+            } else if let Some(runtime) = &request.plugin_runtime {
+                format!(
+                    "the plugin starts its own {runtime} runtime, which gets a process of its own"
+                )
             } else {
-                "the plugin asks for isolation"
+                "the plugin asks for isolation".to_owned()
             };
             let count = if request.workers.is_some() {
                 format!("as asked with{asked_workers}")
@@ -286,6 +297,32 @@ mod tests {
                 .starts_with("process mode because workers start through a launcher"),
             "{}",
             choice.reason
+        );
+    }
+
+    #[test]
+    fn a_plugin_with_its_own_runtime_gets_processes_and_says_why() {
+        let request = Request {
+            plugin_runtime: Some("Go 1.19.8".to_owned()),
+            ..auto()
+        };
+        let choice = choose(request.clone(), Some(Hint::Cpu), Some(4), 2);
+        assert_eq!((choice.mode, choice.workers), (Mode::Process, 2));
+        assert!(
+            choice.reason.starts_with(
+                "process mode because the plugin starts its own Go 1.19.8 runtime, which gets a process of its own"
+            ),
+            "{}",
+            choice.reason
+        );
+        // Asked for, another mode still runs it.
+        let asked = Request {
+            mode: Some(Mode::Thread),
+            ..request
+        };
+        assert_eq!(
+            choose(asked, Some(Hint::Cpu), Some(4), 2).mode,
+            Mode::Thread
         );
     }
 

@@ -294,6 +294,7 @@ impl Run {
             workers_flag: self.workers_flag,
             isolate: self.isolate,
             plugin_isolates: self.plugin.info().description.isolate,
+            plugin_runtime: self.plugin.info().description.runtime.clone(),
             timeout: self.limits.timeout.is_some(),
             launcher: self
                 .worker_command
