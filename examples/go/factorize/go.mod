@@ -1,0 +1,3 @@
+module quack.example/factorize
+
+go 1.19
