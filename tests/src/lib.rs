@@ -9,6 +9,8 @@
 //! versions of the ABI and SDK crates, which cannot live in this workspace next to the real ones)
 //! the same way, into `target/compat/`.
 //!
+//! [`native`] builds the plugins written in C, C++ and Go with the system's compilers.
+//!
 //! [`LiveRun`] watches a `host` that is still running (its output as it arrives, whether it has
 //! exited) and turns a hang into a test failure instead of a stuck test run.
 
@@ -26,6 +28,8 @@ use std::{
 };
 
 use serde_json::Value;
+
+pub mod native;
 
 /// The packages the tests need built: the host, the benchmark (for its rayon peer and launcher),
 /// the shipped plugins and the fixtures.

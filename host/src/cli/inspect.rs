@@ -122,6 +122,13 @@ fn write_text(
     if description.isolate {
         writeln!(out, "isolation:     asks to run in worker processes")?;
     }
+    if let Some(runtime) = &description.runtime {
+        writeln!(
+            out,
+            "runtime:       {} (started by loading the plugin: worker processes of its own, unless --mode says otherwise)",
+            Safe(runtime)
+        )?;
+    }
     let tasks = &description.default_input;
     let shown: Vec<String> = tasks.iter().map(display).collect();
     writeln!(

@@ -7,6 +7,7 @@
 mod animals;
 mod auto_choice;
 mod bench;
+mod c_abi;
 mod children;
 mod cli_words;
 mod closed_streams;
