@@ -335,7 +335,7 @@ pub fn run(
     let started = Instant::now();
     let host_dir = host.1;
     let setup = Setup::prepare(dir, host)?;
-    let steps: [(&str, Step); 9] = [
+    let steps: [(&str, Step); 10] = [
         ("per-task overhead", scenarios::overhead::measure),
         (
             "factorize, the seed's four numbers",
@@ -354,6 +354,10 @@ pub fn run(
             scenarios::not_split::measure,
         ),
         ("workers as Slurm job steps", scenarios::cluster::measure),
+        (
+            "the C ABI against Rust, per trial division",
+            scenarios::c_abi::measure,
+        ),
     ];
     let steps: Vec<(&str, Step)> = steps
         .into_iter()

@@ -52,6 +52,8 @@ impl Samples {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
+    /// Nanoseconds (per trial division).
+    Nanoseconds,
     /// Microseconds (per task).
     Microseconds,
     /// Milliseconds.
@@ -73,6 +75,7 @@ impl Unit {
     /// `value` in this unit, for people.
     pub fn format(self, value: f64) -> String {
         match self {
+            Unit::Nanoseconds => format!("{} ns", significant(value)),
             Unit::Microseconds => format!("{} us", significant(value)),
             Unit::Milliseconds => format!("{} ms", significant(value)),
             // Under a second, in milliseconds: 0.008 s hides a 20% difference.

@@ -2,11 +2,13 @@
 //! [`factorize`] numbers, [`slow_io`] waits, process [`startup`], the [`memory`] of a long run,
 //! the race with a plain rayon program ([`rayon_race`]), JSON Lines against JSON array input
 //! ([`input_formats`]), the seed's numbers without splitting ([`not_split`]) and workers as Slurm
-//! job steps ([`cluster`], where srun works). Each returns one
+//! job steps ([`cluster`], where srun works) and the C ABI's trial division against Rust's
+//! ([`c_abi`]). Each returns one
 //! section of the table. Scenarios that drive the library do it through [`crate::drive`] only;
 //! the others run whole `host run` processes ([`crate::process`]), so they stay valid whatever
 //! the runner's internals become.
 
+pub mod c_abi;
 pub mod cluster;
 pub mod factorize;
 pub mod input_formats;
