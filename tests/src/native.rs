@@ -82,9 +82,9 @@ fn built(file: &str, build: impl FnOnce(&Path) -> Command) -> PathBuf {
     path
 }
 
-/// A C compiler command for a shared library from `source` (relative to the checkout), with the
-/// `-D` switches `defines`.
-fn cc(source: &str, defines: &[&str], out: &Path) -> Command {
+/// A C compiler command for a shared library from `source` (relative to the checkout, or
+/// absolute), with the `-D` switches `defines`.
+fn cc(source: impl AsRef<Path>, defines: &[&str], out: &Path) -> Command {
     let root = root();
     let mut command = Command::new("cc");
     command
@@ -93,8 +93,14 @@ fn cc(source: &str, defines: &[&str], out: &Path) -> Command {
         .args(defines.iter().map(|define| format!("-D{define}")))
         .arg("-o")
         .arg(out)
-        .arg(root.join(source));
+        .arg(root.join(source.as_ref()));
     command
+}
+
+/// The C plugin whose source is `source`, built as `file` (once per test run).
+pub fn c_file(source: &Path, file: &str) -> Option<PathBuf> {
+    compiler("cc", "C")?;
+    Some(built(file, |out| cc(source, &[], out)))
 }
 
 /// `examples/c/factorize.c`: the naive factorizer in C, Splittable.

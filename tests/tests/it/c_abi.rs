@@ -109,6 +109,42 @@ fn the_c_factorizer_gives_the_rust_plugins_answers_and_sentences_for_bad_tasks()
 }
 
 #[test]
+fn the_guides_complete_example_builds_and_runs_as_the_guide_shows() {
+    let guide_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/writing-plugins-c.md");
+    let guide = std::fs::read_to_string(&guide_path).unwrap();
+    // The first C block of the guide is the whole plugin.
+    let start = guide.find("```c\n").expect("the guide has a C block") + "```c\n".len();
+    let length = guide[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("square.c");
+    std::fs::write(&source, &guide[start..start + length]).unwrap();
+    let Some(plugin) = native::c_file(&source, "libsquare.so") else {
+        return;
+    };
+    let run = run(&[
+        "run",
+        &arg(&plugin),
+        "--mode",
+        "inline",
+        "--task",
+        "12",
+        "--task",
+        "65536",
+        "--task",
+        "-1",
+    ]);
+    run.expect_code(1);
+    for line in [
+        "12 -> 144",
+        "65536 -> 4294967296",
+        "-1 -> invalid input: the task is a whole number from 0 to 4294967295",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {run:#?}");
+        assert!(guide.contains(line), "the guide shows {line}");
+    }
+}
+
+#[test]
 fn inspect_and_list_show_a_c_plugin_as_they_show_a_rust_one() {
     let Some(plugin) = native::c_factorize() else {
         return;
