@@ -105,7 +105,8 @@ pub enum LoadError {
         /// abi_stable's most telling difference, on one line.
         difference: String,
     },
-    /// The plugin's `describe` or `methods` failed, panicked or answered nonsense.
+    /// The plugin's `describe` or `methods` failed, panicked or answered nonsense, or its C
+    /// table is broken.
     #[error(
         "{path} is a Quack plugin but its {step} failed ({reason}); this is a bug in the plugin"
     )]

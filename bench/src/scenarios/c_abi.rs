@@ -42,7 +42,10 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
         }
     };
     let input = format!(r#"{{"n": {N}, "from": 1, "to": {N}}}"#);
-    let mut rust = setup.factorize.instantiate(NAIVE).map_err(RunError::Instance)?;
+    let mut rust = setup
+        .factorize
+        .instantiate(NAIVE)
+        .map_err(RunError::Instance)?;
     let mut c = c_plugin.instantiate(NAIVE).map_err(RunError::Instance)?;
     let repetitions = plan.factorize_repetitions.max(2);
     let (mut rust_ns, mut c_ns) = (Vec::new(), Vec::new());
@@ -58,11 +61,19 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
     let rust_samples = summarize(rust_ns);
     let rust_median = rust_samples.median;
     section.push(
-        Row::new("C plugin, cc -O2 (examples/c/factorize.c)", unit, summarize(c_ns))
-            .target(Target::ratio_at_least(0.95))
-            .against(Comparison::here("Rust plugin", rust_median, unit)),
+        Row::new(
+            "C plugin, cc -O2 (examples/c/factorize.c)",
+            unit,
+            summarize(c_ns),
+        )
+        .target(Target::ratio_at_least(0.95))
+        .against(Comparison::here("Rust plugin", rust_median, unit)),
     );
-    section.push(Row::new("Rust plugin (plugins/factorize)", unit, rust_samples));
+    section.push(Row::new(
+        "Rust plugin (plugins/factorize)",
+        unit,
+        rust_samples,
+    ));
     section.note(format!(
         "instance.call(\"run\", {{\"n\": {N}, \"from\": 1, \"to\": {N}}}) on one instance of \
          each plugin, in this process, alternating, {repetitions} repetitions after one warm-up \

@@ -31,7 +31,7 @@ pub const EXIT_NOT_A_PLUGIN: u8 = 5;
 /// Exit code when the plugin was built for another ABI version, or its ABI types differ.
 pub const EXIT_ABI_MISMATCH: u8 = 6;
 
-/// Exit code when the plugin's `describe` or `methods` failed.
+/// Exit code when the plugin's `describe` or `methods` failed, or its C table is broken.
 pub const EXIT_DESCRIBE_FAILED: u8 = 7;
 
 /// Exit code when the plugin has no interface the host can run.
@@ -118,7 +118,7 @@ Exit codes:
   4  the file is not a shared library
   5  the shared library is not a Quack plugin
   6  the plugin was built for another Quack ABI version, or its ABI types differ from the host's
-  7  the plugin's describe or methods failed (a plugin bug)
+  7  the plugin's describe or methods failed, or its C table is broken (a plugin bug)
   8  the plugin has no interface the host can run (neither Workload nor Animal)
   9  the tasks or the configuration given on the command line are invalid
  10  the plugin refused its configuration, or failed to start
