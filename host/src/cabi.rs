@@ -175,9 +175,7 @@ pub fn load(library: libloading::Library, path: &Path) -> Result<Described, Load
     let missing = |name: &str| {
         failed(
             "table",
-            format!(
-                "its table's `{name}` is a null pointer; every function of quack.h's table must be given"
-            ),
+            format!("`{name}` is a null pointer: every function of quack.h's table must be given"),
         )
     };
     let functions = Functions {

@@ -380,7 +380,7 @@ fn a_broken_table_or_description_is_a_plugin_bug_in_one_sentence_with_exit_code_
             "NULL_TABLE",
             "its quack_plugin_v1 failed (it returned a null pointer instead of its table)",
         ),
-        ("NULL_CALL", "its table's `call` is a null pointer"),
+        ("NULL_CALL", "its table failed (`call` is a null pointer"),
         (
             "BAD_DESCRIBE",
             "its describe failed (its JSON is not a description",
