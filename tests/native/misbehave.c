@@ -3,6 +3,8 @@
  * JSON string ("segfault", "null", "garbage", ...) and commits it; a number is returned as is.
  * Compiled with one of the -D switches below, its table itself misbehaves:
  *   -DMAJOR_PLUS_ONE  declares C ABI major QUACK_ABI_MAJOR + 1
+ *   -DMINOR_PLUS_ONE  declares C ABI minor QUACK_ABI_MINOR + 1, with one more field at the end
+ *                     of its table, as a plugin built with a later quack.h of this major does
  *   -DNULL_TABLE      quack_plugin_v1 returns NULL
  *   -DNULL_CALL       the table's `call` is NULL
  *   -DBAD_DESCRIBE    describe returns text that is not JSON
@@ -129,14 +131,26 @@ static void free_text(char *text) { free(text); }
 
 static void drop_instance(quack_instance *instance) { (void)instance; }
 
+/* A later minor's table: this one's fields, then one more. */
+struct later_table {
+    quack_plugin first;
+    void (*added_later)(void);
+};
+
+static void added_later(void) {}
+
 /* Unused when quack_plugin_v1 returns NULL instead. */
-__attribute__((unused)) static const quack_plugin table = {
+__attribute__((unused)) static const struct later_table tables = {{
 #if defined(MAJOR_PLUS_ONE)
     QUACK_ABI_MAJOR + 1,
 #else
     QUACK_ABI_MAJOR,
 #endif
+#if defined(MINOR_PLUS_ONE)
+    QUACK_ABI_MINOR + 1,
+#else
     QUACK_ABI_MINOR,
+#endif
     describe,
     methods,
     new_instance,
@@ -147,12 +161,12 @@ __attribute__((unused)) static const quack_plugin table = {
 #endif
     free_text,
     drop_instance,
-};
+}, added_later};
 
 const quack_plugin *quack_plugin_v1(void) {
 #if defined(NULL_TABLE)
     return NULL;
 #else
-    return &table;
+    return &tables.first;
 #endif
 }

@@ -374,6 +374,17 @@ fn a_c_plugin_of_another_major_is_refused_in_one_sentence_with_exit_code_6() {
 }
 
 #[test]
+fn a_c_plugin_of_a_later_minor_loads_and_runs() {
+    let Some(plugin) = variant("MINOR_PLUS_ONE") else {
+        return;
+    };
+    let (run, report) = run_with_report(&["run", &arg(&plugin), "--task", "7"]);
+    run.expect_code(0);
+    assert_eq!(report["plugin"]["abi_version"], "C 1.1", "{report:#}");
+    assert_eq!(task_record(&report, 0)["output"], 7, "{report:#}");
+}
+
+#[test]
 fn a_broken_table_or_description_is_a_plugin_bug_in_one_sentence_with_exit_code_7() {
     let cases = [
         (
