@@ -12,7 +12,7 @@ use std::{
 };
 
 use quack_core::abi_stable::std_types::RResult;
-use quack_host::loader::LoadedPlugin;
+use quack_host::plugin::LoadedPlugin;
 
 use super::factorize::NAIVE;
 use crate::{
