@@ -160,6 +160,13 @@ pub fn go_factorize() -> Option<PathBuf> {
             .arg(".")
             .current_dir(root().join("examples/go/factorize"))
             .env("CGO_ENABLED", "1");
+        // Go keeps its build cache and module path under $HOME; a CI job may have none.
+        if std::env::var_os("HOME").is_none() {
+            let go = out_dir().join("go");
+            command
+                .env("GOCACHE", go.join("cache"))
+                .env("GOPATH", go.join("path"));
+        }
         command
     }))
 }
