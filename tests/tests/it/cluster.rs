@@ -115,6 +115,32 @@ fn the_seed_over_two_slurm_job_steps_gives_the_seed_lists_and_names_the_nodes() 
 }
 
 #[test]
+fn plugins_of_the_c_abi_run_over_slurm_job_steps_as_rust_ones_do() {
+    let Some(_cluster) = slurm() else {
+        return;
+    };
+    let plugins = [
+        quack_tests::native::c_factorize(),
+        quack_tests::native::go_factorize(),
+    ];
+    for plugin in plugins.into_iter().flatten() {
+        let plugin = plugin.display().to_string();
+        let (run, report) = run_env(&["run", &plugin, "--slurm", "--workers", "2"], &[]);
+        run.expect_code(0);
+        assert_seed(&run);
+        assert_eq!(report["runner"]["mode"], "process", "{report:#}");
+        assert_eq!(report["workers"].as_array().unwrap().len(), 2, "{report:#}");
+        assert!(
+            report["plugin"]["abi_version"]
+                .as_str()
+                .unwrap()
+                .starts_with("C "),
+            "{report:#}"
+        );
+    }
+}
+
+#[test]
 fn a_worker_step_killed_mid_task_is_a_crash_and_the_task_runs_again_on_another_worker() {
     let Some(_cluster) = slurm() else {
         return;
