@@ -105,6 +105,14 @@ pub enum LoadError {
         /// abi_stable's most telling difference, on one line.
         difference: String,
     },
+    /// A program plugin (a file starting with `#!`) that could not be started or described.
+    #[error("{path} is a program plugin (its first line starts with #!) but {error}")]
+    Program {
+        /// The path given.
+        path: PathBuf,
+        /// What went wrong.
+        error: crate::program::ProgramError,
+    },
     /// The plugin's `describe` or `methods` failed, panicked or answered nonsense, or its C
     /// table is broken.
     #[error(
@@ -126,14 +134,15 @@ impl LoadedPlugin {
         // The one place a plugin's path is made absolute: dlopen searches the library path for
         // a bare file name, and workers may start in another directory.
         let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        Self::load_as(&file, path, &file)
+        Self::load_as(&file, path, &file, false)
     }
 
     /// Opens and checks the plugin held open in `plugin`: the dynamic loader maps that very file
     /// (through its descriptor), so what runs is what was hashed, even if its path now names
     /// another file. The plugin's content is the one hashed, and errors name the file's path.
     pub fn load_file(plugin: &PluginFile) -> Result<Self, LoadError> {
-        let loaded = Self::load_as(&plugin.descriptor_path(), &plugin.path, &plugin.path)?;
+        // A worker makes its instance at once: a program that described itself is kept for it.
+        let loaded = Self::load_as(&plugin.descriptor_path(), &plugin.path, &plugin.path, true)?;
         if let Some(sha256) = &plugin.sha256 {
             loaded.info.record_content(Content {
                 size: plugin.metadata.len(),
@@ -143,9 +152,15 @@ impl LoadedPlugin {
         Ok(loaded)
     }
 
-    /// Loads the library at `file`, the plugin the user knows as `path` and the rest of the host
-    /// as `absolute`; every error names `path`.
-    fn load_as(file: &Path, path: &Path, absolute: &Path) -> Result<Self, LoadError> {
+    /// Loads the library (or starts the program) at `file`, the plugin the user knows as `path`
+    /// and the rest of the host as `absolute`; every error names `path`. A program that described
+    /// itself is kept for the first instance when `keep_program`.
+    fn load_as(
+        file: &Path,
+        path: &Path,
+        absolute: &Path,
+        keep_program: bool,
+    ) -> Result<Self, LoadError> {
         let owned = || path.to_path_buf();
         // Only a regular file goes to the dynamic loader: dlopen on a FIFO blocks for ever.
         let metadata = match std::fs::metadata(file) {
@@ -165,6 +180,9 @@ impl LoadedPlugin {
                 path: owned(),
                 reason: format!("it is {what}, not a file"),
             });
+        }
+        if crate::program::is_program(file) {
+            return Self::from_program(file, path, absolute, keep_program);
         }
         check_elf_size(file, metadata.len()).map_err(|reason| LoadError::NotSharedLibrary {
             path: owned(),
@@ -295,6 +313,31 @@ impl LoadedPlugin {
                 methods,
             )),
             code: Code::Rust(module),
+        })
+    }
+
+    /// Starts the program in `file` (known as `path`, run as `absolute`) and asks what it is.
+    fn from_program(
+        file: &Path,
+        path: &Path,
+        absolute: &Path,
+        keep: bool,
+    ) -> Result<Self, LoadError> {
+        let failed = |error| LoadError::Program {
+            path: path.to_path_buf(),
+            error,
+        };
+        let program = crate::program::Program::at(absolute, file).map_err(failed)?;
+        let described = crate::program::describe(program, keep).map_err(failed)?;
+        Ok(LoadedPlugin {
+            info: Arc::new(PluginInfo::new(
+                path,
+                absolute,
+                described.abi_version,
+                described.description,
+                described.methods,
+            )),
+            code: Code::Program(Arc::new(described.plugin)),
         })
     }
 }

@@ -82,6 +82,12 @@ impl PluginInfo {
         let _ = self.content.set(content);
     }
 
+    /// Whether the plugin is a program (spoken to over pipes) rather than a library, whether it
+    /// was started here or described by a probe.
+    pub fn is_program(&self) -> bool {
+        self.abi_version.starts_with(crate::program::ABI_NAME)
+    }
+
     /// The signature of the method called `name`, if the plugin has one.
     pub fn method(&self, name: &str) -> Option<&Signature> {
         self.methods.iter().find(|method| method.name == name)
@@ -142,12 +148,14 @@ mod known_content {
 }
 
 /// Plugin code loaded into this process, by the kind of plugin it is.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Code {
     /// A Rust plugin's root module, checked by abi_stable.
     Rust(PluginModRef),
     /// A C-ABI plugin's table of functions (sdk/c/quack.h), checked by `cabi`.
     C(crate::cabi::CPlugin),
+    /// A program plugin: the program, started by this process for each instance.
+    Program(Arc<crate::program::ProgramPlugin>),
 }
 
 impl Code {
@@ -156,6 +164,7 @@ impl Code {
         match self {
             Code::Rust(module) => (module.new())(RStr::from(config)).into_result(),
             Code::C(plugin) => plugin.instantiate(config),
+            Code::Program(program) => program.instantiate(config),
         }
     }
 }

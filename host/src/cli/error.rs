@@ -8,6 +8,7 @@ use crate::{
     cli::new::NewError,
     input::InputError,
     loader::LoadError,
+    program::ProgramError,
     report::{file::ReportFileError, read::ReadReportError},
     runner::RunError,
 };
@@ -298,6 +299,14 @@ pub fn load_exit_code(error: &LoadError) -> u8 {
         | LoadError::CAbiMismatch { .. }
         | LoadError::LayoutMismatch { .. } => EXIT_ABI_MISMATCH,
         LoadError::DescribeFailed { .. } => EXIT_DESCRIBE_FAILED,
+        LoadError::Program { error, .. } => match error {
+            ProgramError::Version { .. } => EXIT_ABI_MISMATCH,
+            ProgramError::BadShebang { .. } | ProgramError::Spawn { .. } => EXIT_NOT_A_PLUGIN,
+            ProgramError::Ended { .. }
+            | ProgramError::Silent { .. }
+            | ProgramError::Protocol { .. }
+            | ProgramError::Refused { .. } => EXIT_DESCRIBE_FAILED,
+        },
     }
 }
 

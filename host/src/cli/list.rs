@@ -1,5 +1,6 @@
-//! `host list`: one line per shared library in a directory with the interfaces it satisfies; a
-//! library that is not a plugin is listed as such, and the listing goes on. In the text for
+//! `host list`: one line per plugin file in a directory (a shared library, or an executable
+//! program whose first line starts with `#!`) with the interfaces it satisfies; a file that is
+//! not a plugin is listed as such, and the listing goes on. In the text for
 //! people, file names and what plugins say are escaped (`report::safe`); `--json` is exact.
 
 use std::{
@@ -66,7 +67,10 @@ impl ListArgs {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
             .map_err(list_error)?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| !path.is_dir() && path.to_string_lossy().ends_with(DLL_SUFFIX))
+            .filter(|path| {
+                !path.is_dir()
+                    && (path.to_string_lossy().ends_with(DLL_SUFFIX) || is_program_file(path))
+            })
             .collect();
         files.sort();
         let entries: Vec<Entry> = files
@@ -91,6 +95,14 @@ impl ListArgs {
         stdio::ignore_closed(written.and_then(|()| out.flush())).map_err(HostError::Output)?;
         Ok(Outcome::Success)
     }
+}
+
+/// An executable file that starts with `#!`: a program plugin, or a program that says it is not.
+fn is_program_file(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = std::fs::metadata(path)
+        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0);
+    executable && crate::program::is_program(path)
 }
 
 fn describe(file: PathBuf, limit: Duration) -> Entry {
@@ -120,7 +132,10 @@ fn describe(file: PathBuf, limit: Duration) -> Entry {
 
 fn write_text(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
     if entries.is_empty() {
-        return writeln!(out, "no shared libraries (*{DLL_SUFFIX}) here");
+        return writeln!(
+            out,
+            "no plugins here (shared libraries *{DLL_SUFFIX}, or executable programs starting with #!)"
+        );
     }
     let width = entries
         .iter()

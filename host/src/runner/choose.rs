@@ -99,6 +99,8 @@ pub struct Request {
     /// The language runtime the plugin starts in the process that loads it (`Go 1.19.8`), which
     /// gets worker processes of its own.
     pub plugin_runtime: Option<String>,
+    /// Whether the plugin is a program (spoken to over pipes): each worker process runs one.
+    pub program: bool,
     /// Whether a time limit is set (inline mode cannot enforce one).
     pub timeout: bool,
     /// Whether worker processes start through a launcher (`--launcher`, `--slurm`), which only
@@ -132,6 +134,7 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
             && (request.isolate
                 || request.plugin_isolates
                 || request.plugin_runtime.is_some()
+                || request.program
                 || request.launcher));
     let cap = if isolated {
         IO_PROCESS_CAP
@@ -219,6 +222,8 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
                 format!(
                     "the plugin starts its own {runtime} runtime, which gets a process of its own"
                 )
+            } else if request.program {
+                "the plugin is a program (each worker process runs one copy of it)".to_owned()
             } else {
                 "the plugin asks for isolation".to_owned()
             };

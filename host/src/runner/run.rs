@@ -295,6 +295,7 @@ impl Run {
             isolate: self.isolate,
             plugin_isolates: self.plugin.info().description.isolate,
             plugin_runtime: self.plugin.info().description.runtime.clone(),
+            program: self.plugin.info().is_program(),
             timeout: self.limits.timeout.is_some(),
             launcher: self
                 .worker_command

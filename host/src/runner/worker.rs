@@ -138,6 +138,8 @@ fn serve_started(
         config,
         heartbeat,
     } = start;
+    // A program plugin that dies during a task ends this worker the same way.
+    crate::program::serve_in_worker();
     let found = obtain_plugin(
         &host_path,
         sha256.as_deref(),
