@@ -108,7 +108,7 @@ def shape_of(hint):
     if origin is dict:
         value = shape_of(args[1]) if len(args) == 2 else "any"
         return "{string: " + value + "}"
-    if origin is typing.Union or origin is types.UnionType:
+    if origin is typing.Union or origin is getattr(types, "UnionType", typing.Union):
         others = [arg for arg in args if arg is not type(None)]
         if len(others) == 1 and len(others) < len(args):
             return f"{shape_of(others[0])}?"

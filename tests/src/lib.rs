@@ -669,3 +669,38 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
         })
         .collect()
 }
+
+/// A file of this checkout by its path from the repository's root, as a string for command
+/// lines: `repo_file("plugins/python/dog.py")`.
+pub fn repo_file(path: &str) -> String {
+    let root = package_dir()
+        .parent()
+        .expect("the tests package is inside the repository")
+        .to_path_buf();
+    let file = root.join(path);
+    assert!(file.exists(), "{} is not in the checkout", file.display());
+    file.display().to_string()
+}
+
+/// Whether `python3` can be run, for the tests of program plugins. Without it a test is skipped
+/// (it says so on stderr), except under CI (`CI=true`), where a missing python3 fails the test:
+/// CI must not pass without having run them.
+pub fn python3_available() -> bool {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    let found = *FOUND.get_or_init(|| {
+        Command::new("python3")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    });
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "python3 is not installed, and CI must run the program plugins' tests (.ci/run installs it)"
+        );
+        eprintln!("skipped: python3 is not installed");
+    }
+    found
+}

@@ -96,7 +96,9 @@ pub enum ProgramError {
         reason: String,
     },
     /// Its interpreter could not be started.
-    #[error("its interpreter {interpreter} cannot be started ({reason}); install it, or fix the `#!` line")]
+    #[error(
+        "its interpreter {interpreter} cannot be started ({reason}); install it, or fix the `#!` line"
+    )]
     Spawn {
         /// The interpreter named by the `#!` line.
         interpreter: String,
@@ -449,7 +451,11 @@ mod tests {
             ["/usr/bin/python3", "-u -X dev"]
         );
         assert_eq!(parse_shebang(b"#!/bin/sh\n").unwrap(), ["/bin/sh"]);
-        assert!(parse_shebang(b"#!   \n").unwrap_err().contains("no interpreter"));
+        assert!(
+            parse_shebang(b"#!   \n")
+                .unwrap_err()
+                .contains("no interpreter")
+        );
         assert!(parse_shebang(b"#!/bin/sh").unwrap_err().contains("no end"));
     }
 }

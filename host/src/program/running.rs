@@ -183,9 +183,11 @@ impl Running {
             // A closed pipe: the program is gone, or going.
             return Err(self.ended_or("it closed its requests (descriptor 3)"));
         }
-        let line = match self.answers.next(None) {
+        let line = match self.answers.next_message(None) {
             Ok(line) => line,
-            Err(NoLine::Closed) => return Err(self.ended_or("it closed its answers (descriptor 4)")),
+            Err(NoLine::Closed) => {
+                return Err(self.ended_or("it closed its answers (descriptor 4)"));
+            }
             Err(NoLine::Late) => return Err(CallFailure::Protocol("no answer".to_owned())),
             Err(NoLine::Broken(detail)) => return Err(CallFailure::Protocol(detail)),
         };
@@ -287,7 +289,7 @@ impl Running {
         limit: Duration,
         read: impl FnOnce(&Answer<'_>) -> Result<T, String>,
     ) -> Result<T, ProgramError> {
-        let line = match self.answers.next(wire::deadline(limit)) {
+        let line = match self.answers.next_message(wire::deadline(limit)) {
             Ok(line) => line,
             Err(no_line) => return Err(self.start_failure(stage, no_line)),
         };

@@ -153,8 +153,22 @@ impl Lines {
         }
     }
 
-    /// The next line (without its end), waiting at most until `deadline` when there is one.
-    pub fn next(&mut self, deadline: Option<Instant>) -> Result<&[u8], NoLine> {
+    /// The next line that is not blank (empty lines are no messages), waiting at most until
+    /// `deadline` when there is one.
+    pub fn next_message(&mut self, deadline: Option<Instant>) -> Result<&[u8], NoLine> {
+        loop {
+            let line = self.next_range(deadline)?;
+            if !self.buffer[line.clone()]
+                .iter()
+                .all(u8::is_ascii_whitespace)
+            {
+                return Ok(&self.buffer[line]);
+            }
+        }
+    }
+
+    /// Where the next line (without its end) is in the buffer.
+    fn next_range(&mut self, deadline: Option<Instant>) -> Result<std::ops::Range<usize>, NoLine> {
         loop {
             let from = self.start + self.scanned;
             if let Some(at) = self.buffer[from..].iter().position(|&byte| byte == b'\n') {
@@ -162,7 +176,7 @@ impl Lines {
                 let line = self.start..end;
                 self.start = end + 1;
                 self.scanned = 0;
-                return Ok(&self.buffer[line]);
+                return Ok(line);
             }
             self.scanned = self.buffer.len() - self.start;
             if self.scanned > MAX_LINE {
@@ -193,7 +207,9 @@ impl Lines {
                 Ok(read) => self.buffer.truncate(length + read),
                 Err(error) => {
                     self.buffer.truncate(length);
-                    return Err(NoLine::Broken(format!("its answers cannot be read: {error}")));
+                    return Err(NoLine::Broken(format!(
+                        "its answers cannot be read: {error}"
+                    )));
                 }
             }
         }
@@ -255,12 +271,12 @@ mod tests {
         let mut write = File::from(std::os::fd::OwnedFd::from(write));
         let mut lines = Lines::new(File::from(std::os::fd::OwnedFd::from(read)));
         std::io::Write::write_all(&mut write, b"{\"op\":\"ready\"}\n{\"op\"").unwrap();
-        assert_eq!(lines.next(None).unwrap(), b"{\"op\":\"ready\"}");
+        assert_eq!(lines.next_message(None).unwrap(), b"{\"op\":\"ready\"}");
         std::io::Write::write_all(&mut write, b":\"x\"}\n").unwrap();
-        assert_eq!(lines.next(None).unwrap(), b"{\"op\":\"x\"}");
+        assert_eq!(lines.next_message(None).unwrap(), b"{\"op\":\"x\"}");
         let soon = deadline(Duration::from_millis(10));
-        assert!(matches!(lines.next(soon), Err(NoLine::Late)));
+        assert!(matches!(lines.next_message(soon), Err(NoLine::Late)));
         drop(write);
-        assert!(matches!(lines.next(None), Err(NoLine::Closed)));
+        assert!(matches!(lines.next_message(None), Err(NoLine::Closed)));
     }
 }

@@ -29,6 +29,7 @@ mod option_limits;
 mod plugin_cache;
 mod plugin_exit;
 mod plugin_stdout;
+mod program_plugins;
 mod reader_gone;
 mod report;
 mod report_metadata;
