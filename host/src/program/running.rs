@@ -37,6 +37,10 @@ const STOP_GRACE: Duration = Duration::from_millis(500);
 /// its descriptor 4.
 const END_WAIT: Duration = Duration::from_secs(1);
 
+/// What a program says when it starts: its protocol version (major, minor), its description and
+/// its methods.
+pub type Introduction = ((u64, u64), Description, Vec<Signature>);
+
 /// How a call went wrong for the program as a whole (not an error the program answered).
 #[derive(Debug)]
 pub enum CallFailure {
@@ -115,10 +119,7 @@ impl Running {
 
     /// Says hello and asks for the description and the methods (three requests in one write),
     /// each answer due within `limit`.
-    pub fn introduce(
-        &mut self,
-        limit: Duration,
-    ) -> Result<((u64, u64), Description, Vec<Signature>), ProgramError> {
+    pub fn introduce(&mut self, limit: Duration) -> Result<Introduction, ProgramError> {
         let requests = [wire::hello(), wire::bare("describe"), wire::bare("methods")].concat();
         self.send(&requests, "hello")?;
         let version = self.expect("hello", "hello", limit, |answer| {

@@ -55,9 +55,9 @@ pub fn call(line: &mut String, id: u64, method: &str, input: &str) {
     use std::fmt::Write as _;
     line.clear();
     let method = serde_json::Value::from(method);
-    let _ = write!(
+    let _ = writeln!(
         line,
-        "{{\"op\":\"call\",\"id\":{id},\"method\":{method},\"input\":{}}}\n",
+        "{{\"op\":\"call\",\"id\":{id},\"method\":{method},\"input\":{}}}",
         one_line(input)
     );
 }
