@@ -26,13 +26,17 @@ pub const EXIT_NOT_FOUND: u8 = 3;
 /// Exit code when the file is not a shared library.
 pub const EXIT_NOT_SHARED_LIBRARY: u8 = 4;
 
-/// Exit code when the shared library is not a Quack plugin.
+/// Exit code when the shared library is not a Quack plugin, or a program plugin's interpreter
+/// cannot be started.
 pub const EXIT_NOT_A_PLUGIN: u8 = 5;
 
-/// Exit code when the plugin was built for another ABI version, or its ABI types differ.
+/// Exit code when the plugin was built for another ABI version, or its ABI types differ, or a
+/// program plugin speaks another major version of the program protocol.
 pub const EXIT_ABI_MISMATCH: u8 = 6;
 
-/// Exit code when the plugin's `describe` or `methods` failed, or its C table is broken.
+/// Exit code when the plugin's `describe` or `methods` failed, or its C table is broken, or a
+/// program plugin did not start (it ended, stayed silent or broke the protocol before it said
+/// what it is).
 pub const EXIT_DESCRIBE_FAILED: u8 = 7;
 
 /// Exit code when the plugin has no interface the host can run.
@@ -117,9 +121,12 @@ Exit codes:
   2  the command line is wrong
   3  the plugin (or the directory to list) does not exist
   4  the file is not a shared library
-  5  the shared library is not a Quack plugin
-  6  the plugin was built for another Quack ABI version, or its ABI types differ from the host's
-  7  the plugin's describe or methods failed, or its C table is broken (a plugin bug)
+  5  the shared library is not a Quack plugin, or a program plugin's interpreter (its #! line)
+     cannot be started
+  6  the plugin was built for another Quack ABI version, or its ABI types differ from the host's,
+     or a program plugin speaks another major version of the program protocol
+  7  the plugin's describe or methods failed, or its C table is broken (a plugin bug), or a
+     program plugin ended, stayed silent or broke the protocol before it said what it is
   8  the plugin has no interface the host can run (neither Workload nor Animal)
   9  the tasks or the configuration given on the command line are invalid
  10  the plugin refused its configuration, or failed to start

@@ -23,6 +23,7 @@ Examples:
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
   host run plugins/libfactorize.so --slurm --workers 2 --slurm-args '-p debug -t 10'
   host run plugins/libduck.so --set name=Donald
+  host run plugins/python/factorize.py                (a program plugin: docs/program-plugins.md)
   host -q run plugins/libslow_io.so --keep-order      (or -v, -vv; --color never)
 
 On a terminal, a progress line on stderr shows tasks done, failures, mode, workers, elapsed
@@ -38,7 +39,9 @@ writes to its stdout goes to stderr as `[plugin NAME] line`, so the host's stdou
 Quack's output. Its stdin is /dev/null, except with --input -, where stdin holds the tasks and
 plugins must not read it. A plugin that calls exit() ends the run with exit code 13 and a
 sentence naming it. In process mode each worker has its own stdin (/dev/null) and stdout (the
-protocol's); what a plugin prints there reaches stderr as `[worker N] line`.";
+protocol's); what a plugin prints there reaches stderr as `[worker N] line`. A program plugin
+(a file starting with #!) is started by the host and spoken to on its file descriptors 3 and 4;
+auto mode runs one in each worker process.";
 
 /// The most workers `--workers` accepts: far more than any machine has cores, and a ceiling on
 /// threads and processes a typing mistake could otherwise start.
@@ -48,7 +51,8 @@ pub const MAX_WORKERS: usize = 1024;
 #[derive(Debug, Args)]
 #[command(after_help = RUN_EXAMPLES)]
 pub struct RunArgs {
-    /// The plugin library, e.g. plugins/libfactorize.so
+    /// The plugin: a library (plugins/libfactorize.so) or a program starting with #!
+    /// (plugins/python/factorize.py)
     pub plugin: PathBuf,
 
     /// Read tasks from FILE ('-' for standard input): one JSON value per line, each a task
