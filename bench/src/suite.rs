@@ -335,7 +335,7 @@ pub fn run(
     let started = Instant::now();
     let host_dir = host.1;
     let setup = Setup::prepare(dir, host)?;
-    let steps: [(&str, Step); 10] = [
+    let steps: [(&str, Step); 11] = [
         ("per-task overhead", scenarios::overhead::measure),
         (
             "factorize, the seed's four numbers",
@@ -357,6 +357,10 @@ pub fn run(
         (
             "the C ABI against Rust, per trial division",
             scenarios::c_abi::measure,
+        ),
+        (
+            "Python plugin against ProcessPoolExecutor",
+            scenarios::python_plugin::measure,
         ),
     ];
     let steps: Vec<(&str, Step)> = steps

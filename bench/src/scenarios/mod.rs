@@ -1,9 +1,10 @@
 //! The scenarios, one file each, in the order of the table: per-task [`overhead`], the seed's
 //! [`factorize`] numbers, [`slow_io`] waits, process [`startup`], the [`memory`] of a long run,
 //! the race with a plain rayon program ([`rayon_race`]), JSON Lines against JSON array input
-//! ([`input_formats`]), the seed's numbers without splitting ([`not_split`]) and workers as Slurm
-//! job steps ([`cluster`], where srun works) and the C ABI's trial division against Rust's
-//! ([`c_abi`]). Each returns one
+//! ([`input_formats`]), the seed's numbers without splitting ([`not_split`]), workers as Slurm
+//! job steps ([`cluster`], where srun works), the C ABI's trial division against Rust's
+//! ([`c_abi`]) and the Python plugin against Python's executors ([`python_plugin`], where python3
+//! is installed). Each returns one
 //! section of the table. Scenarios that drive the library do it through [`crate::drive`] only;
 //! the others run whole `host run` processes ([`crate::process`]), so they stay valid whatever
 //! the runner's internals become.
@@ -15,6 +16,7 @@ pub mod input_formats;
 pub mod memory;
 pub mod not_split;
 pub mod overhead;
+pub mod python_plugin;
 pub mod rayon_race;
 pub mod slow_io;
 pub mod startup;

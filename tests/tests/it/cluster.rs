@@ -753,3 +753,53 @@ fn launcher_options_that_cannot_go_together_are_usage_errors() {
         "{unclosed:#?}"
     );
 }
+
+#[test]
+fn the_python_plugin_runs_as_slurm_job_steps_and_is_shipped_where_it_is_missing() {
+    if !quack_tests::python3_available() || !can_hide_directories() {
+        return;
+    }
+    let Some(_cluster) = slurm() else {
+        return;
+    };
+    let plugin_dir = tempfile::tempdir().unwrap();
+    let copy = plugin_dir.path().join("factorize.py");
+    std::fs::copy(quack_tests::repo_file("plugins/python/factorize.py"), &copy).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    // The node sees neither the script nor the SDK beside it: the host ships the script, and
+    // provides `quack` itself.
+    let hide = hiding(plugin_dir.path());
+    let launcher = format!("srun --nodes=1 --ntasks=1 --mpi=none --unbuffered --exact {hide}");
+    let (run, report) = run_env(
+        &[
+            "run",
+            copy.to_str().unwrap(),
+            "--launcher",
+            &launcher,
+            "--workers",
+            "2",
+            "--task",
+            "5423123",
+            "--task",
+            "12",
+        ],
+        &[("XDG_CACHE_HOME", cache.path())],
+    );
+    run.expect_code(0);
+    assert!(run.stderr.contains("the host sends the plugin"), "{run:#?}");
+    let output = |id| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|task| task["id"] == id)
+            .unwrap()["output"]
+            .clone()
+    };
+    assert_eq!(output(0), serde_json::json!([1, 5423123]), "{report:#}");
+    assert_eq!(
+        output(1),
+        serde_json::json!([1, 2, 3, 4, 6, 12]),
+        "{report:#}"
+    );
+}
