@@ -222,6 +222,17 @@ pub enum HostError {
         /// The exit code it goes with.
         code: u8,
     },
+    /// A manual page could not be written (`host man --dir`).
+    #[error(
+        "could not write the manual page {path}: {source}; give --dir a directory you can write"
+    )]
+    ManPage {
+        /// The page, or the directory that could not be made.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
     /// Standard output could not be written.
     #[error("could not write to standard output: {0}")]
     Output(#[source] io::Error),
@@ -274,7 +285,9 @@ impl HostError {
             }
             HostError::Run(_) => EXIT_WORKERS_FAILED,
             HostError::Report(error) if error.before_the_run() => EXIT_REPORT_REFUSED,
-            HostError::Report(_) | HostError::Output(_) => EXIT_WRITE_FAILED,
+            HostError::Report(_) | HostError::Output(_) | HostError::ManPage { .. } => {
+                EXIT_WRITE_FAILED
+            }
             HostError::ListDirectory { .. } => EXIT_NOT_FOUND,
             HostError::New(
                 NewError::InvalidName { .. }

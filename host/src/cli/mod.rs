@@ -270,6 +270,9 @@ mod tests {
             (&["host", "completions"], false),
             (&["host", "man"], true),
             (&["host", "man", "extra"], false),
+            (&["host", "man", "run"], true),
+            (&["host", "man", "--dir", "pages"], true),
+            (&["host", "man", "run", "--dir", "pages"], false),
             // Global flags: before or after the subcommand.
             (&["host", "-q", "run", "p.so"], true),
             (&["host", "run", "p.so", "--quiet"], true),

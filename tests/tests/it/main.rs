@@ -14,6 +14,7 @@ mod closed_streams;
 mod cluster;
 mod compare;
 mod compat;
+mod docs_match;
 mod events;
 mod faults;
 mod forged_frames;
