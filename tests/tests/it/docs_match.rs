@@ -8,6 +8,7 @@
 //!   (`103.8 ms`, `2.33 s`) is `<time>`;
 //! - RFC 3339 times are `<when>`; a commit or SHA-256 prefix in a report's header is `<hex>`, and
 //!   the machine it ran on `<machine>`;
+//! - in `host compare`'s `cpu` line, which is not judged, `more` or `less` CPU time is noise too;
 //! - the `worker` column of a table row is `<w>`, and the rows of a table are compared in sorted
 //!   order (threads finish in any order);
 //! - runs of spaces are one space (masked values change the columns' widths).
@@ -62,6 +63,7 @@ fn samples(readme: &str) -> Vec<Sample> {
 /// whether table rows carry a worker.
 fn normalised(line: &str, worker_column: bool) -> String {
     let header = line.starts_with("old: ") || line.starts_with("new: ");
+    let cpu = line.trim_start().starts_with("cpu ");
     let mut words: Vec<String> = Vec::new();
     let mut after = "";
     for word in line.split_whitespace() {
@@ -71,6 +73,8 @@ fn normalised(line: &str, worker_column: bool) -> String {
             "<hex>),".to_owned()
         } else if word.len() > 20 && word.as_bytes()[4] == b'-' && word.contains('T') {
             "<when>".to_owned()
+        } else if cpu && (word == "more" || word == "less") {
+            "<more-or-less>".to_owned()
         } else if header && after == "0.1.0" && is_commit(word) {
             "(<hex>),".to_owned()
         } else {
