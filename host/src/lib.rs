@@ -14,4 +14,5 @@ pub mod plugin;
 pub mod program;
 pub mod report;
 pub mod runner;
+pub mod safe;
 pub mod version;

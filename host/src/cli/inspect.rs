@@ -1,6 +1,6 @@
 //! `host inspect`: what a plugin says about itself and what it can do: its methods with their
 //! signatures, each interface it satisfies, and for each one it does not, what is missing. In the
-//! text for people, what the plugin says is escaped (`report::safe`); `--json` is exact.
+//! text for people, what the plugin says is escaped (`crate::safe`); `--json` is exact.
 
 use std::{
     io::{self, Write},
@@ -18,10 +18,8 @@ use crate::{
     cli::error::HostError,
     interfaces::{self, InterfaceCheck, Signature},
     plugin::PluginInfo,
-    report::{
-        human::{compact, display},
-        safe::Safe,
-    },
+    report::human::{compact, display},
+    safe::Safe,
 };
 
 const INSPECT_EXAMPLES: &str = "\

@@ -1,7 +1,7 @@
 //! `host list`: one line per plugin file in a directory (a shared library, or an executable
 //! program whose first line starts with `#!`) with the interfaces it satisfies; a file that is
 //! not a plugin is listed as such, and the listing goes on. In the text for
-//! people, file names and what plugins say are escaped (`report::safe`); `--json` is exact.
+//! people, file names and what plugins say are escaped (`crate::safe`); `--json` is exact.
 
 use std::{
     env::consts::DLL_SUFFIX,
@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::{Outcome, duration::parse_duration, probe, stdio};
 use crate::{
     cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError},
-    report::safe::Safe,
+    safe::Safe,
 };
 
 const LIST_EXAMPLES: &str = "\

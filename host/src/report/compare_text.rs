@@ -14,9 +14,9 @@ use super::{
     },
     human::duration,
     read::SavedStatus,
-    safe::{Safe, safe_text},
     stats::smallest_p,
 };
+use crate::safe::{Safe, safe_text};
 
 /// How the text for people looks.
 #[derive(Debug, Clone, Copy, Default)]

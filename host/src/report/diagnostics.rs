@@ -4,12 +4,12 @@
 //! said by the command's error sentence, once. With `-q` only the lines about errors stay (worker
 //! output, how a run ended). A closed or full stderr never stops the run: what
 //! cannot be written is dropped. What workers and plugins said is escaped (see
-//! [`safe`](super::safe)), so it stays on its line.
+//! [`safe`](crate::safe)), so it stays on its line.
 
 use std::io::{self, Write};
 
-use super::safe::Safe;
 use crate::runner::{Event, EventKind, Flow, Reporter, RunEnd};
+use crate::safe::Safe;
 
 /// Writes a run's notes for people to a writer (stderr in the CLI).
 pub struct Diagnostics<W: Write> {

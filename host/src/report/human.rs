@@ -10,7 +10,7 @@
 //! before them, as GNU parallel's `-k` does. With [`TableOptions::only_failed`] (`-q`) only the
 //! tasks that did not end `ok` are listed. A task the run never reached (`not-run`) says so
 //! briefly: the run's reason is said once on stderr. Inputs, results and errors are shown through
-//! [`safe`](super::safe): a control character in them is escaped, so a result can neither drive
+//! [`safe`](crate::safe): a control character in them is escaped, so a result can neither drive
 //! the terminal nor forge a row.
 
 use std::{
@@ -22,8 +22,8 @@ use std::{
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use super::safe::{safe_string, safe_text};
 use crate::runner::{Choice, Event, EventKind, Flow, Json, Reporter, Status, Summary, TaskRecord};
+use crate::safe::{safe_string, safe_text};
 
 /// What the table shows for a task the run stopped before: the reason is the run's, said once
 /// on stderr, and whole in the JSON report.

@@ -13,7 +13,6 @@ pub mod jsonl;
 pub mod plugin;
 pub mod progress;
 pub mod read;
-pub mod safe;
 pub mod stats;
 pub mod timed;
 pub mod verbose;

@@ -24,8 +24,8 @@ use std::{
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::safe::safe_text;
 use crate::runner::{Choice, Event, EventKind, Flow, Reporter, Status};
+use crate::safe::safe_text;
 
 /// The progress line being drawn, if there is one: every stderr line goes above it.
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -63,7 +63,7 @@ fn set_active(bar: Option<ProgressBar>) {
 /// Writes one line to stderr, above the progress line when one is drawn. Errors are dropped: a
 /// closed or full stderr never stops the host. The lines carry text from plugins (what they
 /// print, their names, their errors), so every character a terminal may act on is escaped here,
-/// where every note and diagnostic leaves the host (see [`safe`](super::safe)).
+/// where every note and diagnostic leaves the host (see [`safe`](crate::safe)).
 pub fn eprint_line(line: &str) {
     eprint_line_as_is(&safe_text(line));
 }

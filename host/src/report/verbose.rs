@@ -3,12 +3,12 @@
 //! each failed attempt and whether it runs again; at debug level (`-vv`) the inputs of the mode
 //! choice (the plugin's hint, the number of tasks, the cores); at trace level (`-vvv`) every
 //! task handed out. What a worker says (its node, an attempt's error) is escaped (see
-//! [`safe`](super::safe)).
+//! [`safe`](crate::safe)).
 
 use quack_core::Hint;
 
-use super::safe::Safe;
 use crate::runner::{Event, EventKind, Flow, Reporter};
+use crate::safe::Safe;
 
 /// Turns a run's events into `tracing` events.
 pub struct VerboseReporter {

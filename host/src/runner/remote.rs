@@ -65,7 +65,7 @@ fn say(line: &str) {
     let _ = writeln!(
         std::io::stderr().lock(),
         "[split worker] {}",
-        crate::report::safe::Safe(line)
+        crate::safe::Safe(line)
     );
 }
 

@@ -330,7 +330,7 @@ impl SpeechOutputs {
     fn say(&mut self, speech: &Speech) -> io::Result<()> {
         let printed = match self.format {
             // The plugin's name and sound, shown and never obeyed by the terminal.
-            Some(Format::Human) => format!("{}\n", crate::report::safe::Safe(&speech.line)),
+            Some(Format::Human) => format!("{}\n", crate::safe::Safe(&speech.line)),
             Some(Format::Jsonl) => format!("{}\n", speech.to_json_line()),
             Some(Format::Json) | None => return Ok(()),
         };
