@@ -10,6 +10,7 @@ use std::{
     fs,
     path::{Path, PathBuf},
     process::{Command, Stdio},
+    time::Duration,
 };
 
 use serde::Deserialize;
@@ -214,6 +215,27 @@ impl Peers {
             &format!("python3 {script}"),
             process::run(spawn)?,
         )?))
+    }
+
+    /// Runs the Python peer `script` with `args` once and times it from outside, spawn to exit
+    /// (the interpreter's start included, as a user running the script waits for it); its wall
+    /// time, or why it was not run (no python3).
+    pub fn python_whole(
+        &self,
+        script: &str,
+        args: &[&str],
+    ) -> Result<Result<Duration, String>, BenchError> {
+        if let Err(why) = &self.python {
+            return Ok(Err(why.clone()));
+        }
+        let path = self.dir.path().join(script);
+        let spawn = Spawn::new(format!("python3 {script}"), Path::new("python3"), &[])
+            .args([path.as_os_str()])
+            .args(args.iter().copied());
+        let ran = process::run(spawn)?;
+        let wall = ran.wall;
+        parse(&format!("python3 {script}"), ran)?;
+        Ok(Ok(wall))
     }
 
     /// Runs the Go peer with `args`; its figures, or why it was not run (no go).

@@ -131,10 +131,21 @@ pub enum LoadError {
 impl LoadedPlugin {
     /// Opens and checks the plugin at `path`.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
+        Self::load_path(path, false)
+    }
+
+    /// Opens and checks the plugin at `path` to run it here: a program plugin that described
+    /// itself is kept running for the host's first instance (the split, the merge or an inline
+    /// run), so that describing it costs no second start of its interpreter.
+    pub fn load_to_run(path: &Path) -> Result<Self, LoadError> {
+        Self::load_path(path, true)
+    }
+
+    fn load_path(path: &Path, keep_program: bool) -> Result<Self, LoadError> {
         // The one place a plugin's path is made absolute: dlopen searches the library path for
         // a bare file name, and workers may start in another directory.
         let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        Self::load_as(&file, path, &file, false)
+        Self::load_as(&file, path, &file, keep_program)
     }
 
     /// Opens and checks the plugin held open in `plugin`: the dynamic loader maps that very file

@@ -4,7 +4,10 @@ Sequentially, on ProcessPoolExecutor(max_workers=2) (pool creation included) and
 --thread-pool, on ThreadPoolExecutor(max_workers=2). Every result is checked. Prints one JSON
 object: {"peer": ..., "python": "3.11.7", "unit": "seconds", "figures": {name: [per repetition]}}.
 
-Usage: python3 factorize.py [--repeat R] [--thread-pool]
+With --only NAME it runs that one way only (e.g. `--only process_pool_2 --repeat 1`), so that
+the whole process, interpreter start included, can be timed from outside as `host run` is.
+
+Usage: python3 factorize.py [--repeat R] [--thread-pool] [--only NAME]
 """
 
 import argparse
@@ -53,10 +56,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--thread-pool", action="store_true")
+    parser.add_argument("--only", choices=["sequential", "process_pool_2", "thread_pool_2"])
     args = parser.parse_args()
     runs = {"sequential": sequential, "process_pool_2": process_pool}
     if args.thread_pool:
         runs["thread_pool_2"] = thread_pool
+    if args.only:
+        runs = {args.only: {**runs, "thread_pool_2": thread_pool}[args.only]}
     figures = {name: [] for name in runs}
     for _ in range(args.repeat):
         for name, run in runs.items():

@@ -68,7 +68,7 @@ fn load_and_run(
     let plugin = if plan.isolated() {
         Plugin::from(super::probe::probe(&plan.plugin, DEFAULT_START_TIMEOUT)?)
     } else {
-        Plugin::from(LoadedPlugin::load(&plan.plugin)?)
+        Plugin::from(LoadedPlugin::load_to_run(&plan.plugin)?)
     };
     tracing::debug!("phase load: {:.3} s", loading.elapsed().as_secs_f64());
     let info = plugin.info();

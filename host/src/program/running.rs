@@ -1,7 +1,7 @@
 //! [`Running`]: one started program and its two protocol pipes. It is started with its requests
 //! on descriptor 3 and its answers on descriptor 4, stdin from `/dev/null`, stdout and stderr
-//! the host's (a worker's point at its stderr; the host's own stdout is a relay of `[plugin
-//! NAME]` lines while a plugin is loaded), no signal blocked, `PR_SET_PDEATHSIG` so it never
+//! the host's (a worker's point at its stderr; in the host's own process both go to its stdout,
+//! a relay of escaped `[plugin NAME]` lines while a plugin is loaded), no signal blocked, `PR_SET_PDEATHSIG` so it never
 //! outlives the process that started it, and, outside a worker, a process group of its own (a
 //! Ctrl-C in the terminal reaches the host only, which stops its programs itself).
 
@@ -89,7 +89,7 @@ impl Running {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit());
+            .stderr(stderr_for_program());
         if let Some(path) = python_path() {
             command.env("PYTHONPATH", path);
         }
@@ -357,6 +357,21 @@ impl Drop for Running {
         } else {
             orphans::disown(self.child.id());
         }
+    }
+}
+
+/// Where a program's stderr goes: a worker's own stderr (which its host reads and escapes), and
+/// in the host's own process the host's fd 1, the relay that shows each line as `[plugin NAME]`
+/// with every character a terminal would act on escaped; so a program's stderr never writes
+/// raw escape sequences to the user's terminal.
+fn stderr_for_program() -> Stdio {
+    if in_worker() {
+        return Stdio::inherit();
+    }
+    use std::os::fd::AsFd;
+    match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(relay) => Stdio::from(relay),
+        Err(_) => Stdio::null(),
     }
 }
 

@@ -420,6 +420,52 @@ fn what_a_program_prints_never_reaches_the_protocol_or_stdout() {
 }
 
 #[test]
+fn what_a_program_writes_reaches_the_terminal_escaped_in_every_mode() {
+    if !python3_available() {
+        return;
+    }
+    let program = Copy::of("misbehave.py", "escapes");
+    for mode in ["process", "thread", "inline"] {
+        let run: quack_tests::Run = host(&[
+            "run",
+            program.arg(),
+            "--mode",
+            mode,
+            "--format",
+            "jsonl",
+            "--task",
+            "escapes",
+        ])
+        .output()
+        .unwrap()
+        .into();
+        run.expect_code(0);
+        for stream in ["stdout", "stderr"] {
+            let line = run
+                .stderr
+                .lines()
+                .find(|line| line.contains(&format!("{stream} ")) && line.contains("pwned"))
+                .unwrap_or_else(|| {
+                    panic!("{mode}: the program's {stream} line is not shown: {run:#?}")
+                });
+            // Marked as the plugin's (in the host) or its worker's (in a worker process).
+            let marked = if mode == "process" {
+                "[worker 0]"
+            } else {
+                "[plugin misbehave-program]"
+            };
+            assert!(line.starts_with(marked), "{mode}: {line}");
+        }
+        assert!(
+            !run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{202e}'),
+            "{mode}: a control character reached the terminal: {run:#?}"
+        );
+        assert!(!run.stdout.contains("pwned"), "{mode}: {run:#?}");
+    }
+    program.assert_nothing_left();
+}
+
+#[test]
 fn a_program_that_cannot_start_fails_to_load_in_one_sentence() {
     if !python3_available() {
         return;
