@@ -85,10 +85,12 @@ pub fn measure(setup: &Setup, plan: Plan) -> Result<Section, BenchError> {
             Unit::Seconds,
             summarize(seed),
         )
-        .against(PeerFigure::Measured(summarize(pool_whole).median).comparison(
-            "python3 script.py: ProcessPoolExecutor(2).map, the same function, spawn to exit",
-            Unit::Seconds,
-        ))
+        .against(
+            PeerFigure::Measured(summarize(pool_whole).median).comparison(
+                "python3 script.py: ProcessPoolExecutor(2).map, the same function, spawn to exit",
+                Unit::Seconds,
+            ),
+        )
         .against(pool.comparison(
             "the same pool timed inside Python (interpreter start left out)",
             Unit::Seconds,
