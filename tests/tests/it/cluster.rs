@@ -1,5 +1,7 @@
-//! Workers beyond the host's own process tree: behind a launcher, and as job steps of the real
-//! single-node Slurm cluster that `scripts/dev-slurm` sets up. The Slurm tests skip (with a line
+//! Workers beyond the host's own process tree: behind a launcher, and as job steps of a real
+//! Slurm cluster: the single-node one of `scripts/dev-slurm`, or its emulated multi-node one
+//! (`--nodes N`, found through `SLURM_CONF`), on which all of these pass too (nodes.rs has the
+//! tests that need several nodes). The Slurm tests skip (with a line
 //! on stderr) where `srun` does not work, and fail instead when `QUACK_REQUIRE_SLURM=1` (as CI
 //! sets it), so that they cannot pass there without having run.
 
@@ -22,7 +24,7 @@ const SLURM_GUARD: Duration = Duration::from_secs(120);
 
 /// The cluster, when `srun` can run a step here: held by one test at a time (the cluster has two
 /// CPUs); prints why not, or panics when Slurm is required.
-fn slurm() -> Option<MutexGuard<'static, ()>> {
+pub(crate) fn slurm() -> Option<MutexGuard<'static, ()>> {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     slurm_usable().then(|| {
         ONE_AT_A_TIME
@@ -578,8 +580,39 @@ fn jobs_named(name: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// Waits (up to 15 s: Slurm ends a job's steps asynchronously) until no job named `name` is in
+/// the queue, and panics with `context` if one stays; what the queue held meanwhile, one
+/// `squeue` listing per look.
+pub(crate) fn wait_until_no_jobs(name: &str, context: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    loop {
+        let jobs = jobs_named(name);
+        if jobs.is_empty() {
+            return seen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs left in the queue after the run: {jobs}; {context}"
+        );
+        seen.push(jobs);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The number of CPUs the cluster has, over all its nodes.
+fn cluster_cpus() -> usize {
+    // %C: allocated/idle/other/total.
+    let output = Command::new("sinfo")
+        .args(["--noheader", "--format", "%C"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim().rsplit('/').next().unwrap().parse().unwrap()
+}
+
 /// Cancels the jobs named `name` when dropped, so that a failing test leaves none behind.
-struct CancelJobs(&'static str);
+pub(crate) struct CancelJobs(pub(crate) &'static str);
 
 impl Drop for CancelJobs {
     fn drop(&mut self) {
@@ -594,16 +627,18 @@ fn a_worker_still_queued_when_the_run_ends_leaves_no_job_behind() {
     };
     const NAME: &str = "quack-test-queued-at-the-end";
     let _cancel = CancelJobs(NAME);
-    // Three workers on a two-CPU node: the third `srun` waits in the queue for the whole run.
+    // One worker more than the cluster has CPUs: the last `srun` waits in the queue for the
+    // whole run.
     let plugin = plugin_arg("factorize");
     let job_name = format!("--job-name={NAME}");
+    let workers = (cluster_cpus() + 1).to_string();
     let (run, _report) = run_env(
         &[
             "run",
             &plugin,
             "--slurm",
             "--workers",
-            "3",
+            &workers,
             "--slurm-args",
             &job_name,
         ],
@@ -614,20 +649,7 @@ fn a_worker_still_queued_when_the_run_ends_leaves_no_job_behind() {
     // The queued request is withdrawn: it leaves the queue without ever running. A request
     // whose `srun` was killed instead stays, and runs (with no worker in it) once the node has
     // room, which the end of the run gives it at once.
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    let mut seen = Vec::new();
-    loop {
-        let jobs = jobs_named(NAME);
-        if jobs.is_empty() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "jobs left in the queue after the run: {jobs}; {run:#?}"
-        );
-        seen.push(jobs);
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let seen = wait_until_no_jobs(NAME, &format!("{run:#?}"));
     assert!(
         !seen.iter().any(|jobs| jobs.contains("RUNNING")),
         "a job of the run started after it ended: {seen:?}"
@@ -677,15 +699,7 @@ fn a_slurm_worker_that_goes_silent_is_lost_whatever_srun_does() {
     for id in [0, 2] {
         assert_eq!(task_record(&report, id)["status"], "ok", "{report:#}");
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !jobs_named(NAME).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "jobs left after the run: {}",
-            jobs_named(NAME)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_no_jobs(NAME, "");
 }
 
 #[test]

@@ -26,6 +26,7 @@ mod interrupt;
 mod isolation;
 mod loading;
 mod new_plugin;
+mod nodes;
 mod option_limits;
 mod plugin_cache;
 mod plugin_exit;
