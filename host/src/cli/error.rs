@@ -11,6 +11,7 @@ use crate::{
     program::ProgramError,
     report::{file::ReportFileError, read::ReadReportError},
     runner::RunError,
+    sandbox::SandboxError,
 };
 
 /// Exit code when every task ran and at least one did not end `ok`, or when `host compare` found a
@@ -90,6 +91,22 @@ pub const EXIT_REPORT_REFUSED: u8 = 22;
 /// Exit code when a report given to `host compare` is larger than it reads.
 pub const EXIT_REPORT_TOO_LARGE: u8 = 23;
 
+/// Exit code when `host run --sandbox` cannot set up its sandbox: the kernel (or a container
+/// around the host) lacks a feature it needs, named in the sentence.
+pub const EXIT_SANDBOX_UNAVAILABLE: u8 = 24;
+
+/// Exit code when a sandbox grant or limit is invalid: a path to `--allow-read` or
+/// `--allow-write` that does not exist, a `--memory` too small to start in.
+pub const EXIT_SANDBOX_GRANT: u8 = 25;
+
+/// The exit code of a sandbox that could not be set up.
+pub fn sandbox_exit_code(error: &SandboxError) -> u8 {
+    match error {
+        SandboxError::Grant(_) => EXIT_SANDBOX_GRANT,
+        SandboxError::Missing(_) | SandboxError::Failed(_) => EXIT_SANDBOX_UNAVAILABLE,
+    }
+}
+
 /// Exit code when the run was stopped by `signal` (SIGINT, SIGTERM or SIGHUP): 128 + the signal's
 /// number, as shells do.
 pub fn exit_interrupted(signal: i32) -> u8 {
@@ -149,6 +166,10 @@ Exit codes:
  22  `host run`: the --json target cannot be written (not a regular file, a directory that
      cannot be written, another user's file in a sticky directory), found before anything ran
  23  `host compare`: a report is larger than the 256 MiB it reads
+ 24  `host run --sandbox`: the sandbox cannot be set up (the kernel, or a container around the
+     host, lacks a feature it needs, named; --sandbox=best-effort runs without it)
+ 25  `host run --sandbox`: a grant or limit is invalid (--allow-read or --allow-write of a path
+     that does not exist, a --memory too small for a worker to start in)
 129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
 130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
 141  `host run`: the reader of stdout went away (`| head`): the run stopped quietly, as SIGPIPE
@@ -256,6 +277,9 @@ pub enum HostError {
         /// Its plugin's name.
         new_plugin: String,
     },
+    /// `host run --sandbox` cannot set up its sandbox, or a grant is invalid.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
     /// A directory to list could not be read.
     #[error("could not read the directory {path}: {source}; give an existing directory of plugins")]
     ListDirectory {
@@ -305,6 +329,7 @@ impl HostError {
                 ReadReportError::TooLarge { .. } => EXIT_REPORT_TOO_LARGE,
             },
             HostError::DifferentPlugins { .. } => EXIT_DIFFERENT_PLUGINS,
+            HostError::Sandbox(error) => sandbox_exit_code(error),
         }
     }
 }
@@ -336,7 +361,7 @@ mod tests {
 
     #[test]
     fn every_exit_code_is_listed_in_the_help() {
-        let codes = (0..=23).chain([
+        let codes = (0..=25).chain([
             exit_interrupted(libc::SIGHUP),
             exit_interrupted(libc::SIGINT),
             exit_interrupted(libc::SIGTERM),

@@ -11,6 +11,7 @@ mod list;
 pub(crate) mod new;
 mod probe;
 mod run;
+mod sandbox;
 mod shell;
 mod signals;
 mod stdio;
@@ -93,7 +94,7 @@ pub fn main() -> ExitCode {
     if worker::is_bare_worker_command() {
         // What the parser would give: no options, plain lines on stderr, no tracing.
         let _disarm = exit_guard::DisarmOnDrop;
-        return match (worker::WorkerArgs {}).exec() {
+        return match worker::WorkerArgs::default().exec() {
             Outcome::Exit(code) => ExitCode::from(code),
             _ => ExitCode::SUCCESS,
         };

@@ -21,13 +21,17 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Outcome,
+    sandbox::SandboxArgs,
     signals::{self, StopSignals},
     stdio::{self, PluginStdout},
 };
 use crate::{
-    cli::error::{EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError, load_exit_code},
+    cli::error::{
+        EXIT_PLUGIN_EXITED, EXIT_PROBE_FAILED, HostError, load_exit_code, sandbox_exit_code,
+    },
     plugin::{LoadedPlugin, PluginInfo},
     runner::sys::describe_exit,
+    sandbox::{Entered, Needs, Policy, SandboxError},
 };
 
 /// The hidden subcommand's name.
@@ -38,6 +42,10 @@ const SUBCOMMAND: &str = "probe";
 pub struct ProbeArgs {
     /// The plugin library.
     plugin: PathBuf,
+
+    /// The sandbox to load it in (`host run --sandbox`), entered before anything is loaded.
+    #[command(flatten)]
+    sandbox: SandboxArgs,
 }
 
 /// What a probe found: a plugin, or why the file is not one.
@@ -51,6 +59,23 @@ enum Answer {
 impl ProbeArgs {
     pub(super) fn exec(self) -> Result<Outcome, HostError> {
         stdio::stdin_from_null();
+        // Before the relay of the plugin's stdout starts a thread: Landlock binds the calling
+        // thread and what it starts later.
+        let _sandbox = match self.sandbox.policy() {
+            None => None,
+            Some(policy) => match enter_sandbox(&policy, &self.plugin) {
+                Ok(entered) => Some(entered),
+                Err((message, exit_code)) => {
+                    let answer = Answer::Error { message, exit_code };
+                    let mut out = io::stdout().lock();
+                    serde_json::to_writer(&mut out, &answer)
+                        .map_err(io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"))
+                        .map_err(HostError::Output)?;
+                    return Ok(Outcome::Exit(exit_code));
+                }
+            },
+        };
         let name = self.plugin.display().to_string();
         let captured = PluginStdout::capture(&name).map_err(HostError::Output)?;
         let out = captured.quack_stdout().map_err(HostError::Output);
@@ -85,10 +110,51 @@ impl ProbeArgs {
     }
 }
 
+/// Restricts the probe to `policy` before it loads `plugin`; the error is the sentence and its
+/// exit code.
+fn enter_sandbox(policy: &Policy, plugin: &Path) -> Result<Entered, (String, u8)> {
+    let refused = |error: SandboxError| {
+        let code = sandbox_exit_code(&error);
+        (error.to_string(), code)
+    };
+    // A plugin that is not there is the loader's to say, with its own exit code.
+    let Ok(file) = std::fs::canonicalize(plugin) else {
+        return crate::sandbox::enter(policy, &Needs::default()).map_err(refused);
+    };
+    if crate::program::is_program(&file) {
+        return Err(refused(SandboxError::Missing(format!(
+            "{} is a program plugin, which --sandbox does not cover yet (only libraries)",
+            plugin.display()
+        ))));
+    }
+    let needs = Needs {
+        read: vec![file],
+        execute: Vec::new(),
+    };
+    let here = std::env::current_dir();
+    let entered = crate::sandbox::enter(policy, &needs).map_err(refused)?;
+    // The plugin is loaded by its path as the user gave it, which may be relative to where the
+    // user is (the sandbox made the scratch directory the current one). Only the plugin's file
+    // is readable there, as everywhere else.
+    if let Ok(here) = here {
+        let _ = std::env::set_current_dir(here);
+    }
+    Ok(entered)
+}
+
 /// Loads `path` in a child `host probe` and returns what it is, or the error (with its exit
 /// code) if it is not a plugin, or if loading it crashed, hung past `limit` or ended the process.
 /// A stopping signal before or while it runs stops the child: [`HostError::Interrupted`].
 pub fn probe(path: &Path, limit: Duration) -> Result<PluginInfo, HostError> {
+    probe_in(path, limit, None)
+}
+
+/// [`probe`], the child restricted to `sandbox` when there is one (`host run --sandbox`).
+pub fn probe_in(
+    path: &Path,
+    limit: Duration,
+    sandbox: Option<&Policy>,
+) -> Result<PluginInfo, HostError> {
     let failed = |message: String, code| HostError::Probe { message, code };
     // `list` and `inspect` start no thread before their first probe: this is early enough.
     StopSignals::install()?;
@@ -109,6 +175,7 @@ pub fn probe(path: &Path, limit: Duration) -> Result<PluginInfo, HostError> {
     let spawned = Command::new(program)
         .arg(SUBCOMMAND)
         .arg(path)
+        .args(sandbox.map(Policy::words).unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -29,7 +29,10 @@ use crate::{
     interfaces::{self, Role},
     plugin::{LoadedPlugin, Plugin},
     report::ReportHead,
-    runner::{DEFAULT_START_TIMEOUT, Mode, Quit, Run, RunEnd, WorkersFlag},
+    runner::{
+        DEFAULT_START_TIMEOUT, Mode, Quit, Run, RunEnd, SandboxNote, WorkerCommand, WorkersFlag,
+    },
+    sandbox::{InForce, Policy},
 };
 
 /// Runs `host run` as `args` ask.
@@ -66,7 +69,12 @@ fn load_and_run(
     // Isolated (worker processes only): no plugin code runs in the host, not even its loading;
     // a probe in a child process says what the plugin is.
     let plugin = if plan.isolated() {
-        Plugin::from(super::probe::probe(&plan.plugin, DEFAULT_START_TIMEOUT)?)
+        let sandbox = plan.sandbox.as_ref().map(|(policy, _)| policy);
+        Plugin::from(super::probe::probe_in(
+            &plan.plugin,
+            DEFAULT_START_TIMEOUT,
+            sandbox,
+        )?)
     } else {
         Plugin::from(LoadedPlugin::load_to_run(&plan.plugin)?)
     };
@@ -132,10 +140,7 @@ fn run_workload(
         .isolate(plan.isolate)
         .limits(limits)
         .split(plan.split)
-        .worker_command(match launch {
-            Some(launch) => launch.command(worker_command(program, Vec::new())),
-            None => worker_command(program, Vec::new()),
-        })
+        .worker_command(workers(program, launch, plan.sandbox.as_ref()))
         .cancel_flag(signals.cancel_flag());
     // Made only for a report: its plugin part reads and hashes the plugin file.
     let head = || ReportHead::new(&info, plan.config.clone());
@@ -155,6 +160,10 @@ fn run_workload(
         outputs.stdout_closed || matches!(outcome.end, RunEnd::Stopped(Quit::OutputClosed));
     outputs.finish(output_closed)?;
     tracing::debug!("phase report: {:.3} s", finishing.elapsed().as_secs_f64());
+    if plan.sandbox.is_some() {
+        // The scratch directories and cgroups of workers that died (a crash, a time limit).
+        crate::sandbox::sweep();
+    }
     if let Some(error) = outcome.error {
         return Err(plan.run_failed(error));
     }
@@ -167,6 +176,26 @@ fn run_workload(
         _ if outcome.summary.failed() == 0 => Outcome::Success,
         _ => Outcome::TasksFailed,
     })
+}
+
+/// The command that starts each worker: `program worker`, in the sandbox when there is one,
+/// through the launcher when there is one.
+fn workers(
+    program: std::path::PathBuf,
+    launch: Option<super::launch::Launch>,
+    sandbox: Option<&(Policy, InForce)>,
+) -> WorkerCommand {
+    let mut command = worker_command(program, Vec::new(), sandbox.map(|(policy, _)| policy));
+    if let Some((policy, in_force)) = sandbox {
+        command = command.with_sandbox(SandboxNote {
+            in_force: in_force.to_string(),
+            memory: policy.memory,
+        });
+    }
+    match launch {
+        Some(launch) => launch.command(command),
+        None => command,
+    }
 }
 
 /// An Animal speaks once, "Donald said Quack!": a run of one task through the runner.

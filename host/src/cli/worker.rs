@@ -8,16 +8,22 @@ use std::{ffi::OsString, io::IsTerminal as _, path::PathBuf};
 
 use clap::Args;
 
-use super::{Outcome, error::EXIT_USAGE, stdio};
-use crate::runner::{WorkerCommand, worker};
+use super::{Outcome, error::EXIT_USAGE, sandbox::SandboxArgs, stdio};
+use crate::{
+    runner::{WorkerCommand, worker},
+    sandbox::Policy,
+};
 
 /// The hidden subcommand's name.
 const SUBCOMMAND: &str = "worker";
 
 /// Serve tasks for a host over stdin and stdout (started by `host run --mode process`); what to
-/// load and how comes from the host's first message.
-#[derive(Debug, Args)]
-pub struct WorkerArgs {}
+/// load and how comes from the host's first message, the sandbox (if any) from the flags.
+#[derive(Debug, Default, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
 
 /// `host worker` exactly (how every worker process is started): served without building the
 /// whole command line first, which takes a few hundred microseconds of every worker's start.
@@ -38,7 +44,7 @@ impl WorkerArgs {
             return Outcome::Exit(EXIT_USAGE);
         }
         worker::die_with_parent();
-        match worker::serve() {
+        match worker::serve(self.sandbox.policy().as_ref()) {
             Ok(code) => Outcome::Exit(code),
             Err(worker::NotStartedByHost) => {
                 stdio::note(format_args!(
@@ -51,7 +57,16 @@ impl WorkerArgs {
 }
 
 /// The command that starts a worker: `program worker` (the `host` binary itself unless another
-/// is given), behind `launcher` if there is one.
-pub fn worker_command(program: PathBuf, launcher: Vec<OsString>) -> WorkerCommand {
-    WorkerCommand::new(program, [SUBCOMMAND]).with_launcher(launcher)
+/// is given), with the sandbox's flags when there is one, behind `launcher` if there is one.
+pub fn worker_command(
+    program: PathBuf,
+    launcher: Vec<OsString>,
+    sandbox: Option<&Policy>,
+) -> WorkerCommand {
+    let flags = sandbox.map(Policy::words).unwrap_or_default();
+    WorkerCommand::new(
+        program,
+        std::iter::once(OsString::from(SUBCOMMAND)).chain(flags),
+    )
+    .with_launcher(launcher)
 }

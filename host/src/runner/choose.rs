@@ -94,6 +94,8 @@ pub struct Request {
     pub workers_flag: WorkersFlag,
     /// `--isolate`.
     pub isolate: bool,
+    /// `--sandbox` (worker processes, each in a sandbox).
+    pub sandbox: bool,
     /// Whether the plugin's description asks for isolation.
     pub plugin_isolates: bool,
     /// The language runtime the plugin starts in the process that loads it (`Go 1.19.8`), which
@@ -132,6 +134,7 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
     let isolated = request.mode == Some(Mode::Process)
         || (request.mode.is_none()
             && (request.isolate
+                || request.sandbox
                 || request.plugin_isolates
                 || request.plugin_runtime.is_some()
                 || request.program
@@ -216,6 +219,8 @@ pub fn choose(request: Request, hint: Option<Hint>, tasks: Option<usize>, cores:
         None if isolated => {
             let asker = if request.launcher {
                 "workers start through a launcher".to_owned()
+            } else if request.sandbox {
+                "--sandbox was given".to_owned()
             } else if request.isolate {
                 "--isolate was given".to_owned()
             } else if let Some(runtime) = &request.plugin_runtime {

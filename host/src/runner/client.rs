@@ -43,6 +43,16 @@ use crate::plugin::PluginInfo;
 const PIPE_LINGER: Duration = Duration::from_millis(500);
 /// The stderr lines kept per worker, for the reason when it fails (a launcher's message).
 const RECENT_LINES: usize = 4;
+
+/// What a process writes on stderr when an allocation failed and it is about to end: Rust's
+/// `handle_alloc_error`, Python's `MemoryError`, C++'s uncaught `std::bad_alloc`, glibc and Go.
+const OUT_OF_MEMORY: [&str; 5] = [
+    "memory allocation of ",
+    "MemoryError",
+    "std::bad_alloc",
+    "Cannot allocate memory",
+    "out of memory",
+];
 /// Answers delivered in one message at most, so that a fast worker's flood still reaches the
 /// driver in pieces it can interleave with the others.
 const MAX_BATCH: usize = 1024;
@@ -114,6 +124,8 @@ pub(crate) struct WorkerClient {
     heard: Arc<AtomicU64>,
     /// Its last lines on stderr.
     recent: VecDeque<String>,
+    /// The last line it wrote on stderr that says an allocation failed.
+    out_of_memory: Option<String>,
 }
 
 impl WorkerClient {
@@ -237,6 +249,7 @@ impl WorkerClient {
             spawned,
             heard,
             recent: VecDeque::new(),
+            out_of_memory: None,
         })
     }
 
@@ -288,12 +301,21 @@ impl WorkerClient {
         }
     }
 
-    /// Keeps a line it wrote on stderr, for [`said`](Self::said).
+    /// Keeps a line it wrote on stderr, for [`said`](Self::said) (and for
+    /// [`out_of_memory`](Self::out_of_memory) when it says an allocation failed).
     pub(crate) fn heard(&mut self, line: &str) {
+        if OUT_OF_MEMORY.iter().any(|marker| line.contains(marker)) {
+            self.out_of_memory = Some(line.trim().to_owned());
+        }
         if self.recent.len() == RECENT_LINES {
             self.recent.pop_front();
         }
         self.recent.push_back(line.to_owned());
+    }
+
+    /// The last line it wrote that says an allocation failed, if it wrote one.
+    pub(crate) fn out_of_memory(&self) -> Option<&str> {
+        self.out_of_memory.as_deref()
     }
 
     /// Its last stderr lines, as the end of a reason: `, saying: ...`; nothing if it said

@@ -46,7 +46,7 @@ pub use source::{Entry, Incoming, Polled, TaskSource};
 pub use speech::Speech;
 pub use split::{SPLIT_BELOW_TASKS_PER_WORKER, worth_splitting};
 pub use summary::Summary;
-pub use worker_command::{WorkerCommand, with_no_blocked_signals};
+pub use worker_command::{SandboxNote, WorkerCommand, with_no_blocked_signals};
 
 use crate::plugin::Plugin;
 

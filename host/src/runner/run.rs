@@ -293,6 +293,10 @@ impl Run {
             workers: self.workers,
             workers_flag: self.workers_flag,
             isolate: self.isolate,
+            sandbox: self
+                .worker_command
+                .as_ref()
+                .is_some_and(|command| command.sandbox().is_some()),
             plugin_isolates: self.plugin.info().description.isolate,
             plugin_runtime: self.plugin.info().description.runtime.clone(),
             program: self.plugin.info().is_program(),
@@ -322,6 +326,11 @@ impl Run {
             if let Some(command) = &self.worker_command {
                 if let Some(place) = command.place() {
                     choice.reason.push_str(&format!("; workers run {place}"));
+                }
+                if let Some(sandbox) = command.sandbox() {
+                    choice
+                        .reason
+                        .push_str(&format!("; each worker is sandboxed: {}", sandbox.in_force));
                 }
                 choice.launcher = command.launcher_display();
             }

@@ -32,6 +32,7 @@ use super::{
 use crate::{
     loader::{FileRefused, MAX_PLUGIN_SIZE, PluginFile},
     plugin::LoadedPlugin,
+    sandbox::{self, Entered, Needs, Policy},
 };
 
 /// Writes a line on stderr for the host to relay; a closed stderr is no reason to panic.
@@ -64,10 +65,11 @@ pub fn die_with_parent() {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotStartedByHost;
 
-/// Serves tasks for the host until stdin closes. Returns the process exit code, or
+/// Serves tasks for the host until stdin closes, in `sandbox` when there is one (entered once
+/// the plugin file is open, before any of its code runs). Returns the process exit code, or
 /// [`NotStartedByHost`] when the first bytes on stdin are not a start message (then nothing was
 /// written on stdout).
-pub fn serve() -> Result<u8, NotStartedByHost> {
+pub fn serve(sandbox: Option<&Policy>) -> Result<u8, NotStartedByHost> {
     let (mut protocol_out, stdin) = match take_protocol_pipes() {
         Ok(pipes) => pipes,
         Err(error) => {
@@ -110,7 +112,7 @@ pub fn serve() -> Result<u8, NotStartedByHost> {
         }
         None => return Err(NotStartedByHost),
     };
-    Ok(serve_started(start, reader, protocol_out, frame))
+    Ok(serve_started(start, sandbox, reader, protocol_out, frame))
 }
 
 /// What a host's start message says.
@@ -126,6 +128,7 @@ struct Start {
 /// [`serve`] once the host's start message is in: load, say hello, answer tasks.
 fn serve_started(
     start: Start,
+    sandbox: Option<&Policy>,
     mut reader: BufReader<File>,
     mut protocol_out: BufWriter<File>,
     mut frame: Vec<u8>,
@@ -153,6 +156,12 @@ fn serve_started(
     let plugin_file = match found {
         Ok(found) => found,
         Err(error) => return fatal(&mut protocol_out, FatalStage::Load, error),
+    };
+    // Held until the worker ends: its scratch directory goes with it.
+    let _sandbox = match sandbox.map(|policy| enter_sandbox(policy, &plugin_file)) {
+        None => None,
+        Some(Ok(entered)) => Some(entered),
+        Some(Err(error)) => return fatal(&mut protocol_out, FatalStage::Start, error),
     };
     let mut instance = match LoadedPlugin::load_file(&plugin_file) {
         Ok(plugin) => match plugin.instantiate(&config) {
@@ -439,6 +448,30 @@ fn obtain_plugin(
     }
     root.store(&sent_hash, file_name, &bytes)
         .map_err(|error| format!("the plugin sent by the host could not be kept: {error}"))
+}
+
+/// Restricts this worker to `policy` before the plugin in `plugin_file` is loaded; says on stderr
+/// what a best-effort sandbox left out. The error is one sentence.
+fn enter_sandbox(policy: &Policy, plugin_file: &PluginFile) -> Result<Entered, String> {
+    if crate::program::is_program(plugin_file.path()) {
+        return Err(format!(
+            "the sandbox cannot be set up: {} is a program plugin, which --sandbox does not cover yet (only libraries); run it without --sandbox",
+            plugin_file.path().display()
+        ));
+    }
+    let needs = Needs {
+        read: vec![plugin_file.path().to_path_buf()],
+        execute: Vec::new(),
+    };
+    let entered = sandbox::enter(policy, &needs).map_err(|error| error.to_string())?;
+    if !entered.in_force.missing.is_empty() {
+        say!(
+            "sandbox (best effort) NOT enforced on {}: {}",
+            node_name(),
+            entered.in_force.missing.join("; ")
+        );
+    }
+    Ok(entered)
 }
 
 fn fatal(out: &mut impl Write, stage: FatalStage, error: String) -> u8 {

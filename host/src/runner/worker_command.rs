@@ -20,6 +20,18 @@ pub struct WorkerCommand {
     args: Vec<OsString>,
     /// Where workers run, for the reason line (set with the launcher).
     place: Option<String>,
+    /// The sandbox its workers enter (its flags are among `args`), when there is one.
+    sandbox: Option<SandboxNote>,
+}
+
+/// What the runner knows of the sandbox its workers enter: what is in force, for the reason
+/// line, and the memory limit, so that a worker that ran out of it is said to have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxNote {
+    /// The restrictions in force, one phrase each, joined.
+    pub in_force: String,
+    /// Each worker's memory limit, in bytes.
+    pub memory: Option<u64>,
 }
 
 impl WorkerCommand {
@@ -33,7 +45,20 @@ impl WorkerCommand {
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
             place: None,
+            sandbox: None,
         }
+    }
+
+    /// The same command, whose workers enter the sandbox `note` describes (its flags are among
+    /// the arguments already).
+    pub fn with_sandbox(mut self, note: SandboxNote) -> Self {
+        self.sandbox = Some(note);
+        self
+    }
+
+    /// The sandbox its workers enter, when there is one.
+    pub fn sandbox(&self) -> Option<&SandboxNote> {
+        self.sandbox.as_ref()
     }
 
     /// The same command, started through `launcher` (its words come first).
@@ -74,6 +99,7 @@ impl WorkerCommand {
             program: self.program.clone(),
             args: self.args.clone(),
             place: None,
+            sandbox: self.sandbox.clone(),
         }
     }
 

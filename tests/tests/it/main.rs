@@ -37,6 +37,7 @@ mod report;
 mod report_metadata;
 mod report_paths;
 mod run_failures;
+mod sandbox;
 mod shell_integration;
 mod signal_stages;
 mod split_isolated;

@@ -23,6 +23,8 @@ Examples:
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
   host run plugins/libfactorize.so --slurm --workers 2 --slurm-args '-p debug -t 10'
   host run plugins/libduck.so --set name=Donald
+  host run plugins/libfactorize.so --sandbox --memory 512M     (docs/sandbox.md)
+  host run plugins/libslow_io.so --sandbox --allow-read data --allow-write out --allow-net
   host run plugins/python/factorize.py                (a program plugin: docs/program-plugins.md)
   host -q run plugins/libslow_io.so --keep-order      (or -v, -vv; --color never)
 
@@ -41,7 +43,19 @@ plugins must not read it. A plugin that calls exit() ends the run with exit code
 sentence naming it. In process mode each worker has its own stdin (/dev/null) and stdout (the
 protocol's); what a plugin prints there reaches stderr as `[worker N] line`. A program plugin
 (a file starting with #!) is started by the host and spoken to on its file descriptors 3 and 4;
-auto mode runs one in each worker process.";
+auto mode runs one in each worker process.
+
+Sandbox (--sandbox, process mode): each worker restricts itself before it loads the plugin (a
+program plugin: before the program starts), for good. By default a sandboxed plugin may read
+the system's libraries and programs (/usr, /lib*, /bin), its own file and the host binary, and
+write only its private scratch directory (its current directory, HOME and TMPDIR, removed at
+the end), so ~ is not readable; no network, no child processes, no signals to anything outside
+its worker, no ptrace, no raising its own limits, no memory limit. --allow-read,
+--allow-write, --allow-net, --max-procs and --memory widen or bound that. A machine that cannot
+enforce it all (no Landlock, no seccomp, no pids cgroup for --max-procs) is refused with exit
+code 24 naming what is missing, unless --sandbox=best-effort, which runs with what it can
+enforce and says what it left out; a grant of a path that does not exist is exit code 25. The
+runner's line (and the report's runner.reason) says which restrictions were in force.";
 
 /// The most workers `--workers` accepts: far more than any machine has cores, and a ceiling on
 /// threads and processes a typing mistake could otherwise start.
@@ -169,6 +183,10 @@ pub struct RunArgs {
     /// version. Useful with --launcher when the host lives elsewhere on the other machine.
     #[arg(long, value_name = "PATH")]
     pub worker_program: Option<PathBuf>,
+
+    // --sandbox and its grants and limits (cli/sandbox.rs).
+    #[command(flatten)]
+    pub sandbox: crate::cli::sandbox::SandboxArgs,
 
     // The table's look (logic in report/human.rs and cli/verbosity.rs).
     /// Print the table in task order (as GNU parallel -k does), not as tasks finish.

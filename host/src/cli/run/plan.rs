@@ -23,6 +23,7 @@ use crate::{
     interfaces::Role,
     plugin::PluginInfo,
     runner::{Limits, Mode, RunError, SplitPolicy, WorkersFlag},
+    sandbox::{InForce, Policy, SandboxError},
 };
 
 /// Everything `host run` was asked to do, checked.
@@ -70,6 +71,8 @@ pub struct RunPlan {
     pub table: TableRequest,
     /// The options given that only a Workload takes, by their flags (an Animal refuses them).
     pub workload_options: Vec<&'static str>,
+    /// `--sandbox`: the policy (its paths absolute) and what this machine enforces of it.
+    pub sandbox: Option<(Policy, InForce)>,
 }
 
 /// Where a Workload's tasks come from.
@@ -94,6 +97,17 @@ impl RunPlan {
                     .to_owned(),
             ));
         }
+        if args.sandbox.sandbox.is_some() && matches!(args.mode, ModeArg::Inline | ModeArg::Thread)
+        {
+            return Err(HostError::Usage(
+                "--sandbox runs the plugin in worker processes, so it goes with --mode process (or no --mode)"
+                    .to_owned(),
+            ));
+        }
+        let sandbox = match args.sandbox.policy() {
+            None => None,
+            Some(policy) => Some(sandbox_policy(policy)?),
+        };
         let launch = Launch::from_args(
             launcher_words(args.launcher.as_deref())?,
             args.slurm,
@@ -129,6 +143,7 @@ impl RunPlan {
             ("--launcher", args.launcher.is_some()),
             ("--slurm", args.slurm),
             ("--worker-program", args.worker_program.is_some()),
+            ("--sandbox", sandbox.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -168,12 +183,14 @@ impl RunPlan {
                 retries: args.retries,
             },
             workload_options,
+            sandbox,
         })
     }
 
-    /// Whether no plugin code may run in the host: `--isolate`, or workers through a launcher.
+    /// Whether no plugin code may run in the host: `--isolate`, `--sandbox`, or workers through a
+    /// launcher.
     pub fn isolated(&self) -> bool {
-        self.isolate || self.launch.is_some()
+        self.isolate || self.launch.is_some() || self.sandbox.is_some()
     }
 
     /// Whether the tasks come from stdin (`--input -`).
@@ -247,6 +264,26 @@ impl RunPlan {
             None => Ok(()),
         }
     }
+}
+
+/// `policy` with its paths made absolute (workers start in a directory of their own), checked
+/// against what this machine can enforce before anything runs.
+fn sandbox_policy(mut policy: Policy) -> Result<(Policy, InForce), HostError> {
+    let absolute = |paths: &mut Vec<PathBuf>, flag: &str| -> Result<(), HostError> {
+        for path in paths.iter_mut() {
+            *path = std::fs::canonicalize(&*path).map_err(|error| {
+                SandboxError::Grant(format!(
+                    "{flag} {} cannot be granted: {error}; give a file or directory that exists",
+                    path.display()
+                ))
+            })?;
+        }
+        Ok(())
+    };
+    absolute(&mut policy.read, "--allow-read")?;
+    absolute(&mut policy.write, "--allow-write")?;
+    let in_force = crate::sandbox::survey(&policy)?;
+    Ok((policy, in_force))
 }
 
 /// The words of `--launcher`, split as a shell would.

@@ -31,6 +31,7 @@ impl Pool<'_> {
         let origin = outbox.origin();
         let limits = self.context.limits;
         let has_launcher = self.command.has_launcher();
+        let memory_limit = self.command.sandbox().and_then(|sandbox| sandbox.memory);
         let slot = &mut self.slots[index];
         slot.client.exited();
         // What its tasks started and left behind (a daemon of its own session) goes with it.
@@ -86,7 +87,15 @@ impl Pool<'_> {
                 format!("worker {index} broke the protocol ({broken}) and was stopped"),
             ),
             (Some(StopReason::Broken) | None, None) => {
-                (Status::Crashed, format!("worker {index} died: {how}{said}"))
+                let error = match (memory_limit, slot.client.out_of_memory()) {
+                    // A sandbox's memory limit, and the worker said an allocation failed.
+                    (Some(limit), Some(line)) => format!(
+                        "worker {index} ran out of its {} of memory (--memory): it said \"{line}\" and died: {how}",
+                        crate::sandbox::human_size(limit)
+                    ),
+                    _ => format!("worker {index} died: {how}{said}"),
+                };
+                (Status::Crashed, error)
             }
         };
         if task_status == Status::Crashed {
