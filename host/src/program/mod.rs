@@ -40,7 +40,7 @@ use quack_core::{
     },
 };
 
-pub use running::Running;
+pub use running::{Running, stop_call_of};
 pub use wire::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 
 use crate::{interfaces::Signature, runner::sys::describe_exit};

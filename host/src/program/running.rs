@@ -15,7 +15,8 @@ use std::{
     },
     path::PathBuf,
     process::{Child, Command, ExitStatus, Stdio},
-    sync::{Arc, OnceLock},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
+    thread::ThreadId,
     time::{Duration, Instant},
 };
 
@@ -171,6 +172,8 @@ impl Running {
         method: &str,
         input: &str,
     ) -> Result<Result<String, PluginError>, CallFailure> {
+        // Known as this thread's call until the program's end is looked at (and it is reaped).
+        let in_call = InCall::of(self.child.id() as libc::pid_t, self.own_group);
         let id = self.next_id;
         self.next_id += 1;
         let mut line = std::mem::take(&mut self.line);
@@ -182,11 +185,13 @@ impl Running {
         self.line = line;
         if sent.is_err() {
             // A closed pipe: the program is gone, or going.
+            drop(in_call);
             return Err(self.ended_or("it closed its requests (descriptor 3)"));
         }
         let line = match self.answers.next_message(None) {
             Ok(line) => line,
             Err(NoLine::Closed) => {
+                drop(in_call);
                 return Err(self.ended_or("it closed its answers (descriptor 4)"));
             }
             Err(NoLine::Late) => return Err(CallFailure::Protocol("no answer".to_owned())),
@@ -358,6 +363,53 @@ impl Drop for Running {
             orphans::disown(self.child.id());
         }
     }
+}
+
+/// The programs in a call, by the thread that waits for the answer: what
+/// [`stop_call_of`] kills.
+/// A few entries at most (one per thread of the run), so a list.
+static CALLS: Mutex<Vec<(ThreadId, libc::pid_t, bool)>> = Mutex::new(Vec::new());
+
+/// The current thread's call to one program, known in [`CALLS`] while it lasts.
+struct InCall(ThreadId);
+
+impl InCall {
+    fn of(pid: libc::pid_t, own_group: bool) -> InCall {
+        let thread = std::thread::current().id();
+        CALLS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((thread, pid, own_group));
+        InCall(thread)
+    }
+}
+
+impl Drop for InCall {
+    fn drop(&mut self) {
+        let mut calls = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = calls.iter().position(|(thread, ..)| *thread == self.0) {
+            calls.swap_remove(at);
+        }
+    }
+}
+
+/// Kills the program that `thread` is waiting on in a call, if it is waiting on one (with its
+/// process group, when it leads one): a thread abandoned past its time limit then gets its
+/// answer (the program ended), ends, and leaves nothing running. Whether a program was killed.
+pub fn stop_call_of(thread: ThreadId) -> bool {
+    let calls = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(&(_, pid, own_group)) = calls.iter().find(|(waiting, ..)| *waiting == thread) else {
+        return false;
+    };
+    // SAFETY: kill has no memory effects. The pid is a child this host has not reaped: the
+    // thread that reaps it removes its entry first, and the entry is read under the same lock.
+    unsafe {
+        if own_group {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        libc::kill(pid, libc::SIGKILL);
+    }
+    true
 }
 
 /// Where a program's stderr goes: a worker's own stderr (which its host reads and escapes), and

@@ -13,7 +13,8 @@
 //!
 //! A thread cannot be stopped from outside. A task past its time limit is reported `timeout`, its
 //! thread is abandoned (the main thread takes its task away, so it reports nothing more) and a new
-//! thread with a new instance takes its place. An interrupted run reports the running tasks
+//! thread with a new instance takes its place. A program plugin's thread only waits for its
+//! program, which is killed then, so that thread ends and nothing of the task runs on. An interrupted run reports the running tasks
 //! `cancelled` and does not wait for them.
 
 use std::{
@@ -64,6 +65,8 @@ struct SlotState {
     done: Vec<TaskRecord>,
     /// The run stopped, and why: the worker hands back the tasks it takes.
     closed: Option<Stop>,
+    /// The worker's thread, once it runs.
+    thread: Option<thread::ThreadId>,
 }
 
 /// What a worker shares with the main thread.
@@ -270,10 +273,21 @@ impl Pool {
                 continue;
             };
             self.outstanding -= 1;
-            let error = format!(
-                "ran past the time limit of {}; its thread cannot be stopped and was abandoned",
-                super::sys::human_duration(limit)
-            );
+            // A program plugin's call is a program waited on: killed, the thread gets its
+            // answer and ends. Plugin code in the host's own process cannot be stopped.
+            let thread = self.slots[worker].lock().thread;
+            let stopped = thread.is_some_and(crate::program::stop_call_of);
+            let error = if stopped {
+                format!(
+                    "ran past the time limit of {}; its program was killed",
+                    super::sys::human_duration(limit)
+                )
+            } else {
+                format!(
+                    "ran past the time limit of {}; its thread cannot be stopped and was abandoned",
+                    super::sys::human_duration(limit)
+                )
+            };
             let record = TaskRecord::failed(
                 task,
                 Status::Timeout,
@@ -501,7 +515,11 @@ fn work(
             return;
         }
     };
-    slot.lock().start = Start::Ready;
+    {
+        let mut state = slot.lock();
+        state.start = Start::Ready;
+        state.thread = Some(thread::current().id());
+    }
     let mut input = String::new();
     let send = |slot: &Slot| {
         let done = slot.take_done();

@@ -345,6 +345,53 @@ fn a_program_past_its_time_limit_is_stopped_with_its_worker() {
 }
 
 #[test]
+fn in_thread_mode_a_program_past_its_time_limit_is_killed_not_left_running() {
+    if !python3_available() {
+        return;
+    }
+    let program = Copy::of("misbehave.py", "thread-timeout");
+    let witness_dir = tempfile::tempdir().unwrap();
+    let witness = witness_dir.path().join("written-after-the-time-limit");
+    let late = format!("write-after:2:{}", witness.display());
+    // The first task would write its witness 2 s in; the others keep the host running well past
+    // that, so a program left running would have written it before the run ends.
+    let mut args = vec![
+        "run",
+        program.arg(),
+        "--mode",
+        "thread",
+        "--workers",
+        "1",
+        "--timeout",
+        "500ms",
+        "--task",
+        &late,
+    ];
+    for _ in 0..8 {
+        args.extend(["--task", "sleep:0.4"]);
+    }
+    let (run, report) = run_with_report(&args);
+    run.expect_code(1);
+    let first = task_record(&report, 0);
+    assert_eq!(first["status"], "timeout", "{report:#}");
+    assert!(
+        first["error"]
+            .as_str()
+            .unwrap()
+            .contains("its program was killed"),
+        "{report:#}"
+    );
+    for id in 1..9 {
+        assert_eq!(task_record(&report, id)["output"], "slept", "{report:#}");
+    }
+    assert!(
+        !witness.exists(),
+        "the program of the task past its time limit went on running"
+    );
+    program.assert_nothing_left();
+}
+
+#[test]
 fn a_malformed_or_forged_answer_fails_its_task_and_the_next_task_runs() {
     if !python3_available() {
         return;
