@@ -204,17 +204,7 @@ impl Peers {
     /// Runs the Python peer `script` with `args`; its figures, or why it was not run (no
     /// python3).
     pub fn python(&self, script: &str, args: &[&str]) -> Result<PeerRun, BenchError> {
-        if let Err(why) = &self.python {
-            return Ok(Err(why.clone()));
-        }
-        let path = self.dir.path().join(script);
-        let spawn = Spawn::new(format!("python3 {script}"), Path::new("python3"), &[])
-            .args([path.as_os_str()])
-            .args(args.iter().copied());
-        Ok(Ok(parse(
-            &format!("python3 {script}"),
-            process::run(spawn)?,
-        )?))
+        Ok(self.run_python(script, args)?.map(|(figures, _)| figures))
     }
 
     /// Runs the Python peer `script` with `args` once and times it from outside, spawn to exit
@@ -225,17 +215,27 @@ impl Peers {
         script: &str,
         args: &[&str],
     ) -> Result<Result<Duration, String>, BenchError> {
+        Ok(self.run_python(script, args)?.map(|(_, wall)| wall))
+    }
+
+    /// Runs `python3 script args`: the figures it printed and its wall time from spawn to exit,
+    /// or why it was not run.
+    fn run_python(
+        &self,
+        script: &str,
+        args: &[&str],
+    ) -> Result<Result<(PeerFigures, Duration), String>, BenchError> {
         if let Err(why) = &self.python {
             return Ok(Err(why.clone()));
         }
+        let what = format!("python3 {script}");
         let path = self.dir.path().join(script);
-        let spawn = Spawn::new(format!("python3 {script}"), Path::new("python3"), &[])
+        let spawn = Spawn::new(what.clone(), Path::new("python3"), &[])
             .args([path.as_os_str()])
             .args(args.iter().copied());
         let ran = process::run(spawn)?;
         let wall = ran.wall;
-        parse(&format!("python3 {script}"), ran)?;
-        Ok(Ok(wall))
+        Ok(Ok((parse(&what, ran)?, wall)))
     }
 
     /// Runs the Go peer with `args`; its figures, or why it was not run (no go).
