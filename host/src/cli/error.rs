@@ -107,6 +107,9 @@ pub fn sandbox_exit_code(error: &SandboxError) -> u8 {
     }
 }
 
+/// Exit code when `host report` cannot write a picture of the report (`--trace`).
+pub const EXIT_PICTURE_FAILED: u8 = 26;
+
 /// Exit code when the run was stopped by `signal` (SIGINT, SIGTERM or SIGHUP): 128 + the signal's
 /// number, as shells do.
 pub fn exit_interrupted(signal: i32) -> u8 {
@@ -156,20 +159,22 @@ Exit codes:
  14  loading the plugin crashed or hung (inspect and list load each file in a child process)
  15  `host new`: the name is not a valid crate name, the directory already exists, or no
      quack-core was found to depend on (see `host new --help`)
- 16  `host compare`: a report cannot be read (no such file, no permission)
- 17  `host compare`: a report is not JSON
- 18  `host compare`: a file is JSON but not a Quack report
- 19  `host compare`: a report has a newer format version than this host reads
+ 16  `host compare`, `host report`: a report cannot be read (no such file, no permission)
+ 17  `host compare`, `host report`: a report is not JSON
+ 18  `host compare`, `host report`: a file is JSON but not a Quack report
+ 19  `host compare`, `host report`: a report has a newer format version than this host reads
  20  `host compare`: the reports are of different plugins (--force compares them anyway)
  21  the launcher (--launcher, --slurm) could not be run, or no worker could be started through
      it (its own message is quoted)
- 22  `host run`: the --json target cannot be written (not a regular file, a directory that
-     cannot be written, another user's file in a sticky directory), found before anything ran
- 23  `host compare`: a report is larger than the 256 MiB it reads
+ 22  `host run`: the --json (or --trace) target cannot be written (not a regular file, a
+     directory that cannot be written, another user's file in a sticky directory), found before
+     anything ran
+ 23  `host compare`, `host report`: a report is larger than the 256 MiB they read
  24  `host run --sandbox`: the sandbox cannot be set up (the kernel, or a container around the
      host, lacks a feature it needs, named; --sandbox=best-effort runs without it)
  25  `host run --sandbox`: a grant or limit is invalid (--allow-read or --allow-write of a path
      that does not exist, a --memory too small for a worker to start in)
+ 26  `host report`: the --trace file cannot be written
 129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
 130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
 141  `host run`: the reader of stdout went away (`| head`): the run stopped quietly, as SIGPIPE
@@ -227,9 +232,12 @@ pub enum HostError {
         /// What to write instead.
         hint: String,
     },
-    /// The JSON report cannot be (or could not be) written.
+    /// The JSON report (or, for `host run`, its trace) cannot be (or could not be) written.
     #[error(transparent)]
     Report(#[from] ReportFileError),
+    /// `host report` cannot write its picture of the report.
+    #[error(transparent)]
+    Picture(ReportFileError),
     /// The path of the host binary, which workers run, is unknown.
     #[error(
         "cannot find the host binary to start workers with ({0}); give it with --worker-program"
@@ -330,6 +338,7 @@ impl HostError {
             },
             HostError::DifferentPlugins { .. } => EXIT_DIFFERENT_PLUGINS,
             HostError::Sandbox(error) => sandbox_exit_code(error),
+            HostError::Picture(_) => EXIT_PICTURE_FAILED,
         }
     }
 }
@@ -361,7 +370,7 @@ mod tests {
 
     #[test]
     fn every_exit_code_is_listed_in_the_help() {
-        let codes = (0..=25).chain([
+        let codes = (0..=26).chain([
             exit_interrupted(libc::SIGHUP),
             exit_interrupted(libc::SIGINT),
             exit_interrupted(libc::SIGTERM),

@@ -10,6 +10,7 @@ mod launch;
 mod list;
 pub(crate) mod new;
 mod probe;
+mod report;
 mod run;
 mod sandbox;
 mod shell;
@@ -47,6 +48,7 @@ enum Command {
     List(list::ListArgs),
     New(new::NewArgs),
     Compare(compare::CompareArgs),
+    Report(report::ReportArgs),
     Completions(shell::CompletionsArgs),
     Man(shell::ManArgs),
     #[command(hide = true)]
@@ -79,6 +81,7 @@ impl Cli {
             Command::List(args) => args.exec(),
             Command::New(args) => args.exec(),
             Command::Compare(args) => args.exec(),
+            Command::Report(args) => args.exec(),
             Command::Completions(args) => args.exec(),
             Command::Man(args) => args.exec(),
             Command::Worker(args) => Ok(args.exec()),

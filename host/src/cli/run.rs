@@ -10,6 +10,7 @@
 
 mod args;
 mod output;
+mod pictures;
 mod plan;
 
 use std::{fs::File, num::NonZeroUsize, sync::Arc, time::Instant};
@@ -53,6 +54,9 @@ pub(super) fn exec(args: RunArgs) -> Result<Outcome, HostError> {
     exit_guard::arm(&plan.plugin.display().to_string());
     if let Some(ReportTarget::File(file)) = &plan.report {
         exit_guard::remove_on_exit(file.temporary_path());
+    }
+    for path in plan.pictures.temporary_paths() {
+        exit_guard::remove_on_exit(&path);
     }
     let result = load_and_run(plan, &captured, quack_stdout);
     captured.finish();
@@ -151,7 +155,9 @@ fn run_workload(
     let stopper = run.stopper();
     stdio::watch_reader(&quack_stdout, move || stopper.stop(Quit::OutputClosed));
     let running = Instant::now();
-    let outcome = run.execute(&mut input, &mut outputs);
+    let mut drawing = std::mem::take(&mut plan.pictures).around(&mut outputs, head);
+    let outcome = run.execute(&mut input, &mut drawing);
+    let drawn = drawing.done();
     tracing::debug!("phase run: {:.3} s", running.elapsed().as_secs_f64());
     let finishing = Instant::now();
     // Stopped by it, or found closed by the last write: either way the host ends as a shell
@@ -159,6 +165,7 @@ fn run_workload(
     let output_closed =
         outputs.stdout_closed || matches!(outcome.end, RunEnd::Stopped(Quit::OutputClosed));
     outputs.finish(output_closed)?;
+    drawn.finish(output_closed)?;
     tracing::debug!("phase report: {:.3} s", finishing.elapsed().as_secs_f64());
     if plan.sandbox.is_some() {
         // The scratch directories and cgroups of workers that died (a crash, a time limit).

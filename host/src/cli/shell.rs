@@ -65,12 +65,13 @@ With the pages in ~/.local/share/man/man1, `MANPATH=~/.local/share/man: man host
 them by name (the trailing colon keeps the system's pages too).";
 
 /// The commands that have a manual page of their own: every command `host --help` lists.
-const PAGE_COMMANDS: [&str; 7] = [
+const PAGE_COMMANDS: [&str; 8] = [
     "run",
     "inspect",
     "list",
     "new",
     "compare",
+    "report",
     "completions",
     "man",
 ];

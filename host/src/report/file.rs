@@ -24,19 +24,27 @@ use std::{
 
 use tempfile::NamedTempFile;
 
-/// Why `--json PATH` cannot be written.
+/// Why a file named by a flag (`--json PATH`, `--trace PATH`, `--html PATH`) cannot be written;
+/// each sentence names the flag.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportFileError {
     /// The path is empty.
     #[error(
-        "--json was given an empty path; give the path of a file to write (or - for standard output)"
+        "{flag} was given an empty path; give the path of a file to write{}",
+        or_stdout(flag)
     )]
-    Empty,
+    Empty {
+        /// The flag that named the file.
+        flag: &'static str,
+    },
     /// The path names something that is not a regular file.
     #[error(
-        "--json {path}: it is {what}, not a regular file; give the path of a file to write (or - for standard output)"
+        "{flag} {path}: it is {what}, not a regular file; give the path of a file to write{}",
+        or_stdout(flag)
     )]
     NotAFile {
+        /// The flag that named the file.
+        flag: &'static str,
         /// The path given.
         path: PathBuf,
         /// What it is: "a directory", "a device", "a FIFO (named pipe)", "a socket".
@@ -44,18 +52,23 @@ pub enum ReportFileError {
     },
     /// The path reaches one of the process's own open files (`/dev/stdout`, `/proc/self/fd/N`).
     #[error(
-        "--json {path}: it names one of the host's own open files (such as its standard output), not a file of its own; give the path of a file to write (or - for standard output)"
+        "{flag} {path}: it names one of the host's own open files (such as its standard output), not a file of its own; give the path of a file to write{}",
+        or_stdout(flag)
     )]
     OpenFile {
+        /// The flag that named the file.
+        flag: &'static str,
         /// The path given.
         path: PathBuf,
     },
     /// The file is another user's, in a sticky directory where only its owner (or the
     /// directory's) may replace it.
     #[error(
-        "--json {path}: it belongs to another user (uid {owner}) in {directory}, a sticky directory where only the file's owner may replace it; give the report another path"
+        "{flag} {path}: it belongs to another user (uid {owner}) in {directory}, a sticky directory where only the file's owner may replace it; give the file another path"
     )]
     NotReplaceable {
+        /// The flag that named the file.
+        flag: &'static str,
         /// The path given.
         path: PathBuf,
         /// The file's owner.
@@ -65,9 +78,11 @@ pub enum ReportFileError {
     },
     /// The temporary file beside it cannot be made (no such directory, no permission, ...).
     #[error(
-        "--json {path}: cannot write in {directory} ({source}); check that the directory exists and is writable"
+        "{flag} {path}: cannot write in {directory} ({source}); check that the directory exists and is writable"
     )]
     Unwritable {
+        /// The flag that named the file.
+        flag: &'static str,
         /// The path given.
         path: PathBuf,
         /// The directory the report would be written in.
@@ -77,8 +92,10 @@ pub enum ReportFileError {
         source: io::Error,
     },
     /// Writing or syncing the report failed at the end: no whole copy of it exists.
-    #[error("could not write the report to {path}: {source}")]
+    #[error("could not write the {} to {path}: {source}", noun(flag))]
     Write {
+        /// The flag that named the file.
+        flag: &'static str,
         /// The path given.
         path: PathBuf,
         /// What the system said.
@@ -86,8 +103,13 @@ pub enum ReportFileError {
         source: io::Error,
     },
     /// The report was written whole, but could not be put in its place.
-    #[error("could not put the report in place at {path} ({source}); the report is kept at {kept}")]
+    #[error(
+        "could not put the {noun} in place at {path} ({source}); the {noun} is kept at {kept}",
+        noun = noun(flag)
+    )]
     Kept {
+        /// The flag that named the file.
+        flag: &'static str,
         /// The path given.
         path: PathBuf,
         /// The whole report, under its temporary name.
@@ -98,11 +120,29 @@ pub enum ReportFileError {
     },
 }
 
+/// The advice to write to standard output instead, for the one flag that can (`--json -`).
+fn or_stdout(flag: &str) -> &'static str {
+    if flag == "--json" {
+        " (or - for standard output)"
+    } else {
+        ""
+    }
+}
+
+/// What the file named by `flag` is, for sentences.
+fn noun(flag: &str) -> &'static str {
+    match flag {
+        "--trace" => "trace",
+        "--html" => "HTML report",
+        _ => "report",
+    }
+}
+
 impl ReportFileError {
     /// Whether the target was refused before anything ran (rather than failing at the end).
     pub fn before_the_run(&self) -> bool {
         match self {
-            ReportFileError::Empty
+            ReportFileError::Empty { .. }
             | ReportFileError::NotAFile { .. }
             | ReportFileError::OpenFile { .. }
             | ReportFileError::NotReplaceable { .. }
@@ -115,6 +155,8 @@ impl ReportFileError {
 /// A report file being written.
 #[derive(Debug)]
 pub struct ReportFile {
+    /// The flag that named it (`--json`, `--trace`, `--html`), for sentences.
+    flag: &'static str,
     /// The path the user gave.
     path: PathBuf,
     /// The file that is replaced at the end (the link's target for a symbolic link), absolute.
@@ -125,12 +167,19 @@ pub struct ReportFile {
 }
 
 impl ReportFile {
-    /// Checks `path` and makes the temporary file beside its target, before anything runs.
+    /// Checks `path` (of `--json`) and makes the temporary file beside its target, before
+    /// anything runs.
     pub fn create(path: &Path) -> Result<Self, ReportFileError> {
+        Self::create_for("--json", path)
+    }
+
+    /// The same for the file named by another `flag` (`--trace`, `--html`).
+    pub fn create_for(flag: &'static str, path: &Path) -> Result<Self, ReportFileError> {
         if path.as_os_str().is_empty() {
-            return Err(ReportFileError::Empty);
+            return Err(ReportFileError::Empty { flag });
         }
         let absolute = std::path::absolute(path).map_err(|source| ReportFileError::Unwritable {
+            flag,
             path: path.to_path_buf(),
             directory: PathBuf::from("."),
             source,
@@ -140,6 +189,7 @@ impl ReportFile {
         let existing = fs::metadata(path).or_else(|_| fs::metadata(&target)).ok();
         if let Some(what) = existing.as_ref().and_then(|metadata| not_a_file(metadata)) {
             return Err(ReportFileError::NotAFile {
+                flag,
                 path: path.to_path_buf(),
                 what,
             });
@@ -147,6 +197,7 @@ impl ReportFile {
         // What a descriptor names may be any file: stdout redirected to a file would be replaced.
         if through_descriptor {
             return Err(ReportFileError::OpenFile {
+                flag,
                 path: path.to_path_buf(),
             });
         }
@@ -156,6 +207,7 @@ impl ReportFile {
         };
         if let Some(owner) = foreign_in_sticky(&target, &directory) {
             return Err(ReportFileError::NotReplaceable {
+                flag,
                 path: path.to_path_buf(),
                 owner,
                 directory,
@@ -167,11 +219,13 @@ impl ReportFile {
             .suffix(".tmp")
             .tempfile_in(&directory)
             .map_err(|source| ReportFileError::Unwritable {
+                flag,
                 path: path.to_path_buf(),
                 directory,
                 source,
             })?;
         Ok(ReportFile {
+            flag,
             path: path.to_path_buf(),
             target,
             mode,
@@ -209,6 +263,7 @@ impl ReportFile {
             return Err(self.failed(source));
         }
         let ReportFile {
+            flag,
             path,
             target,
             mode,
@@ -224,15 +279,22 @@ impl ReportFile {
         match placed {
             Ok(()) => Ok(()),
             Err((source, temporary)) => match temporary.keep() {
-                Ok((_, kept)) => Err(ReportFileError::Kept { path, kept, source }),
+                Ok((_, kept)) => Err(ReportFileError::Kept {
+                    flag,
+                    path,
+                    kept,
+                    source,
+                }),
                 // Not even kept: the temporary file is gone.
-                Err(_) => Err(ReportFileError::Write { path, source }),
+                Err(_) => Err(ReportFileError::Write { flag, path, source }),
             },
         }
     }
 
-    fn failed(&self, source: io::Error) -> ReportFileError {
+    /// The error of a write to this file that failed with `source`.
+    pub fn failed(&self, source: io::Error) -> ReportFileError {
         ReportFileError::Write {
+            flag: self.flag,
             path: self.path.clone(),
             source,
         }
@@ -341,14 +403,25 @@ fn umask() -> u32 {
 /// Writes `value` as pretty JSON to `path` atomically (see [`ReportFile`]).
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), ReportFileError> {
     let file = ReportFile::create(path)?;
-    let mut writer = file.writer()?;
-    let written = serde_json::to_writer_pretty(&mut writer, value)
-        .map_err(io::Error::from)
-        .and_then(|()| writer.write_all(b"\n"));
-    if let Err(source) = written {
-        return Err(file.failed(source));
+    file.write_whole(|writer| {
+        serde_json::to_writer_pretty(&mut *writer, value)
+            .map_err(io::Error::from)
+            .and_then(|()| writer.write_all(b"\n"))
+    })
+}
+
+impl ReportFile {
+    /// Writes the whole file with `write` and puts it in place.
+    pub fn write_whole(
+        self,
+        write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+    ) -> Result<(), ReportFileError> {
+        let mut writer = self.writer()?;
+        if let Err(source) = write(&mut writer) {
+            return Err(self.failed(source));
+        }
+        self.persist(writer)
     }
-    file.persist(writer)
 }
 
 #[cfg(test)]

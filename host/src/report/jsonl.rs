@@ -115,7 +115,7 @@ impl<W: Write> JsonlReporter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::{Attempt, Json, Status};
+    use crate::runner::{Attempt, Json, NodeName, PartRun, Status};
 
     fn record(output: Option<&str>, attempts: Vec<Attempt>) -> TaskRecord {
         TaskRecord {
@@ -129,9 +129,19 @@ mod tests {
             output: output.map(|text| Json::parse(text).unwrap()),
             error: output.is_none().then(|| "no \"luck\"".to_owned()),
             worker: 1,
+            node: Some(NodeName::new("n1")),
             start_seconds: 0.25,
             duration_seconds: 1.5e-6,
             parts: Some(3),
+            part_runs: vec![PartRun {
+                part: 0,
+                status: Status::Ok,
+                error: None,
+                worker: 1,
+                node: Some(NodeName::new("n1")),
+                start_seconds: 0.25,
+                duration_seconds: 1.0e-6,
+            }],
             attempts,
             part: None,
         }
@@ -144,7 +154,9 @@ mod tests {
         let crashed = Attempt {
             status: Status::Crashed,
             error: "worker 1 died".to_owned(),
+            part: Some(2),
             worker: 1,
+            node: Some(NodeName::new("n2")),
             start_seconds: 0.1,
             duration_seconds: 0.2,
         };

@@ -15,6 +15,8 @@ pub mod progress;
 pub mod read;
 pub mod stats;
 pub mod timed;
+pub mod trace;
+pub mod units;
 pub mod verbose;
 
 use std::{
@@ -139,6 +141,19 @@ pub struct ReportWriter<W: Write> {
     finished: bool,
     /// Every worker process that started (process mode), in order: written at the end.
     workers: Vec<WorkerInfo>,
+    /// Every worker that was replaced, in order: written at the end.
+    replacements: Vec<Replacement>,
+}
+
+/// A worker that died or was stopped, and was replaced, in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replacement {
+    /// The worker's number (its replacement keeps it).
+    pub worker: usize,
+    /// When the old one was found gone, in seconds since the run started.
+    pub at_seconds: f64,
+    /// Why it went away.
+    pub reason: String,
 }
 
 /// One worker process in the report: where it ran.
@@ -150,6 +165,8 @@ pub struct WorkerInfo {
     pub node: String,
     /// Its process id on that node.
     pub pid: u32,
+    /// When it was ready for tasks (it had loaded the plugin), in seconds since the run started.
+    pub start_seconds: f64,
 }
 
 impl<W: Write> ReportWriter<W> {
@@ -165,6 +182,7 @@ impl<W: Write> ReportWriter<W> {
             failure: None,
             finished: false,
             workers: Vec::new(),
+            replacements: Vec::new(),
         }
     }
 
@@ -238,6 +256,11 @@ impl<W: Write> ReportWriter<W> {
             let workers = serde_json::to_string_pretty(&self.workers)?.replace('\n', "\n  ");
             write!(self.out, "\n  \"workers\": {workers},")?;
         }
+        if !self.replacements.is_empty() {
+            let replacements =
+                serde_json::to_string_pretty(&self.replacements)?.replace('\n', "\n  ");
+            write!(self.out, "\n  \"replacements\": {replacements},")?;
+        }
         writeln!(self.out, "\n  \"summary\": {summary}\n}}")?;
         self.out.flush()
     }
@@ -258,6 +281,12 @@ impl<W: Write> Reporter for ReportWriter<W> {
                 worker: *worker,
                 node: node.clone(),
                 pid: *pid,
+                start_seconds: event.elapsed.as_secs_f64(),
+            }),
+            EventKind::WorkerReplaced { worker, reason } => self.replacements.push(Replacement {
+                worker: *worker,
+                at_seconds: event.elapsed.as_secs_f64(),
+                reason: reason.clone(),
             }),
             EventKind::RunFinished { summary, .. } => {
                 self.write(|writer| writer.write_end(summary));

@@ -1,7 +1,8 @@
-//! Reading a JSON report back ([`SavedReport::read`]) for `host compare`: the current format and
-//! every older report of format 1 (before the metadata fields and the summary's `not_run`). A file
-//! that is not JSON, JSON that is not a Quack report, a report of a newer format, or a file larger
-//! than [`MAX_REPORT_BYTES`] is refused with one sentence each ([`ReadReportError`]).
+//! Reading a JSON report back ([`SavedReport::read`]) for `host compare` and `host report`: the
+//! current format and every older report of format 1 (before the metadata fields, the summary's
+//! `not_run`, and the nodes, parts and workers' times a timeline needs). A file that is not JSON,
+//! JSON that is not a Quack report, a report of a newer format, or a file larger than
+//! [`MAX_REPORT_BYTES`] is refused with one sentence each ([`ReadReportError`]).
 
 use crate::{
     plugin::PluginInfo,
@@ -53,7 +54,7 @@ pub enum ReadReportError {
     },
     /// The report is larger than `host compare` reads.
     #[error(
-        "the report {path} is {size} bytes, larger than the {MAX_REPORT_BYTES} bytes (256 MiB) host compare reads; compare the reports of smaller runs"
+        "the report {path} is {size} bytes, larger than the {MAX_REPORT_BYTES} bytes (256 MiB) the host reads; give the report of a smaller run"
     )]
     TooLarge {
         /// The path given.
@@ -99,6 +100,62 @@ pub struct SavedRunner {
     pub mode: String,
     /// How many workers.
     pub workers: u64,
+    /// Why that mode and that many workers.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// One attempt at a task or at a part of one, as a report keeps it: a failed attempt
+/// (`attempts`) or the last run of a part (`part_runs`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedRun {
+    /// How it ended.
+    pub status: SavedStatus,
+    /// Why it failed, when it did.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Which part, for a part of a split task (absent in reports of older hosts).
+    #[serde(default)]
+    pub part: Option<u64>,
+    /// The worker that ran it.
+    #[serde(default)]
+    pub worker: u64,
+    /// The node it ran on (absent in reports of older hosts).
+    #[serde(default)]
+    pub node: Option<String>,
+    /// When it started, in seconds since the run started.
+    #[serde(default)]
+    pub start_seconds: f64,
+    /// How long it ran.
+    #[serde(default)]
+    pub duration_seconds: f64,
+}
+
+/// A worker process of a saved report.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedWorker {
+    /// Its number.
+    pub worker: u64,
+    /// The node it ran on.
+    pub node: String,
+    /// Its process id.
+    #[serde(default)]
+    pub pid: u64,
+    /// When it was ready (absent in reports of older hosts).
+    #[serde(default)]
+    pub start_seconds: Option<f64>,
+}
+
+/// A worker replaced during the run, in a saved report.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedReplacement {
+    /// Its number.
+    pub worker: u64,
+    /// When the old one was found gone.
+    pub at_seconds: f64,
+    /// Why it went away.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// One task of a saved report.
@@ -117,8 +174,27 @@ pub struct SavedTask {
     /// Its error, when not `ok`.
     #[serde(default)]
     pub error: Option<String>,
+    /// The worker that ran it (for a split task, its last part's).
+    #[serde(default)]
+    pub worker: u64,
+    /// The node that worker ran on (absent for a task that never started, and in reports of
+    /// older hosts).
+    #[serde(default)]
+    pub node: Option<String>,
+    /// When it started, in seconds since the run started.
+    #[serde(default)]
+    pub start_seconds: f64,
     /// How long it took.
     pub duration_seconds: f64,
+    /// How many parts it was split into, when it was.
+    #[serde(default)]
+    pub parts: Option<u64>,
+    /// The last run of each part, when it was split (absent in reports of older hosts).
+    #[serde(default)]
+    pub part_runs: Vec<SavedRun>,
+    /// Earlier attempts that crashed or timed out.
+    #[serde(default)]
+    pub attempts: Vec<SavedRun>,
 }
 
 /// The summary of a saved report: the runner's own [`Summary`], read back (older reports have
@@ -154,6 +230,12 @@ pub struct SavedReport {
     pub machine: SavedMachine,
     /// Every task.
     pub tasks: Vec<SavedTask>,
+    /// Every worker process that started (process mode).
+    #[serde(default)]
+    pub workers: Vec<SavedWorker>,
+    /// Every worker that was replaced.
+    #[serde(default)]
+    pub replacements: Vec<SavedReplacement>,
     /// The summary.
     pub summary: SavedSummary,
 }

@@ -40,7 +40,7 @@ use quack_core::{InstanceBox, PluginError};
 pub use choose::{Choice, Mode, Request, WorkersFlag, choose, counted};
 pub use events::{Event, EventKind, RunEnd};
 pub use json::Json;
-pub use record::{Attempt, Part, Retry, Status, Task, TaskRecord, seconds};
+pub use record::{Attempt, NodeName, Part, PartRun, Retry, Status, Task, TaskRecord, seconds};
 pub use run::{Flow, Quit, Reporter, Run, RunOutcome, SplitPolicy, Stopper};
 pub use source::{Entry, Incoming, Polled, TaskSource};
 pub use speech::Speech;

@@ -1,11 +1,12 @@
-//! [`Outbox`]: the plumbing every executor shares: events stamped with the run's clock, the
-//! records of tasks that were stopped or never started, the retry-or-report rule for a failed
-//! attempt, and one policy for how long a main loop may wait.
+//! [`Outbox`]: the plumbing every executor shares: events stamped with the run's clock, records
+//! stamped with the node their worker runs on, the records of tasks that were stopped or never
+//! started, the retry-or-report rule for a failed attempt, and one policy for how long a main loop
+//! may wait.
 
 use std::time::{Duration, Instant};
 
 use super::{
-    Event, EventKind, Status, Task, TaskRecord,
+    Event, EventKind, NodeName, Status, Task, TaskRecord,
     pending::Pending,
     record::{Attempt, Retry},
 };
@@ -75,6 +76,11 @@ pub(crate) struct Outbox<'a> {
     frozen: Option<std::time::Duration>,
     /// Whether anyone listens to [`EventKind::TaskStarted`] (see [`Reporter::wants_task_started`](super::Reporter::wants_task_started)).
     task_started: bool,
+    /// The node each worker process runs on, by worker, as its `WorkerStarted` said (a
+    /// replacement's start changes it, after the records of the worker it replaced went out).
+    nodes: Vec<Option<NodeName>>,
+    /// The node of workers that are not processes (inline, threads): this host.
+    local_node: Option<NodeName>,
 }
 
 impl<'a> Outbox<'a> {
@@ -86,7 +92,43 @@ impl<'a> Outbox<'a> {
             sink,
             frozen: None,
             task_started,
+            nodes: Vec::new(),
+            local_node: None,
         }
+    }
+
+    /// Records of workers that said no node of their own are stamped with `node` (this host,
+    /// for inline and thread mode).
+    pub(crate) fn local_node(mut self, node: Option<NodeName>) -> Self {
+        self.local_node = node;
+        self
+    }
+
+    /// Stamps `record` with the node its worker runs on, if it ran.
+    fn stamp(&self, record: &mut TaskRecord) {
+        if record.node.is_some() || !record.ran() {
+            return;
+        }
+        record.node = match self.nodes.get(record.worker) {
+            Some(Some(node)) => Some(node.clone()),
+            _ => self.local_node.clone(),
+        };
+    }
+
+    /// Sends `kind` as happened `elapsed` after the start: a record gets its node, a worker's
+    /// start says its node.
+    fn send(&mut self, elapsed: Duration, mut kind: EventKind) {
+        match &mut kind {
+            EventKind::TaskFinished(record) => self.stamp(record),
+            EventKind::WorkerStarted { worker, node, .. } => {
+                if self.nodes.len() <= *worker {
+                    self.nodes.resize(*worker + 1, None);
+                }
+                self.nodes[*worker] = Some(NodeName::new(node));
+            }
+            _ => {}
+        }
+        (self.sink)(Event { elapsed, kind });
     }
 
     /// Whether `TaskStarted` events are wanted: an executor that would have to do work of its
@@ -114,13 +156,13 @@ impl<'a> Outbox<'a> {
     /// Sends one event.
     pub(crate) fn emit(&mut self, kind: EventKind) {
         let elapsed = self.frozen.unwrap_or_else(|| self.origin.elapsed());
-        (self.sink)(Event { elapsed, kind });
+        self.send(elapsed, kind);
     }
 
     /// Sends one event that happened `elapsed` after the run started (a clock read the caller
     /// already made).
     pub(crate) fn emit_at(&mut self, elapsed: std::time::Duration, kind: EventKind) {
-        (self.sink)(Event { elapsed, kind });
+        self.send(elapsed, kind);
     }
 
     /// A task's final record.
@@ -159,10 +201,11 @@ impl<'a> Outbox<'a> {
     /// `retries` allows another attempt, or reports the record as final.
     pub(crate) fn attempt_failed(
         &mut self,
-        record: TaskRecord,
+        mut record: TaskRecord,
         retries: u32,
         pending: &mut Pending,
     ) {
+        self.stamp(&mut record);
         let (id, part) = (record.id, record.part);
         let attempt = Attempt::of(&record);
         match record.retry(retries) {

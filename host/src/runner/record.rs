@@ -1,8 +1,12 @@
 //! The records of a run: a [`Task`] (one `run` call's argument, maybe a part of a split task,
-//! with its failed attempts), how it ended ([`Status`]) and its final [`TaskRecord`], and the
-//! retry rule ([`TaskRecord::retry`]) every executor applies to a crashed or timed-out attempt.
+//! with its failed attempts), how it ended ([`Status`]) and its final [`TaskRecord`] (with where
+//! each attempt and each part ran: [`Attempt`], [`PartRun`], [`NodeName`]), and the retry rule
+//! ([`TaskRecord::retry`]) every executor applies to a crashed or timed-out attempt.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use quack_core::InstanceBox;
 use serde::{Deserialize, Serialize};
@@ -43,6 +47,28 @@ pub struct Part {
     pub of: usize,
 }
 
+/// The name of the node (host) a worker ran on, shared by every record of that worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeName(Arc<str>);
+
+impl NodeName {
+    /// The node called `name`.
+    pub fn new(name: &str) -> Self {
+        NodeName(Arc::from(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for NodeName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 /// One failed attempt at a task that was run again.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Attempt {
@@ -50,8 +76,14 @@ pub struct Attempt {
     pub status: Status,
     /// Why it failed.
     pub error: String,
+    /// Which part of a split task it was an attempt at (its index, from 0), if a part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<usize>,
     /// The worker that ran it.
     pub worker: usize,
+    /// The node that worker ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeName>,
     /// When it started, in seconds since the run started.
     pub start_seconds: f64,
     /// How long it ran, in seconds.
@@ -64,7 +96,9 @@ impl Attempt {
         Attempt {
             status: record.status,
             error: record.error.clone().unwrap_or_default(),
+            part: record.part.map(|part| part.index),
             worker: record.worker,
+            node: record.node.clone(),
             start_seconds: record.start_seconds,
             duration_seconds: record.duration_seconds,
         }
@@ -131,6 +165,9 @@ pub struct TaskRecord {
     pub error: Option<String>,
     /// The worker that ran it, from 0.
     pub worker: usize,
+    /// The node that worker ran on; `None` for a task that never started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeName>,
     /// When it started, in seconds since the run started.
     pub start_seconds: f64,
     /// How long it ran, in seconds.
@@ -138,7 +175,10 @@ pub struct TaskRecord {
     /// How many parts it was split into, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parts: Option<usize>,
-    /// Earlier attempts that crashed or timed out, oldest first.
+    /// Where and when each part of a split task ran (its last attempt), in part order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub part_runs: Vec<PartRun>,
+    /// Earlier attempts that crashed or timed out, oldest first (a split task's: its parts').
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
     /// Which part of a split task this is (internal: parts are merged before reporting).
@@ -146,7 +186,53 @@ pub struct TaskRecord {
     pub part: Option<Part>,
 }
 
+/// The last attempt at one part of a split task: where and when it ran, how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartRun {
+    /// The part's index, from 0.
+    pub part: usize,
+    /// How it ended.
+    pub status: Status,
+    /// Why it failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The worker that ran it.
+    pub worker: usize,
+    /// The node that worker ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeName>,
+    /// When it started, in seconds since the run started.
+    pub start_seconds: f64,
+    /// How long it ran, in seconds.
+    pub duration_seconds: f64,
+}
+
+impl PartRun {
+    /// The run of a part as its record tells it.
+    pub fn of(record: &TaskRecord) -> Self {
+        PartRun {
+            part: record.part.map_or(0, |part| part.index),
+            status: record.status,
+            error: record.error.clone(),
+            worker: record.worker,
+            node: record.node.clone(),
+            start_seconds: record.start_seconds,
+            duration_seconds: record.duration_seconds,
+        }
+    }
+}
+
 impl TaskRecord {
+    /// Whether this attempt ran at all: a task cancelled before it started or never run did not
+    /// (the record of a task stopped before it started takes no time at all).
+    pub fn ran(&self) -> bool {
+        match self.status {
+            Status::NotRun => false,
+            Status::Cancelled => self.duration_seconds > 0.0,
+            _ => true,
+        }
+    }
+
     /// A record for `task` that never ran to an end: cancelled, crashed or timed out.
     pub fn failed(
         task: Task,
@@ -163,9 +249,11 @@ impl TaskRecord {
             output: None,
             error: Some(error),
             worker,
+            node: None,
             start_seconds: seconds(start),
             duration_seconds: seconds(duration),
             parts: None,
+            part_runs: Vec::new(),
             attempts: task.history,
             part: task.part,
         }
@@ -240,9 +328,11 @@ impl CallOutcome {
             output: self.output,
             error: self.error,
             worker,
+            node: None,
             start_seconds: seconds(self.started.saturating_duration_since(origin)),
             duration_seconds: seconds(self.duration),
             parts: None,
+            part_runs: Vec::new(),
             attempts: task.history,
             part: task.part,
         }

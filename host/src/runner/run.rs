@@ -21,8 +21,8 @@ use std::{
 use serde_json::{Map, Value};
 
 use super::{
-    Choice, Event, EventKind, Executor, Limits, Mode, Request, RunContext, RunEnd, RunError,
-    Summary, Task, TaskRecord, WorkerCommand,
+    Choice, Event, EventKind, Executor, Limits, Mode, NodeName, Request, RunContext, RunEnd,
+    RunError, Summary, Task, TaskRecord, WorkerCommand,
     choose::{WorkersFlag, choose},
     inline::InlineExecutor,
     outbox::{Outbox, Stop, TICK},
@@ -453,9 +453,15 @@ impl Run {
         };
         let emitter = feed.emitter;
         let task_started = emitter.borrow().task_started;
+        // Worker processes say their node when they start; threads and inline run here.
+        let local_node = (choice.mode != Mode::Process)
+            .then(super::sys::host_name)
+            .flatten()
+            .map(|name| NodeName::new(&name));
         if !split {
             let mut sink = |event: Event| emitter.borrow_mut().forward(event);
-            let mut outbox = Outbox::new(context.origin, &mut sink, task_started);
+            let mut outbox =
+                Outbox::new(context.origin, &mut sink, task_started).local_node(local_node);
             return executor.execute(feed, &mut outbox);
         }
         let splitter = match Splitter::new(context, self.worker_command.as_ref()) {
@@ -473,7 +479,8 @@ impl Run {
                 emitter.borrow_mut().forward(event);
             }
         };
-        let mut outbox = Outbox::new(context.origin, &mut sink, task_started);
+        let mut outbox =
+            Outbox::new(context.origin, &mut sink, task_started).local_node(local_node);
         executor.execute(&mut parts, &mut outbox)
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! It wraps any executor: the task feed it hands the executor yields parts ([`Parts`]), and the
 //! events of parts are collected ([`SplitState::pass`]) before the run's reporters see them: one
-//! `TaskStarted` for a task's first part, one `TaskFinished` for the whole task. `split` and
+//! `TaskStarted` for a task's first part, one `TaskFinished` for the whole task, whose record keeps
+//! where and when each part ran (`part_runs`). `split` and
 //! `merge` run on an instance of their own (they are cheap; the parts are the work): in the host's
 //! process, or in a worker process of their own when the run is isolated (no plugin code in the
 //! host).
@@ -26,7 +27,8 @@ use crate::{
 use serde_json::Value;
 
 use super::{
-    Event, EventKind, Json, Part, RunContext, RunError, Status, Task, TaskRecord, WorkerCommand,
+    Event, EventKind, Json, Part, PartRun, RunContext, RunError, Status, Task, TaskRecord,
+    WorkerCommand,
     outbox::Stop,
     remote::{CallFailure, RemoteInstance},
     source::{Fed, Incoming, TaskFeed},
@@ -328,17 +330,21 @@ impl SplitState {
             .iter()
             .map(|p| p.start_seconds + p.duration_seconds)
             .fold(0.0, f64::max);
-        let attempts = parts.iter().flat_map(|p| p.attempts.clone()).collect();
+        let mut attempts: Vec<_> = parts.iter().flat_map(|p| p.attempts.clone()).collect();
+        attempts.sort_by(|a, b| a.start_seconds.total_cmp(&b.start_seconds));
+        let last = parts.last();
         let mut whole = TaskRecord {
             id,
             input: parent.input,
             status: Status::Ok,
             output: None,
             error: None,
-            worker: parts.last().map_or(0, |p| p.worker),
+            worker: last.map_or(0, |p| p.worker),
+            node: last.and_then(|p| p.node.clone()),
             start_seconds: start,
             duration_seconds: (end - start).max(0.0),
             parts: Some(parts.len()),
+            part_runs: parts.iter().map(PartRun::of).collect(),
             attempts,
             part: None,
         };
@@ -352,6 +358,7 @@ impl SplitState {
                 failed.error.as_deref().unwrap_or("failed")
             ));
             whole.worker = failed.worker;
+            whole.node.clone_from(&failed.node);
             return Some(whole);
         }
         let outputs = parts

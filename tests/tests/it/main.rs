@@ -28,6 +28,7 @@ mod loading;
 mod new_plugin;
 mod nodes;
 mod option_limits;
+mod picture;
 mod plugin_cache;
 mod plugin_exit;
 mod plugin_stdout;

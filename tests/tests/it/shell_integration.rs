@@ -251,6 +251,7 @@ fn man_writes_a_page_per_command_and_the_top_page_names_only_pages_that_exist() 
             "host-list.1",
             "host-man.1",
             "host-new.1",
+            "host-report.1",
             "host-run.1",
             "host.1"
         ]

@@ -18,6 +18,7 @@ Examples:
   host run plugins/libfactorize.so
   host run plugins/libfactorize.so --task 600851475143 --set method=sqrt
   host run plugins/libfactorize.so --mode process --workers 2 --json report.json
+  host run plugins/libfactorize.so --workers 2 --trace run.trace.json   (Perfetto, chrome://tracing)
   host run plugins/libslow_io.so --input tasks.jsonl --format jsonl
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
@@ -144,6 +145,12 @@ pub struct RunArgs {
     /// standard output).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+
+    /// Also write the run as a Chrome trace-event file to FILE, drawn from its report (open it in
+    /// https://ui.perfetto.dev or chrome://tracing; `host report --help` says what it holds).
+    /// Checked before the run; the report is kept in memory until the end to draw it.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 
     /// Start every worker process through this launcher: its words go before the worker command
     /// (`host worker`), e.g. 'ssh node1'. COMMAND is split as a shell splits words: quote a word

@@ -18,7 +18,7 @@ use crate::{
     report::{
         ReportHead, ReportWriter,
         diagnostics::Diagnostics,
-        file::{ReportFile, ReportFileError},
+        file::ReportFile,
         human::{HumanReporter, TableOptions},
         jsonl::JsonlReporter,
         progress::{AroundProgress, ProgressReporter, StderrLines},
@@ -75,10 +75,7 @@ impl ReportOutput {
             },
             ReportOutput::File(file, writer) => {
                 let path = file.path().to_path_buf();
-                let written = writer.finish().map_err(|source| ReportFileError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
+                let written = writer.finish().map_err(|source| file.failed(source))?;
                 file.persist(written)?;
                 if !ui().quiet && !quietly {
                     stdio::note(format_args!("report written to {}", path.display()));

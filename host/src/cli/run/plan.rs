@@ -1,6 +1,6 @@
 //! `host run`'s arguments resolved into what the run needs: [`RunPlan::resolve`] refuses options
 //! that cannot go together, splits the launcher's words, builds the configuration object and makes
-//! the `--json` file (absolute, checked, its temporary file beside it). All of it happens before
+//! the `--json` and `--trace` files (absolute, checked, their temporary files beside them). All of it happens before
 //! the plugin is loaded, so nothing a plugin does to the process (its current directory, its
 //! umask) changes what the command line meant.
 
@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::{
     args::{Format, ModeArg, RunArgs},
     output::{ReportTarget, TableRequest},
+    pictures::Pictures,
 };
 use crate::{
     cli::{error::HostError, launch::Launch, signals::read_input},
@@ -63,6 +64,8 @@ pub struct RunPlan {
     pub format: Format,
     /// Where `--json` writes the report, made before the run.
     pub report: Option<ReportTarget>,
+    /// What `--trace` draws, its files made before the run.
+    pub pictures: Pictures,
     /// How workers start when they may run elsewhere (`--launcher`, `--slurm`).
     pub launch: Option<Launch>,
     /// `--worker-program`.
@@ -121,6 +124,7 @@ impl RunPlan {
         }
         let config = config_object(args.config.as_deref(), &args.sets)?;
         let report = report_target(&args)?;
+        let pictures = Pictures::resolve(args.trace.as_deref(), args.json.as_deref())?;
         let scalar_sets = args
             .sets
             .iter()
@@ -144,6 +148,7 @@ impl RunPlan {
             ("--slurm", args.slurm),
             ("--worker-program", args.worker_program.is_some()),
             ("--sandbox", sandbox.is_some()),
+            ("--trace", args.trace.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -175,6 +180,7 @@ impl RunPlan {
             role: args.role.map(|role| role.role()),
             format: args.format,
             report,
+            pictures,
             launch,
             worker_program: args.worker_program,
             table: TableRequest {
