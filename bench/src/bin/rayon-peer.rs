@@ -2,8 +2,8 @@
 //! plugin with `quack_host::loader`, makes one instance per rayon worker thread, reads JSON Lines
 //! from stdin in chunks, calls `run` through the ABI on every line in parallel with rayon, and
 //! writes one JSON line per result to stdout with the same fields as `host run --format jsonl`
-//! (`{"type":"task","id":..,"input":..,"status":"ok","output":..,"worker":..,"start_seconds":..,
-//! "duration_seconds":..}`, in any order), then a summary line. No scheduling of its own, no
+//! (`{"type":"task","id":..,"input":..,"status":"ok","output":..,"worker":..,"node":..,
+//! "start_seconds":..,"duration_seconds":..}`, in any order), then a summary line. No scheduling of its own, no
 //! streaming guarantees beyond a chunk, no isolation: what a user could write in an afternoon.
 
 use std::{
@@ -58,6 +58,9 @@ struct TaskLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     worker: usize,
+    /// The machine's host name, as the host names the node of a thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a str>,
     start_seconds: f64,
     duration_seconds: f64,
 }
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), PeerError> {
     let origin = Instant::now();
+    let node = quack_host::runner::sys::host_name();
     let mut args = std::env::args_os().skip(1);
     let plugin = PathBuf::from(args.next().ok_or(PeerError::Usage)?);
     let threads = match (args.next(), args.next()) {
@@ -176,6 +180,7 @@ fn run() -> Result<(), PeerError> {
                         output,
                         error: error.as_deref(),
                         worker,
+                        node: node.as_deref(),
                         start_seconds: started.duration_since(origin).as_secs_f64(),
                         duration_seconds: duration.as_secs_f64(),
                     };

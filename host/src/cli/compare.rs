@@ -16,6 +16,8 @@ use crate::{
     report::{
         compare::{Comparison, Rules},
         compare_text::Look,
+        file::ReportFile,
+        html,
         read::SavedReport,
     },
 };
@@ -31,6 +33,7 @@ Examples:
   done
   host compare --old old-*.json --new new-*.json --format markdown
   host run plugins/libfactorize.so -q --format json | host compare old.json -
+  host compare old.json new.json --html compared.html   (the two runs side by side)
 
 How times are judged: the run's wall time and tasks per second (when the median wall time is over
 --run-noise-floor on either side), and each task's duration (a task ok in every report with the
@@ -101,6 +104,12 @@ pub struct CompareArgs {
     /// request comment).
     #[arg(long, value_enum, default_value_t = CompareFormat::Human)]
     format: CompareFormat,
+
+    /// Also write the comparison as one self-contained HTML page to FILE: its text, then the old
+    /// and the new run side by side (each as `host report --html` draws it; with several reports
+    /// a side, the first of each).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// The values of `host compare --format`.
@@ -213,6 +222,17 @@ impl CompareArgs {
             },
         );
         let ui = ui();
+        if let (Some(path), Some(first_old), Some(first_new)) =
+            (&self.html, old.first(), new.first())
+        {
+            let file = ReportFile::create_for("--html", path).map_err(HostError::Picture)?;
+            let text = comparison.render(Look {
+                color: false,
+                quiet: false,
+            });
+            html::write(&[first_old, first_new], Some(&text), file).map_err(HostError::Picture)?;
+            super::report::said("HTML comparison", path);
+        }
         if !ui.quiet {
             for warning in &comparison.warnings {
                 // Warnings quote the reports (task inputs, host names): `note` escapes them.

@@ -107,7 +107,8 @@ pub fn sandbox_exit_code(error: &SandboxError) -> u8 {
     }
 }
 
-/// Exit code when `host report` cannot write a picture of the report (`--trace`).
+/// Exit code when `host report` (or `host compare --html`) cannot write a picture of the report
+/// (`--trace`, `--html`).
 pub const EXIT_PICTURE_FAILED: u8 = 26;
 
 /// Exit code when the run was stopped by `signal` (SIGINT, SIGTERM or SIGHUP): 128 + the signal's
@@ -166,15 +167,15 @@ Exit codes:
  20  `host compare`: the reports are of different plugins (--force compares them anyway)
  21  the launcher (--launcher, --slurm) could not be run, or no worker could be started through
      it (its own message is quoted)
- 22  `host run`: the --json (or --trace) target cannot be written (not a regular file, a
-     directory that cannot be written, another user's file in a sticky directory), found before
-     anything ran
+ 22  `host run`: the --json (or --trace, --html) target cannot be written (not a regular
+     file, a directory that cannot be written, another user's file in a sticky directory),
+     found before anything ran
  23  `host compare`, `host report`: a report is larger than the 256 MiB they read
  24  `host run --sandbox`: the sandbox cannot be set up (the kernel, or a container around the
      host, lacks a feature it needs, named; --sandbox=best-effort runs without it)
  25  `host run --sandbox`: a grant or limit is invalid (--allow-read or --allow-write of a path
      that does not exist, a --memory too small for a worker to start in)
- 26  `host report`: the --trace file cannot be written
+ 26  `host report`, `host compare --html`: the --trace or --html file cannot be written
 129  stopped by SIGHUP (finished tasks are reported, the rest cancelled)
 130  interrupted with Ctrl-C, SIGINT (finished tasks are reported, the rest cancelled)
 141  `host run`: the reader of stdout went away (`| head`): the run stopped quietly, as SIGPIPE

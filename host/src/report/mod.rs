@@ -8,6 +8,7 @@ pub mod compare;
 pub mod compare_text;
 pub mod diagnostics;
 pub mod file;
+pub mod html;
 pub mod human;
 pub mod jsonl;
 pub mod plugin;

@@ -237,7 +237,7 @@ pub fn unit_name(unit: &Unit) -> String {
 }
 
 /// Whether a unit with this status and duration ran at all (see `TaskRecord::ran`).
-fn ran(status: Status, duration_seconds: f64) -> bool {
+pub fn ran(status: Status, duration_seconds: f64) -> bool {
     match status {
         Status::NotRun => false,
         Status::Cancelled => duration_seconds > 0.0,

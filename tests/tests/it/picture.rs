@@ -1,9 +1,15 @@
 //! Pictures of a run: where each unit of work ran, in the report (every attempt, every part of a
 //! split task, with its worker and node), and what is drawn from the report alone: the Chrome
 //! trace (`--trace`, `host report --trace`), checked here by a strict checker of the trace-event
-//! format's fields that Perfetto and chrome://tracing read.
+//! format's fields that Perfetto and chrome://tracing read; and the HTML page (`--html`, `host
+//! report --html`, `host compare --html`), loaded in a real headless Chromium, whose DOM after
+//! its script ran is checked (a skip where Chromium is missing, a failure under CI).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use quack_tests::{assert_valid_report, plugin_arg, run, run_with_report};
 use serde_json::{Value, json};
@@ -402,4 +408,211 @@ fn run_trace_draws_the_run_it_reports() {
         .filter(|event| event["name"] == "worker replaced")
         .count();
     assert_eq!(replaced, 2, "{trace:#}");
+}
+
+/// Debian's Chromium (`chromium`, or `chromium-browser` elsewhere), when installed. Without it a
+/// browser test is skipped (it says so on stderr), except under CI (`CI=true`), where it fails:
+/// CI must not pass without having loaded the pages (.ci/run installs chromium).
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser"].iter().find_map(|name| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|path| path.is_file())
+        })
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium is not installed, and CI must load the HTML reports in it (.ci/run installs it)"
+        );
+        eprintln!("skipped: chromium is not installed");
+    }
+    found
+}
+
+/// What headless Chromium made of `page`: the DOM after its scripts ran, and the console
+/// messages it logged (a script error is one).
+struct Loaded {
+    dom: String,
+    console: Vec<String>,
+}
+
+/// Loads `page` in headless Chromium (`browser`), offline, with a profile of its own.
+fn load_in(browser: &Path, page: &Path) -> Loaded {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new("timeout")
+        .arg("120")
+        .arg(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--proxy-server=127.0.0.1:9",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Loaded {
+        dom: String::from_utf8_lossy(&output.stdout).into_owned(),
+        console: stderr
+            .lines()
+            .filter(|line| line.contains(":CONSOLE"))
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// The values of attribute `name` on the elements of `dom` that have it, in order.
+fn attributes<'a>(dom: &'a str, name: &str) -> Vec<&'a str> {
+    let marker = format!(" {name}=\"");
+    dom.split(&marker)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect()
+}
+
+#[test]
+fn the_html_page_draws_a_bar_per_part_in_a_real_browser() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("run.html");
+    let (result, report) = run_with_report(&[
+        "run",
+        &plugin_arg("factorize"),
+        "--mode",
+        "process",
+        "--workers",
+        "2",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    result.expect_code(0);
+    assert!(
+        result.stderr.contains("HTML report written to"),
+        "{result:#?}"
+    );
+    let text = std::fs::read_to_string(&page).unwrap();
+    // One file: nothing it would fetch.
+    for fetch in ["src=", "href=", "url(", "@import"] {
+        assert!(!text.contains(fetch), "the page fetches something: {fetch}");
+    }
+    let loaded = load_in(&browser, &page);
+    assert!(loaded.console.is_empty(), "console: {:?}", loaded.console);
+    assert_eq!(attributes(&loaded.dom, "data-drawn"), ["yes"]);
+    let parts: u64 = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task["parts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(attributes(&loaded.dom, "data-bars"), [parts.to_string()]);
+    let bars = attributes(&loaded.dom, "class")
+        .into_iter()
+        .filter(|class| class.starts_with("bar "))
+        .count() as u64;
+    assert_eq!(bars, parts);
+    // Both workers have their row and their share; the seed's big task is the slow tail.
+    assert!(loaded.dom.contains("worker 0 ("), "{}", loaded.dom);
+    assert!(loaded.dom.contains("worker 1 ("));
+    assert_eq!(loaded.dom.matches("<tr class=\"worker\">").count(), 2);
+    assert!(loaded.dom.contains("Slow tail"), "{}", loaded.dom);
+    assert!(loaded.dom.contains("53541233"));
+    assert!(loaded.dom.contains("None: every task ended ok."));
+}
+
+#[test]
+fn a_hostile_task_cannot_script_the_html_page() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("hostile.html");
+    let (result, report) = run_with_report(&[
+        "run",
+        &plugin_arg("misbehave"),
+        "--task",
+        r#""<script>document.title='pwned'</script>""#,
+        "--task",
+        r#""<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">""#,
+        "--task",
+        r#""</script><script>document.title='pwned'</script>""#,
+    ]);
+    result.expect_code(1);
+    let saved = dir.path().join("hostile.json");
+    std::fs::write(&saved, report.to_string()).unwrap();
+    run(&[
+        "report",
+        saved.to_str().unwrap(),
+        "--html",
+        page.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let loaded = load_in(&browser, &page);
+    assert!(loaded.console.is_empty(), "console: {:?}", loaded.console);
+    assert_eq!(attributes(&loaded.dom, "data-drawn"), ["yes"]);
+    assert!(attributes(&loaded.dom, "data-pwned").is_empty());
+    assert!(!loaded.dom.contains("<title>pwned"), "{}", loaded.dom);
+    assert!(!loaded.dom.contains("<img"), "an input became an element");
+    // The failed tasks are listed with their inputs and reasons, as text.
+    assert_eq!(loaded.dom.matches("<tr class=\"failed-task\">").count(), 3);
+    assert!(
+        loaded
+            .dom
+            .contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;")
+    );
+    assert_eq!(attributes(&loaded.dom, "data-bars"), ["3"]);
+}
+
+#[test]
+fn compare_html_shows_both_runs_side_by_side() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    let page = dir.path().join("compared.html");
+    for (path, workers) in [(&old, "1"), (&new, "2")] {
+        run(&[
+            "run",
+            &plugin_arg("factorize"),
+            "--mode",
+            "thread",
+            "--no-split",
+            "--workers",
+            workers,
+            "-q",
+            "--json",
+            path.to_str().unwrap(),
+        ])
+        .expect_code(0);
+    }
+    let compared = run(&[
+        "compare",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert!(
+        compared.code == Some(0) || compared.code == Some(1),
+        "{compared:#?}"
+    );
+    let loaded = load_in(&browser, &page);
+    assert!(loaded.console.is_empty(), "console: {:?}", loaded.console);
+    assert_eq!(attributes(&loaded.dom, "data-bars"), ["4", "4"]);
+    assert!(loaded.dom.contains("verdict:"), "{}", loaded.dom);
+    let modes: Vec<&str> = loaded
+        .dom
+        .split("<dd class=\"mode\">")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .collect();
+    assert_eq!(modes, ["thread, 1 worker", "thread, 2 workers"]);
 }

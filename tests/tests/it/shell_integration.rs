@@ -267,7 +267,7 @@ fn man_writes_a_page_per_command_and_the_top_page_names_only_pages_that_exist() 
         .split(", ")
         .map(|name| name.trim_end_matches("(1)").to_owned())
         .collect();
-    assert_eq!(named.len(), 7, "{see_also}");
+    assert_eq!(named.len(), 8, "{see_also}");
     for name in named {
         assert!(
             pages.join(format!("{name}.1")).is_file(),

@@ -19,6 +19,7 @@ Examples:
   host run plugins/libfactorize.so --task 600851475143 --set method=sqrt
   host run plugins/libfactorize.so --mode process --workers 2 --json report.json
   host run plugins/libfactorize.so --workers 2 --trace run.trace.json   (Perfetto, chrome://tracing)
+  host run plugins/libfactorize.so --workers 2 --html run.html          (one file, any browser)
   host run plugins/libslow_io.so --input tasks.jsonl --format jsonl
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
@@ -151,6 +152,12 @@ pub struct RunArgs {
     /// Checked before the run; the report is kept in memory until the end to draw it.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+
+    /// Also write the run as one self-contained HTML page to FILE, drawn from its report: the
+    /// summary and the mode's reason, the workers' timeline, busy shares, task times with the
+    /// slow tail, the failed tasks (`host report --help` says more). Checked before the run.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// Start every worker process through this launcher: its words go before the worker command
     /// (`host worker`), e.g. 'ssh node1'. COMMAND is split as a shell splits words: quote a word

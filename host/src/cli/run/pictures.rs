@@ -1,4 +1,4 @@
-//! [`Pictures`]: what `host run --trace FILE` draws of the run, from its report alone. The files
+//! [`Pictures`]: what `host run --trace FILE --html FILE` draws of the run, from its report alone. The files
 //! are checked (and their temporary files made) before the run, as `--json`'s is; a copy of the
 //! report is kept in memory while the run goes, read back at the end as `host report` reads a
 //! saved one, and drawn.
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{
     cli::{error::HostError, stdio, verbosity::ui},
-    report::{ReportHead, ReportWriter, file::ReportFile, read::SavedReport, trace},
+    report::{ReportHead, ReportWriter, file::ReportFile, html, read::SavedReport, trace},
     runner::{Event, Flow, Reporter},
 };
 
@@ -16,22 +16,37 @@ use crate::{
 pub struct Pictures {
     /// `--trace FILE`.
     trace: Option<ReportFile>,
+    /// `--html FILE`.
+    html: Option<ReportFile>,
 }
 
 impl Pictures {
-    /// The pictures `--trace` asks for; `json` (the `--json` path) must be another file.
-    pub fn resolve(trace: Option<&Path>, json: Option<&Path>) -> Result<Self, HostError> {
-        let Some(path) = trace else {
-            return Ok(Pictures::default());
-        };
-        if json.is_some_and(|json| same_file(json, path)) {
-            return Err(HostError::Usage(format!(
-                "--trace {} is the --json file too; give each its own path",
-                path.display()
-            )));
+    /// The pictures `--trace` and `--html` ask for; each must be a file of its own, not the
+    /// other's nor `json` (the `--json` path).
+    pub fn resolve(
+        trace: Option<&Path>,
+        html: Option<&Path>,
+        json: Option<&Path>,
+    ) -> Result<Self, HostError> {
+        let named = [("--json", json), ("--trace", trace), ("--html", html)];
+        for (index, (flag, path)) in named.iter().enumerate() {
+            let Some(path) = path else { continue };
+            for (other, other_path) in &named[..index] {
+                if other_path.is_some_and(|other_path| same_file(other_path, path)) {
+                    return Err(HostError::Usage(format!(
+                        "{flag} {} is the {other} file too; give each its own path",
+                        path.display()
+                    )));
+                }
+            }
         }
         Ok(Pictures {
-            trace: Some(ReportFile::create_for("--trace", path)?),
+            trace: trace
+                .map(|path| ReportFile::create_for("--trace", path))
+                .transpose()?,
+            html: html
+                .map(|path| ReportFile::create_for("--html", path))
+                .transpose()?,
         })
     }
 
@@ -39,13 +54,14 @@ impl Pictures {
     pub fn temporary_paths(&self) -> Vec<PathBuf> {
         self.trace
             .iter()
+            .chain(&self.html)
             .map(|file| file.temporary_path().to_path_buf())
             .collect()
     }
 
     /// Whether any picture was asked for.
     pub fn wanted(&self) -> bool {
-        self.trace.is_some()
+        self.trace.is_some() || self.html.is_some()
     }
 
     /// The reporter that keeps the report for the pictures, around `outputs`; `head` makes the
@@ -117,12 +133,20 @@ impl Drawn {
         };
         let bytes = copy.finish().map_err(HostError::Output)?;
         let report = SavedReport::parse(Path::new("the run's report"), &bytes)?;
+        let say = |what: &str, path: &Path| {
+            if !ui().quiet && !quietly {
+                stdio::note(format_args!("{what} written to {}", path.display()));
+            }
+        };
         if let Some(file) = self.pictures.trace {
             let path = file.path().to_path_buf();
             trace::write(&report, file)?;
-            if !ui().quiet && !quietly {
-                stdio::note(format_args!("trace written to {}", path.display()));
-            }
+            say("trace", &path);
+        }
+        if let Some(file) = self.pictures.html {
+            let path = file.path().to_path_buf();
+            html::write(&[&report], None, file)?;
+            say("HTML report", &path);
         }
         Ok(())
     }

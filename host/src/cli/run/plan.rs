@@ -1,6 +1,6 @@
 //! `host run`'s arguments resolved into what the run needs: [`RunPlan::resolve`] refuses options
 //! that cannot go together, splits the launcher's words, builds the configuration object and makes
-//! the `--json` and `--trace` files (absolute, checked, their temporary files beside them). All of it happens before
+//! the `--json`, `--trace` and `--html` files (absolute, checked, their temporary files beside them). All of it happens before
 //! the plugin is loaded, so nothing a plugin does to the process (its current directory, its
 //! umask) changes what the command line meant.
 
@@ -64,7 +64,7 @@ pub struct RunPlan {
     pub format: Format,
     /// Where `--json` writes the report, made before the run.
     pub report: Option<ReportTarget>,
-    /// What `--trace` draws, its files made before the run.
+    /// What `--trace` and `--html` draw, their files made before the run.
     pub pictures: Pictures,
     /// How workers start when they may run elsewhere (`--launcher`, `--slurm`).
     pub launch: Option<Launch>,
@@ -124,7 +124,11 @@ impl RunPlan {
         }
         let config = config_object(args.config.as_deref(), &args.sets)?;
         let report = report_target(&args)?;
-        let pictures = Pictures::resolve(args.trace.as_deref(), args.json.as_deref())?;
+        let pictures = Pictures::resolve(
+            args.trace.as_deref(),
+            args.html.as_deref(),
+            args.json.as_deref(),
+        )?;
         let scalar_sets = args
             .sets
             .iter()
@@ -149,6 +153,7 @@ impl RunPlan {
             ("--worker-program", args.worker_program.is_some()),
             ("--sandbox", sandbox.is_some()),
             ("--trace", args.trace.is_some()),
+            ("--html", args.html.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
