@@ -16,6 +16,7 @@
 use std::{
     collections::VecDeque,
     io::{BufReader, BufWriter, Write},
+    os::fd::AsRawFd,
     process::{ChildStdin, ExitStatus},
     sync::{
         Arc,
@@ -31,9 +32,10 @@ use serde_json::value::RawValue;
 use super::{
     RunError, WorkerCommand,
     protocol::{
-        FatalStage, FromWorker, Hello, PLUGIN_CHUNK, PROTOCOL_VERSION, ToWorker, read_frame,
-        write_frame, write_raw_frame,
+        FatalStage, FromWorker, Hello, PLUGIN_CHUNK, PROTOCOL_VERSION, SlotOffer, ToWorker,
+        read_frame, write_frame, write_raw_frame,
     },
+    running_slot::RunningSlot,
     sys::for_each_line,
 };
 use crate::plugin::PluginInfo;
@@ -126,6 +128,22 @@ pub(crate) struct WorkerClient {
     recent: VecDeque<String>,
     /// The last line it wrote on stderr that says an allocation failed.
     out_of_memory: Option<String>,
+    /// The page where it notes its running task, for a worker on this machine.
+    running: Option<RunningSlot>,
+}
+
+/// A token for the running-task page of `slot`'s `generation`th worker: what tells the page apart
+/// from any other descriptor the worker might find under the same number.
+fn slot_token(slot: usize, generation: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64);
+    let mixed = nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ (slot as u64).rotate_left(17)
+        ^ generation.rotate_left(41);
+    // Never 0: a page starts zeroed.
+    mixed | 1
 }
 
 impl WorkerClient {
@@ -138,6 +156,16 @@ impl WorkerClient {
         start: &Start<'_>,
         events: &Sender<WorkerEvent>,
     ) -> Result<Self, RunError> {
+        // A worker on this machine notes its running task in a page shared with the host (it
+        // inherits the descriptor, dropped here once it has started).
+        let shared = if command.has_launcher() {
+            None
+        } else {
+            let token = slot_token(slot, generation);
+            RunningSlot::create(token)
+                .ok()
+                .map(|(page, fd)| (page, fd, token))
+        };
         let mut child =
             command
                 .command()
@@ -155,6 +183,16 @@ impl WorkerClient {
                 })?;
         let pid = child.id();
         super::orphans::own(pid);
+        let (running, offer) = match shared {
+            Some((page, fd, token)) => (
+                Some(page),
+                Some(SlotOffer {
+                    fd: fd.as_raw_fd(),
+                    token,
+                }),
+            ),
+            None => (None, None),
+        };
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(RunError::WorkerFailed {
                 worker: slot,
@@ -237,6 +275,7 @@ impl WorkerClient {
             heartbeat_ms: start.heartbeat.map_or(0, |every| {
                 u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1)
             }),
+            running_slot: offer,
         };
         // A worker that died at once shows as its exit; the frame is lost with it.
         let _ = write_frame(&mut stdin, &start).and_then(|()| stdin.flush());
@@ -250,7 +289,21 @@ impl WorkerClient {
             heard,
             recent: VecDeque::new(),
             out_of_memory: None,
+            running,
         })
+    }
+
+    /// The task the worker is running and since when, read from the page it shares with the
+    /// host; `None` between tasks, and for a worker without such a page (see
+    /// [`has_running_slot`](Self::has_running_slot)).
+    pub(crate) fn running_task(&self) -> Option<(u64, Instant)> {
+        self.running.as_ref().and_then(RunningSlot::running)
+    }
+
+    /// Whether the worker notes its running task in a page the host reads: then it sends its
+    /// answers in batches, and the oldest unanswered task is not necessarily the one running.
+    pub(crate) fn has_running_slot(&self) -> bool {
+        self.running.is_some()
     }
 
     /// Which process of its slot this is (0 for the first, one more per replacement).

@@ -20,6 +20,7 @@ pub mod protocol;
 mod record;
 mod remote;
 mod run;
+mod running_slot;
 mod ship;
 mod source;
 mod speech;

@@ -15,8 +15,10 @@
 //! worker that loaded something else) or [`FromWorker::Fatal`]. Then the host sends
 //! [`ToWorker::Task`]s, several in flight, and the worker answers each with [`FromWorker::Done`]
 //! in the order received. Closing the worker's stdin tells it to exit. Task inputs and outputs
-//! travel as raw JSON, never parsed by the worker. Nothing but these pipes is shared: the worker
-//! may run on another machine.
+//! travel as raw JSON, never parsed by the worker. Nothing but these pipes is shared, except, for
+//! a worker on the host's machine, the page where it notes its running task
+//! ([`SlotOffer`], `running_slot.rs`): that one sends its answers in batches. Without it the
+//! worker may run on another machine, and sends every answer before its next task runs.
 
 use std::io::{self, Read, Write};
 
@@ -24,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// The protocol version; a host refuses a worker that speaks another, and the other way round.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The largest frame either side accepts (a guard against reading garbage as a length).
 pub const MAX_FRAME: usize = 1 << 30;
@@ -77,6 +79,10 @@ pub enum ToWorker {
         /// milliseconds; 0 (or absent): never.
         #[serde(default, skip_serializing_if = "is_zero")]
         heartbeat_ms: u64,
+        /// The shared page where the worker notes the task it runs, when the worker runs on the
+        /// host's machine: then it may send its answers in batches.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        running_slot: Option<SlotOffer>,
     },
     /// The answer to [`FromWorker::NeedPlugin`]: the plugin file's bytes follow, `size` of them,
     /// as raw frames of at most [`PLUGIN_CHUNK`] bytes.
@@ -132,6 +138,15 @@ pub enum FromWorker {
         /// How long `run` took in the worker, in nanoseconds.
         nanos: u64,
     },
+}
+
+/// The shared page a local worker notes its running task in (see `running_slot.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotOffer {
+    /// The descriptor the worker inherited.
+    pub fd: i32,
+    /// The token the host wrote in the page.
+    pub token: u64,
 }
 
 /// Whether a number is 0, for fields left out when they are.
@@ -249,6 +264,24 @@ pub enum TaskFrame<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         method: Option<&'a str>,
         /// The argument.
+        input: &'a RawValue,
+    },
+}
+
+/// [`ToWorker::Task`] as a worker reads one: borrowed from the frame, so that reading a task
+/// allocates nothing.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncomingTask<'a> {
+    /// See [`ToWorker::Task`].
+    Task {
+        /// The dispatch id.
+        id: u64,
+        /// The method, when it is not `run`.
+        #[serde(default, borrow)]
+        method: Option<std::borrow::Cow<'a, str>>,
+        /// The argument.
+        #[serde(borrow)]
         input: &'a RawValue,
     },
 }

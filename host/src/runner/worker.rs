@@ -1,6 +1,8 @@
 //! The worker side of process mode: `host worker` reads the host's start message (which plugin,
 //! which configuration), loads the plugin itself, makes one instance, says hello, then answers
-//! task frames on stdin with result frames on stdout until stdin closes.
+//! task frames on stdin with result frames on stdout until stdin closes. With the page the host
+//! shares with a worker on its machine (`running_slot.rs`) it notes each task there as it starts
+//! and sends its answers in batches; without it, every answer before the next task runs.
 //!
 //! A worker that has no file with the plugin's content at the host's path (another machine without
 //! a shared file system) asks the host for the bytes, keeps them in its [`PluginCache`] and loads
@@ -25,15 +27,21 @@ use serde_json::value::RawValue;
 use super::{
     plugin_cache::PluginCache,
     protocol::{
-        DoneFrame, FatalStage, FileStamp, FromWorker, Hello, MAX_FRAME, PROTOCOL_VERSION, ToWorker,
-        read_frame, write_frame, write_frame_in,
+        DoneFrame, FatalStage, FileStamp, FromWorker, Hello, IncomingTask, MAX_FRAME,
+        PROTOCOL_VERSION, ToWorker, read_frame, write_frame, write_frame_in,
     },
+    running_slot::RunningSlot,
 };
 use crate::{
     loader::{FileRefused, MAX_PLUGIN_SIZE, PluginFile},
     plugin::LoadedPlugin,
     sandbox::{self, Entered, Needs, Policy},
 };
+
+/// With a page shared with the host: the most answers held back before they are sent...
+const SEND_BATCH: usize = 64;
+/// ...and the longest the oldest of them is held back (checked when a task starts).
+const SEND_EVERY: Duration = Duration::from_millis(1);
 
 /// Writes a line on stderr for the host to relay; a closed stderr is no reason to panic.
 macro_rules! say {
@@ -92,6 +100,7 @@ pub fn serve(sandbox: Option<&Policy>) -> Result<u8, NotStartedByHost> {
             stamp,
             config,
             heartbeat_ms,
+            running_slot,
         }) if protocol == PROTOCOL_VERSION => Start {
             worker,
             plugin,
@@ -99,6 +108,7 @@ pub fn serve(sandbox: Option<&Policy>) -> Result<u8, NotStartedByHost> {
             stamp,
             config,
             heartbeat: (heartbeat_ms > 0).then(|| Duration::from_millis(heartbeat_ms)),
+            running: running_slot.and_then(|offer| RunningSlot::adopt(offer.fd, offer.token)),
         },
         Some(ToWorker::Start { protocol, .. }) => {
             let error = format!(
@@ -123,6 +133,8 @@ struct Start {
     stamp: Option<FileStamp>,
     config: String,
     heartbeat: Option<Duration>,
+    /// The page shared with the host where the running task is noted, when the host offered one.
+    running: Option<RunningSlot>,
 }
 
 /// [`serve`] once the host's start message is in: load, say hello, answer tasks.
@@ -140,6 +152,7 @@ fn serve_started(
         stamp,
         config,
         heartbeat,
+        running,
     } = start;
     // A program plugin that dies during a task ends this worker the same way.
     crate::program::serve_in_worker();
@@ -212,6 +225,8 @@ fn serve_started(
     }
     // Every answer is made in this one buffer.
     let mut answer = Vec::new();
+    let mut unsent = 0usize;
+    let mut last_sent = Instant::now();
     loop {
         match read_frame(&mut reader, &mut frame) {
             Ok(true) => {}
@@ -221,25 +236,44 @@ fn serve_started(
                 return 2;
             }
         }
-        let (id, method, input) = match serde_json::from_slice::<ToWorker>(&frame) {
-            Ok(ToWorker::Task { id, method, input }) => (id, method, input),
-            Ok(ToWorker::Start { .. } | ToWorker::Plugin { .. }) => {
-                say!("worker {worker}: the host sent a start message in the middle of tasks");
-                return 2;
-            }
+        let (id, method, input) = match serde_json::from_slice::<IncomingTask<'_>>(&frame) {
+            Ok(IncomingTask::Task { id, method, input }) => (id, method, input),
             Err(error) => {
-                say!(
-                    "worker {worker}: the host sent a message that is not the protocol's: {error}"
-                );
+                match serde_json::from_slice::<ToWorker>(&frame) {
+                    Ok(_) => say!(
+                        "worker {worker}: the host sent a start message in the middle of tasks"
+                    ),
+                    Err(_) => say!(
+                        "worker {worker}: the host sent a message that is not the protocol's: {error}"
+                    ),
+                }
                 return 2;
             }
         };
-        // Every earlier answer goes out before this task runs: if it crashes the worker, the host
-        // knows the crash is this task's, and no finished result is lost with the process.
-        if lock(&protocol_out).flush().is_err() {
-            return 2;
-        }
         let started = Instant::now();
+        match &running {
+            // The host reads in the shared page which task runs: answers go out in batches, at
+            // the latest SEND_EVERY after the oldest of them.
+            Some(page) => {
+                if unsent > 0 && started.duration_since(last_sent) >= SEND_EVERY {
+                    if lock(&protocol_out).flush().is_err() {
+                        return 2;
+                    }
+                    unsent = 0;
+                    last_sent = started;
+                }
+                page.begin(id);
+            }
+            // Every earlier answer goes out before this task runs: if it crashes the worker, the
+            // host knows the crash is this task's (the oldest it has no answer for), and no
+            // finished result is lost with the process.
+            None => {
+                if unsent > 0 && lock(&protocol_out).flush().is_err() {
+                    return 2;
+                }
+                unsent = 0;
+            }
+        }
         let result = instance.call(
             method.as_deref().unwrap_or("run").into(),
             input.get().into(),
@@ -260,8 +294,17 @@ fn serve_started(
         if write_answer(&mut *out, &done, MAX_FRAME, &mut answer).is_err() {
             return 2;
         }
-        if reader.buffer().is_empty() && out.flush().is_err() {
-            return 2;
+        if let Some(page) = &running {
+            page.end();
+        }
+        unsent += 1;
+        // Before waiting for the host's next task, or once a batch is full, the answers go out.
+        if reader.buffer().is_empty() || unsent >= SEND_BATCH {
+            if out.flush().is_err() {
+                return 2;
+            }
+            unsent = 0;
+            last_sent = started;
         }
     }
 }

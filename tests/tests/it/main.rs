@@ -6,6 +6,7 @@
 
 mod animals;
 mod auto_choice;
+mod batched_answers;
 mod bench;
 mod c_abi;
 mod children;

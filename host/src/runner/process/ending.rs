@@ -43,8 +43,13 @@ impl Pool<'_> {
             String::new()
         };
         let was_ready = slot.ready;
-        let stop = slot.stopping.take().map(|stopping| stopping.reason);
-        let running_since = slot.running_since;
+        let stopping = slot.stopping.take();
+        let stop = stopping.as_ref().map(|stopping| stopping.reason);
+        // The task blamed: the one running when the host decided to stop the worker, else the
+        // one it was running when it died.
+        let running = stopping
+            .and_then(|stopping| stopping.task)
+            .or_else(|| slot.running_task());
         let mut in_flight: VecDeque<InFlight> = std::mem::take(&mut slot.in_flight);
         let how = describe_exit(status);
         let (task_status, error) = match (stop, slot.broken.take()) {
@@ -101,7 +106,15 @@ impl Pool<'_> {
         if task_status == Status::Crashed {
             self.crashes_in_a_row += 1;
         }
-        if let Some(InFlight { task, .. }) = in_flight.pop_front() {
+        let blamed = running.and_then(|(dispatch, since)| {
+            let position = in_flight
+                .iter()
+                .position(|flight| flight.dispatch == dispatch)?;
+            in_flight
+                .remove(position)
+                .map(|flight| (flight.task, since))
+        });
+        if let Some((task, running_since)) = blamed {
             let record = TaskRecord::failed(
                 task,
                 task_status,
@@ -112,7 +125,8 @@ impl Pool<'_> {
             );
             outbox.attempt_failed(record, limits.retries, pending);
         }
-        // The tasks behind the running one never started: another worker takes them.
+        // The others never started, or their answers died with the worker: another worker takes
+        // them.
         pending.put_back(in_flight.into_iter().map(|flight| flight.task));
 
         if stop == Some(StopReason::Cancel) || self.context.stop_requested().is_some() {
@@ -168,8 +182,8 @@ impl Pool<'_> {
                     .checked_add(self.context.limits.start_timeout),
                 None => {
                     let task_limit = timeout
-                        .filter(|_| !slot.in_flight.is_empty())
-                        .and_then(|limit| slot.running_since.checked_add(limit));
+                        .zip(slot.limit_since())
+                        .and_then(|(limit, since)| since.checked_add(limit));
                     let silence_limit =
                         lost_after.and_then(|limit| slot.client.last_heard().checked_add(limit));
                     task_limit.into_iter().chain(silence_limit).min()
@@ -212,9 +226,10 @@ impl Pool<'_> {
                     }
                 }
                 None => {
-                    if let Some(limit) = timeout {
-                        if !slot.in_flight.is_empty() && past(slot.running_since, limit) {
-                            slot.stop(StopReason::Timeout);
+                    if let Some(limit) = timeout.filter(|_| !slot.in_flight.is_empty()) {
+                        let running = slot.running_task();
+                        if running.is_some_and(|(_, since)| past(since, limit)) {
+                            slot.stop_running(StopReason::Timeout, running);
                             continue;
                         }
                     }
@@ -254,10 +269,13 @@ impl Pool<'_> {
         }
         if let Some(stop) = stop {
             for (index, slot) in self.slots.iter_mut().enumerate() {
-                let running_since = slot.running_since;
-                for (position, flight) in slot.in_flight.drain(..).enumerate() {
-                    // Only the oldest task was running; the ones behind it never started.
-                    let started = (position == 0).then_some(running_since);
+                let running = slot.running_task();
+                for flight in slot.in_flight.drain(..) {
+                    // One task was running; the others never started, or finished with their
+                    // answers not sent.
+                    let started = running
+                        .filter(|(dispatch, _)| *dispatch == flight.dispatch)
+                        .map(|(_, since)| since);
                     outbox.stopped(stop, flight.task, index, started);
                 }
             }

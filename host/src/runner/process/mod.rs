@@ -6,9 +6,12 @@
 //! The main thread hands out tasks and keeps several in flight per worker (a cross-process
 //! wake-up costs tens of microseconds; a queued message about one). The window adapts to how long
 //! tasks take, so long tasks are still scheduled one at a time. A worker answers in the order it
-//! was given tasks, so the oldest unanswered task is the one it is running: when a worker dies,
-//! that task alone is `crashed` (or `timeout`, if the host stopped it); the tasks queued behind it
-//! go to another worker. The dead worker is replaced and the run goes on. A worker that breaks the
+//! was given tasks. A worker on this machine notes the task it is running in a page of memory it
+//! shares with the host (`running_slot.rs`) and sends its answers in batches; one through a
+//! launcher sends each answer before its next task runs, so its oldest unanswered task is the
+//! one it is running. When a worker dies, its running task alone is `crashed` (or `timeout`, if
+//! the host stopped it); the other tasks it had and did not answer (queued behind it, or
+//! finished with their answers lost with the process) go to another worker, unblamed. The dead worker is replaced and the run goes on. A worker that breaks the
 //! protocol after its hello (a second hello, a fatal message, a request for the plugin, an answer
 //! for a task it was not running) is stopped and replaced the same way: it costs its running task,
 //! never the run and never another task's result.
@@ -104,6 +107,9 @@ struct Stopping {
     reason: StopReason,
     since: Instant,
     killed: bool,
+    /// The task it was running when the host decided to stop it (its dispatch id, and since
+    /// when): the one a time limit or an interruption is blamed on.
+    task: Option<(u64, Instant)>,
 }
 
 /// One worker place; its process is replaced when it dies.
@@ -137,14 +143,49 @@ impl Slot {
     }
 
     fn stop(&mut self, reason: StopReason) {
+        let task = self.running_task();
+        self.stop_running(reason, task);
+    }
+
+    /// [`stop`](Self::stop), blaming `task` (as read when the host decided).
+    fn stop_running(&mut self, reason: StopReason, task: Option<(u64, Instant)>) {
         if self.stopping.is_none() && self.client.is_alive() {
             self.client.signal(libc::SIGTERM);
             self.stopping = Some(Stopping {
                 reason,
                 since: Instant::now(),
                 killed: false,
+                task,
             });
         }
+    }
+
+    /// The task the worker is running (its dispatch id) and since when. A worker that notes its
+    /// running task in the page it shares with the host says so there (`None` between tasks: it
+    /// may have finished several whose answers are still on their way). One without the page
+    /// sends every answer before its next task runs, so its running task is the oldest one
+    /// unanswered.
+    fn running_task(&self) -> Option<(u64, Instant)> {
+        if self.client.has_running_slot() {
+            self.client.running_task()
+        } else {
+            self.in_flight
+                .front()
+                .map(|flight| (flight.dispatch, self.running_since))
+        }
+    }
+
+    /// When the running task's time started, for its limit; `None` without tasks in flight. A
+    /// worker between tasks (with more in flight) starts its next one from now on at the
+    /// earliest.
+    fn limit_since(&self) -> Option<Instant> {
+        if self.in_flight.is_empty() {
+            return None;
+        }
+        Some(
+            self.running_task()
+                .map_or_else(Instant::now, |(_, since)| since),
+        )
     }
 }
 
