@@ -122,10 +122,9 @@ fn enter_sandbox(policy: &Policy, plugin: &Path) -> Result<Entered, (String, u8)
         return crate::sandbox::enter(policy, &Needs::default()).map_err(refused);
     };
     if crate::program::is_program(&file) {
-        return Err(refused(SandboxError::Missing(format!(
-            "{} is a program plugin, which --sandbox does not cover yet (only libraries)",
-            plugin.display()
-        ))));
+        // The probe is the host's code speaking to the program, which runs restricted.
+        return crate::sandbox::restrict_children(policy, crate::sandbox::program_needs(&file))
+            .map_err(refused);
     }
     let needs = Needs {
         read: vec![file],

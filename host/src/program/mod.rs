@@ -40,6 +40,7 @@ use quack_core::{
     },
 };
 
+pub(crate) use running::python_sdk_dir;
 pub use running::{Running, stop_call_of};
 pub use wire::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 
@@ -188,10 +189,50 @@ impl Program {
         &self.path
     }
 
+    /// The interpreter's words as a sandbox runs them: `#!/usr/bin/env NAME` becomes the first
+    /// NAME on `PATH` that is a binary rather than a script (a shim, such as pyenv's, starts
+    /// other programs, which a sandbox forbids); any other `#!` line as it is.
+    pub fn sandboxed_interpreter(&self) -> Vec<OsString> {
+        let is_env = self.interpreter.first().is_some_and(|first| {
+            Path::new(first)
+                .file_name()
+                .is_some_and(|name| name == "env")
+        });
+        match (is_env, self.interpreter.get(1)) {
+            (true, Some(name)) => match binary_on_path(name) {
+                Some(binary) => vec![binary.into_os_string()],
+                None => self.interpreter.clone(),
+            },
+            _ => self.interpreter.clone(),
+        }
+    }
+
+    /// The file a sandbox must let it execute: its interpreter as a sandbox runs it.
+    pub fn executables(&self) -> Vec<PathBuf> {
+        self.sandboxed_interpreter()
+            .first()
+            .and_then(|first| std::fs::canonicalize(first).ok())
+            .into_iter()
+            .collect()
+    }
+
     /// The interpreter, for messages.
     fn interpreter_display(&self) -> String {
         shell_words::join(self.interpreter.iter().map(|word| word.to_string_lossy()))
     }
+}
+
+/// The first file called `name` on `PATH` that is an executable binary, not a `#!` script.
+fn binary_on_path(name: &std::ffi::OsStr) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            let executable = std::fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
+            executable && !is_program(candidate)
+        })
 }
 
 /// The interpreter and its optional argument from a file's first bytes: `#!`, the interpreter

@@ -76,7 +76,12 @@ impl Running {
         };
         let (requests_read, requests_write) = pipe().map_err(|e| spawn_failed(e.to_string()))?;
         let (answers_read, answers_write) = pipe().map_err(|e| spawn_failed(e.to_string()))?;
-        let mut words = program.interpreter.iter();
+        let sandbox = crate::sandbox::for_children();
+        let interpreter = match sandbox {
+            Some(_) => program.sandboxed_interpreter(),
+            None => program.interpreter.clone(),
+        };
+        let mut words = interpreter.iter();
         let Some(first) = words.next() else {
             return Err(spawn_failed("no interpreter".to_owned()));
         };
@@ -97,11 +102,25 @@ impl Running {
         let own_group = !in_worker();
         let from_host = fd_of(&requests_read);
         let to_host = fd_of(&answers_write);
+        if let Some(sandbox) = sandbox {
+            command
+                .current_dir(sandbox.scratch())
+                .env("HOME", sandbox.scratch())
+                .env("TMPDIR", sandbox.scratch());
+        }
         // SAFETY: the closure runs in the child between fork and exec and calls only
         // async-signal-safe functions (fcntl, dup2, close, sigprocmask, setpgid, prctl) on
-        // descriptors and a set it owns.
+        // descriptors and a set it owns, then, in a sandbox, restricts the child: that opens
+        // paths and allocates, which the C library allows in a forked child, and the process
+        // that forks (a worker, a probe) never forks while another of its threads allocates.
         unsafe {
-            command.pre_exec(move || child_setup(from_host, to_host, own_group));
+            command.pre_exec(move || {
+                child_setup(from_host, to_host, own_group)?;
+                match sandbox {
+                    Some(sandbox) => sandbox.enter_here(),
+                    None => Ok(()),
+                }
+            });
         }
         let child = command
             .spawn()
@@ -476,6 +495,18 @@ fn child_setup(from_host: RawFd, to_host: RawFd, own_group: bool) -> std::io::Re
 /// `PYTHONPATH` for a program: the one it has, then the directory holding this host's
 /// `quack.py` (kept in the plugin cache, keyed by its hash), when it can be kept there.
 fn python_path() -> Option<OsString> {
+    let dir = python_sdk_dir()?;
+    let mut path = std::env::var_os("PYTHONPATH").unwrap_or_default();
+    if !path.is_empty() {
+        path.push(":");
+    }
+    path.push(dir);
+    Some(path)
+}
+
+/// The directory holding this host's `quack.py` in the plugin cache, kept there the first time
+/// it is asked for; `None` when the cache cannot be used.
+pub(crate) fn python_sdk_dir() -> Option<&'static std::path::Path> {
     static SDK_DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     let dir = SDK_DIR.get_or_init(|| {
         let bytes = super::PYTHON_SDK.as_bytes();
@@ -489,11 +520,5 @@ fn python_path() -> Option<OsString> {
         };
         file.path().parent().map(PathBuf::from)
     });
-    let dir = dir.as_ref()?;
-    let mut path = std::env::var_os("PYTHONPATH").unwrap_or_default();
-    if !path.is_empty() {
-        path.push(":");
-    }
-    path.push(dir);
-    Some(path)
+    dir.as_deref()
 }

@@ -496,17 +496,18 @@ fn obtain_plugin(
 /// Restricts this worker to `policy` before the plugin in `plugin_file` is loaded; says on stderr
 /// what a best-effort sandbox left out. The error is one sentence.
 fn enter_sandbox(policy: &Policy, plugin_file: &PluginFile) -> Result<Entered, String> {
-    if crate::program::is_program(plugin_file.path()) {
-        return Err(format!(
-            "the sandbox cannot be set up: {} is a program plugin, which --sandbox does not cover yet (only libraries); run it without --sandbox",
-            plugin_file.path().display()
-        ));
+    let entered = if crate::program::is_program(plugin_file.path()) {
+        // The worker is the host's code speaking to the program: the program is what runs
+        // restricted, from before it is exec'd.
+        sandbox::restrict_children(policy, sandbox::program_needs(plugin_file.path()))
+    } else {
+        let needs = Needs {
+            read: vec![plugin_file.path().to_path_buf()],
+            execute: Vec::new(),
+        };
+        sandbox::enter(policy, &needs)
     }
-    let needs = Needs {
-        read: vec![plugin_file.path().to_path_buf()],
-        execute: Vec::new(),
-    };
-    let entered = sandbox::enter(policy, &needs).map_err(|error| error.to_string())?;
+    .map_err(|error| error.to_string())?;
     if !entered.in_force.missing.is_empty() {
         say!(
             "sandbox (best effort) NOT enforced on {}: {}",

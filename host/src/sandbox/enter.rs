@@ -63,6 +63,14 @@ const SYSTEM_READ: &[&str] = &[
     "/dev/random",
 ];
 
+/// Where the dynamic loader of a program may be (the `PT_INTERP` of the C library's programs).
+const ELF_LOADERS: &[&str] = &[
+    "/lib64/ld-linux-x86-64.so.2",
+    "/lib/ld-linux-x86-64.so.2",
+    "/lib/ld-linux-aarch64.so.1",
+    "/lib/ld-linux-riscv64-lp64d.so.1",
+];
+
 /// Read too with the network: names, services and certificates.
 const NET_READ: &[&str] = &[
     "/etc/hosts",
@@ -151,6 +159,17 @@ pub struct Needs {
     pub execute: Vec<PathBuf>,
 }
 
+/// What a program plugin's interpreter needs beyond the policy: the program file and the host's
+/// Python SDK beside it to read, its interpreter (and the one `env` finds) to run.
+pub fn program_needs(file: &Path) -> Needs {
+    let mut read = vec![file.to_path_buf()];
+    read.extend(crate::program::python_sdk_dir().map(Path::to_path_buf));
+    let execute = crate::program::Program::at(file, file)
+        .map(|program| program.executables())
+        .unwrap_or_default();
+    Needs { read, execute }
+}
+
 /// Checks that this machine can enforce `policy` (Landlock with the rights it needs, seccomp,
 /// a pids cgroup for `--max-procs`), restricting nothing. A strict policy that cannot be enforced
 /// is [`SandboxError::Missing`]; a best-effort one says what it would leave out.
@@ -168,14 +187,11 @@ pub fn survey(policy: &Policy) -> Result<InForce, SandboxError> {
     Ok(in_force)
 }
 
-/// Restricts this process to `policy`, with `needs` readable (and runnable), for good.
-/// Call it while the process has one thread: Landlock binds the calling thread and the threads
-/// and processes it starts later.
-pub fn enter(policy: &Policy, needs: &Needs) -> Result<Entered, SandboxError> {
-    policy.check_grants()?;
-    let mut in_force = InForce::default();
+/// Makes a scratch directory for this process (removing those of sandboxed processes that are
+/// gone first).
+fn make_scratch() -> Result<tempfile::TempDir, SandboxError> {
     sweep();
-    let scratch = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
         .tempdir()
         .map_err(|error| {
@@ -183,7 +199,68 @@ pub fn enter(policy: &Policy, needs: &Needs) -> Result<Entered, SandboxError> {
                 "its scratch directory could not be made in {}: {error}",
                 std::env::temp_dir().display()
             ))
-        })?;
+        })
+}
+
+/// The sandbox of the programs this process starts (a program plugin's interpreter): each one
+/// enters it between fork and exec ([`ForChildren::enter_here`]), while this process, the
+/// host's own code speaking to it, stays as it is.
+#[derive(Debug)]
+pub struct ForChildren {
+    policy: Policy,
+    needs: Needs,
+    scratch: PathBuf,
+}
+
+static FOR_CHILDREN: std::sync::OnceLock<ForChildren> = std::sync::OnceLock::new();
+
+/// Makes every program this process starts from now on enter `policy`, with `needs` readable
+/// and runnable, in a scratch directory of their own (removed when the [`Entered`] returned is
+/// dropped). Checks first, in this process, that the kernel can enforce it.
+pub fn restrict_children(policy: &Policy, needs: Needs) -> Result<Entered, SandboxError> {
+    let in_force = survey(policy)?;
+    let scratch = make_scratch()?;
+    let children = ForChildren {
+        policy: policy.clone(),
+        needs,
+        scratch: scratch.path().to_path_buf(),
+    };
+    FOR_CHILDREN
+        .set(children)
+        .map_err(|_| SandboxError::Failed("a sandbox for programs was set up twice".to_owned()))?;
+    Ok(Entered {
+        in_force,
+        scratch: Some(scratch),
+    })
+}
+
+/// The sandbox the programs this process starts enter, when there is one.
+pub fn for_children() -> Option<&'static ForChildren> {
+    FOR_CHILDREN.get()
+}
+
+impl ForChildren {
+    /// The children's scratch directory: their current directory, `HOME` and `TMPDIR`.
+    pub fn scratch(&self) -> &Path {
+        &self.scratch
+    }
+
+    /// Restricts the calling process, a child between fork and exec (single-threaded, as a
+    /// forked child is; the C library's allocator works there after `fork`).
+    pub fn enter_here(&self) -> std::io::Result<()> {
+        let mut in_force = InForce::default();
+        restrict(&self.policy, &self.needs, &self.scratch, &mut in_force)
+            .map_err(|error| std::io::Error::other(error.to_string()))
+    }
+}
+
+/// Restricts this process to `policy`, with `needs` readable (and runnable), for good.
+/// Call it while the process has one thread: Landlock binds the calling thread and the threads
+/// and processes it starts later.
+pub fn enter(policy: &Policy, needs: &Needs) -> Result<Entered, SandboxError> {
+    policy.check_grants()?;
+    let mut in_force = InForce::default();
+    let scratch = make_scratch()?;
     std::env::set_current_dir(scratch.path()).map_err(|error| {
         SandboxError::Failed(format!(
             "its scratch directory {} could not be entered: {error}",
@@ -196,13 +273,28 @@ pub fn enter(policy: &Policy, needs: &Needs) -> Result<Entered, SandboxError> {
         std::env::set_var("HOME", scratch.path());
         std::env::set_var("TMPDIR", scratch.path());
     }
+    restrict(policy, needs, scratch.path(), &mut in_force)?;
+    Ok(Entered {
+        in_force,
+        scratch: Some(scratch),
+    })
+}
+
+/// The restrictions themselves (every step but making the scratch directory), for this process
+/// or a child about to exec.
+fn restrict(
+    policy: &Policy,
+    needs: &Needs,
+    scratch: &Path,
+    in_force: &mut InForce,
+) -> Result<(), SandboxError> {
     set_limit(libc::RLIMIT_CORE, 0).map_err(|error| {
         SandboxError::Failed(format!("core dumps could not be turned off: {error}"))
     })?;
-    memory(policy, true, &mut in_force)?;
-    processes(policy, true, &mut in_force)?;
+    memory(policy, true, in_force)?;
+    processes(policy, true, in_force)?;
 
-    let mut ruleset = landlock_ruleset(policy, &mut in_force)?;
+    let mut ruleset = landlock_ruleset(policy, in_force)?;
     let read = AccessFs::ReadFile | AccessFs::ReadDir;
     let all = AccessFs::from_all(LANDLOCK_ABI);
     let mut grants: Vec<(PathBuf, BitFlags<AccessFs>, bool)> = Vec::new();
@@ -221,7 +313,16 @@ pub fn enter(policy: &Policy, needs: &Needs) -> Result<Entered, SandboxError> {
             .iter()
             .map(|path| (path.clone(), read | AccessFs::Execute, true)),
     );
-    grants.push((scratch.path().to_path_buf(), all, true));
+    if !needs.execute.is_empty() {
+        // The kernel opens a program's ELF interpreter for execution too.
+        grants.extend(
+            ELF_LOADERS
+                .iter()
+                .filter_map(|loader| fs::canonicalize(loader).ok())
+                .map(|loader| (loader, read | AccessFs::Execute, false)),
+        );
+    }
+    grants.push((scratch.to_path_buf(), all, true));
     grants.extend(policy.read.iter().map(|path| (path.clone(), read, true)));
     grants.extend(policy.write.iter().map(|path| (path.clone(), all, true)));
     for (path, access, required) in grants {
@@ -253,9 +354,9 @@ pub fn enter(policy: &Policy, needs: &Needs) -> Result<Entered, SandboxError> {
     let status = ruleset.restrict_self().map_err(|error| {
         SandboxError::Missing(format!("Landlock refused to restrict the worker ({error})"))
     })?;
-    landlock_enforced(policy.level, &status, &mut in_force)?;
+    landlock_enforced(policy.level, &status, in_force)?;
 
-    if seccomp_available(policy.level, &mut in_force)? {
+    if seccomp_available(policy.level, in_force)? {
         for filter in seccomp::filters(policy)? {
             if let Err(error) = seccompiler::apply_filter_all_threads(&filter) {
                 match policy.level {
@@ -274,10 +375,7 @@ pub fn enter(policy: &Policy, needs: &Needs) -> Result<Entered, SandboxError> {
             }
         }
     }
-    Ok(Entered {
-        in_force,
-        scratch: Some(scratch),
-    })
+    Ok(())
 }
 
 /// The Landlock ruleset of `policy`, created (nothing restricted yet); says in `in_force` what

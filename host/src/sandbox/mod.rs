@@ -13,7 +13,10 @@ mod seccomp;
 
 use std::{ffi::OsString, fmt, path::PathBuf};
 
-pub use enter::{Entered, Needs, enter, survey, sweep};
+pub use enter::{
+    Entered, ForChildren, Needs, enter, for_children, program_needs, restrict_children, survey,
+    sweep,
+};
 
 /// How strictly a sandbox is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

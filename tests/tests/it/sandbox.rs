@@ -11,7 +11,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use quack_tests::{Run, host, plugin_arg, task_record};
+use quack_tests::{Run, host, plugin_arg, python3_available, repo_file, task_record};
 use serde_json::Value;
 
 /// Runs misbehave's `tasks` (one worker, so they run in order) with `flags`, `HOME` set to
@@ -387,4 +387,61 @@ fn a_kernel_without_landlock_is_refused_with_exit_code_24_unless_best_effort() {
         run.stdout.contains("cannot signal the process group"),
         "{run:#?}"
     );
+}
+
+#[test]
+fn a_program_plugin_is_restricted_from_before_its_interpreter_starts() {
+    if !python3_available() {
+        eprintln!("skipped: no python3 here");
+        return;
+    }
+    let (home, key) = planted_home();
+    let victim = home.path().join("victim.txt");
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    tcp.set_nonblocking(true).unwrap();
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let tasks = [
+        format!("read:{key}"),
+        format!("write:{}", victim.display()),
+        format!("tcp:{}", tcp.local_addr().unwrap().port()),
+        format!("udp:{}", udp.local_addr().unwrap().port()),
+        "kill-parent".to_owned(),
+        "fork".to_owned(),
+        "exec-sh".to_owned(),
+        "ok".to_owned(),
+    ];
+    let program = repo_file("tests/programs/misbehave.py");
+    let mut args = vec![
+        "run",
+        program.as_str(),
+        "--sandbox",
+        "-j",
+        "1",
+        "--format",
+        "json",
+    ];
+    for task in &tasks {
+        args.extend(["--task", task.as_str()]);
+    }
+    let mut command = host(&args);
+    command.env("HOME", home.path());
+    let run: Run = command.output().unwrap().into();
+    run.expect_code(1);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    for (id, words) in [
+        (0, "Permission denied"),
+        (1, "Permission denied"),
+        (2, "Permission denied"),
+        (3, "Operation not permitted"),
+        (4, "Operation not permitted"),
+        (5, "Operation not permitted"),
+        (6, "Permission denied"),
+    ] {
+        refused(&report, id, words);
+    }
+    allowed(&report, 7, "ok");
+    assert!(!victim.exists());
+    assert!(tcp.accept().is_err(), "nothing connected");
+    assert!(udp.recv(&mut [0; 64]).is_err(), "nothing was sent");
 }
