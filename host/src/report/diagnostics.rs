@@ -61,6 +61,8 @@ impl<W: Write> Reporter for Diagnostics<W> {
             EventKind::WorkerOutput { worker, line } => {
                 writeln!(self.out, "[worker {worker}] {}", Safe(line))
             }
+            // Said even when quiet: the run goes on with fewer workers or nodes than asked.
+            EventKind::PoolNotice { message, .. } => writeln!(self.out, "{}", Safe(message)),
             EventKind::WorkerReplaced { worker, reason } => {
                 writeln!(self.out, "worker {worker} replaced: {}", Safe(reason))
             }

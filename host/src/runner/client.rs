@@ -371,6 +371,11 @@ impl WorkerClient {
         self.out_of_memory.as_deref()
     }
 
+    /// Its last stderr lines (through a launcher, the launcher's own among them).
+    pub(crate) fn recent(&self) -> impl Iterator<Item = &str> {
+        self.recent.iter().map(String::as_str)
+    }
+
     /// Its last stderr lines, as the end of a reason: `, saying: ...`; nothing if it said
     /// nothing.
     pub(crate) fn said(&self) -> String {

@@ -73,6 +73,14 @@ pub enum EventKind {
         /// Why the old one went away.
         reason: String,
     },
+    /// The pool changed course because workers keep failing to start: a node left out of the
+    /// next starts, or a worker place given up. One sentence for people.
+    PoolNotice {
+        /// The worker place it is about.
+        worker: usize,
+        /// What happened and what the run does now.
+        message: String,
+    },
     /// The executor is about to wait: a good moment for reporters to flush, so output streams
     /// without a write per task.
     Idle,

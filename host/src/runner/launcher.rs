@@ -85,9 +85,33 @@ impl Slurm {
     }
 }
 
+/// The node that a line of `srun`'s names as where its task failed:
+/// `srun: error: node3: task 0: Exited with exit code 13` names `node3`.
+pub fn failed_node(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("srun: error: ")?;
+    let (node, rest) = rest.split_once(": ")?;
+    let plain = !node.is_empty() && !node.contains(char::is_whitespace);
+    (plain && rest.starts_with("task ")).then_some(node)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_node_of_a_failed_task_is_read_from_srun_s_error_line() {
+        assert_eq!(
+            failed_node("srun: error: node3: task 0: Exited with exit code 13"),
+            Some("node3")
+        );
+        for other in [
+            "srun: error: Unable to allocate resources: Invalid partition name specified",
+            "slurmstepd-node3: error: execve(): /opt/host: Permission denied",
+            "srun: error: : task 0: Exited",
+        ] {
+            assert_eq!(failed_node(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn the_user_flags_go_between_the_fixed_ones_and_the_command() {

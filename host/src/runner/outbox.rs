@@ -192,6 +192,11 @@ impl<'a> Outbox<'a> {
         self.emit(EventKind::WorkerOutput { worker, line });
     }
 
+    /// The pool's own news (a node left out, a worker place given up).
+    pub(crate) fn notice(&mut self, worker: usize, message: String) {
+        self.emit(EventKind::PoolNotice { worker, message });
+    }
+
     /// A worker replaced.
     pub(crate) fn replaced(&mut self, worker: usize, reason: String) {
         self.emit(EventKind::WorkerReplaced { worker, reason });

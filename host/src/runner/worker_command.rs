@@ -4,8 +4,9 @@
 //! plugin, its configuration, its number) travels over the protocol once it has started.
 
 use std::{
-    ffi::OsString,
-    path::PathBuf,
+    collections::BTreeSet,
+    ffi::{OsStr, OsString},
+    path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
@@ -101,6 +102,29 @@ impl WorkerCommand {
             place: None,
             sandbox: self.sandbox.clone(),
         }
+    }
+
+    /// The same command, telling `srun` to keep away from `nodes` (`--exclude=a,b` before the
+    /// `--` that ends its words, where a later flag overrides a user's own `--exclude`). `None`
+    /// when the launcher is not `srun` ending in `--`, as `--slurm` builds it: another launcher
+    /// has no known way to be told.
+    pub fn excluding(&self, nodes: &BTreeSet<String>) -> Option<Self> {
+        let program = self.launcher.first().map(Path::new)?.file_name();
+        let ends_with_separator =
+            self.launcher.last().map(OsString::as_os_str) == Some(OsStr::new("--"));
+        if program != Some(OsStr::new(super::launcher::SRUN))
+            || !ends_with_separator
+            || nodes.is_empty()
+        {
+            return None;
+        }
+        let list: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        let mut command = self.clone();
+        let separator = command.launcher.len() - 1;
+        command
+            .launcher
+            .insert(separator, format!("--exclude={}", list.join(",")).into());
+        Some(command)
     }
 
     /// Whether workers start through a launcher (and may run on another machine).
@@ -206,6 +230,34 @@ pub(crate) fn join(words: &[OsString]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn srun_is_told_to_exclude_nodes_before_the_worker_command_and_other_launchers_are_not() {
+        let nodes: BTreeSet<String> = ["node4".to_owned(), "node2".to_owned()].into();
+        let slurm = WorkerCommand::new("/opt/host", ["worker"]).with_launcher([
+            "srun",
+            "--ntasks=1",
+            "-p",
+            "debug",
+            "--",
+        ]);
+        let excluding = slurm.excluding(&nodes).unwrap();
+        assert_eq!(
+            excluding.display(),
+            "srun --ntasks=1 -p debug --exclude=node2,node4 -- /opt/host worker"
+        );
+        assert_eq!(slurm.excluding(&BTreeSet::new()), None);
+        let ssh = WorkerCommand::new("/opt/host", ["worker"]).with_launcher(["ssh", "-T", "node1"]);
+        assert_eq!(ssh.excluding(&nodes), None);
+        let srun_around_a_shell = WorkerCommand::new("/opt/host", ["worker"]).with_launcher([
+            "srun",
+            "sh",
+            "-c",
+            "exec \"$@\"",
+            "sh",
+        ]);
+        assert_eq!(srun_around_a_shell.excluding(&nodes), None);
+    }
 
     #[test]
     fn the_launcher_comes_first_and_the_display_quotes_like_a_shell() {

@@ -1,6 +1,6 @@
 //! Workers spread over the several Slurm nodes of the emulated cluster of `scripts/dev-slurm
 //! --nodes N` (each node its own network, mount and UTS namespace with its own `slurmd`), and the
-//! faults of real clusters done to one node mid-run.
+//! faults of real clusters done to one node mid-run: its network cut, its host binary broken.
 //! These tests skip (with a line on stderr) unless the cluster the tests talk to (`SLURM_CONF`)
 //! is that emulated one, and fail instead when `QUACK_REQUIRE_SLURM_NODES` names a node count
 //! (CI sets 4), so that they cannot pass there without having run.
@@ -295,4 +295,136 @@ fn a_node_cut_off_mid_run_loses_its_worker_within_the_heartbeat_limit_and_its_ta
     // Once the node is back, Slurm ends the job that was stuck on it: none is left.
     drop(heal);
     wait_until_no_jobs(NAME, &format!("{run:#?}"));
+}
+
+/// Replaces the `host` binary on one node alone until dropped: `stand_in` is bound over it in the
+/// node's mount namespace, so every worker started there is that file, while the other nodes run
+/// the real host.
+struct HostReplaced {
+    node: String,
+    path: String,
+}
+
+impl HostReplaced {
+    fn on(node: &str, stand_in: &Path) -> Self {
+        let path = quack_tests::host_path().display().to_string();
+        let stand_in = stand_in.to_str().unwrap();
+        let done = dev_slurm(&["--exec", node, "mount", "--bind", stand_in, &path]);
+        assert!(done.status.success(), "{done:?}");
+        HostReplaced {
+            node: node.to_owned(),
+            path,
+        }
+    }
+}
+
+impl Drop for HostReplaced {
+    fn drop(&mut self) {
+        let _ = dev_slurm(&["--exec", &self.node, "umount", &self.path]);
+    }
+}
+
+/// Runs 8 one-second tasks on 4 workers of the emulated cluster while its first node's host is
+/// `stand_in` (Slurm fills the first node first, and a worker that fails there frees its place
+/// at once: every replacement would land there again), and checks what any black-hole node
+/// must give: every task ok, the node left out once, no worker on it, and `failure` (a failed
+/// start's words, naming the node) said for every start that failed.
+fn run_beside_a_black_hole(stand_in: &Path, failure: &str) {
+    let Some(cluster) = emulated(2) else {
+        return;
+    };
+    let Some(_cluster_lock) = slurm() else {
+        return;
+    };
+    const NAME: &str = "quack-test-black-hole-node";
+    let _cancel = CancelJobs(NAME);
+    let broken = cluster.nodes[0].clone();
+    let _replaced = HostReplaced::on(&broken, stand_in);
+    let report_dir = tempfile::tempdir().unwrap();
+    let report_path = report_dir.path().join("report.json");
+    let job_name = format!("--job-name={NAME}");
+    let plugin = plugin_arg("misbehave");
+    let tasks = 8;
+    let mut args = vec![
+        "run",
+        &plugin,
+        "--slurm",
+        "--workers",
+        "4",
+        "--slurm-args",
+        &job_name,
+    ];
+    for _ in 0..tasks {
+        args.extend(["--task", "sleep:1000"]);
+    }
+    let run = start(&args, &report_path, &[]).finish();
+    run.expect_code(0);
+    let report = read_report(&report_path, &run);
+    assert_valid_report(&report);
+    for id in 0..tasks {
+        assert_eq!(task_record(&report, id)["status"], "ok", "{report:#}");
+    }
+    // The node is left out once, saying why; then no worker runs there.
+    let left_out = format!(
+        "node {broken} is left out of this run's next workers (srun --exclude={broken}): 3 workers in a row failed to start there"
+    );
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|line| line.starts_with(&left_out))
+            .count(),
+        1,
+        "{run:#?}"
+    );
+    for (worker, node) in nodes_of_workers(&report) {
+        assert_ne!(node, broken, "worker {worker}: {report:#}");
+    }
+    // Every failed start names its node.
+    let failure = failure.replace("NODE", &broken);
+    let replaced: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("worker ") && line.contains(" replaced: "))
+        .collect();
+    assert!(replaced.len() >= 3, "{run:#?}");
+    for line in replaced {
+        assert!(line.contains(&failure), "{failure}: {line}");
+    }
+    wait_until_no_jobs(NAME, &format!("{run:#?}"));
+}
+
+#[test]
+fn a_node_where_workers_cannot_start_is_left_out_and_the_run_goes_on_on_the_others() {
+    // A file that cannot be run, as where the host binary is missing or broken.
+    run_beside_a_black_hole(Path::new("/dev/null"), " died on NODE before its hello: ");
+}
+
+#[test]
+fn a_node_whose_host_speaks_another_protocol_is_left_out_and_the_run_goes_on_on_the_others() {
+    if !quack_tests::python3_available() {
+        return;
+    }
+    // A stand-in host that answers like a worker of another protocol version: one hello frame
+    // (a little-endian length, then JSON) and nothing more until its stdin closes.
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = dir.path().join("old-host");
+    let script = r#"#!/usr/bin/env python3
+import json, os, socket, struct, sys
+hello = {"hello": {"protocol": 1, "pid": os.getpid(), "node": socket.gethostname(),
+                   "name": "misbehave", "version": "0.1.0", "sha256": None}}
+body = json.dumps(hello).encode()
+sys.stdout.buffer.write(struct.pack("<I", len(body)) + body)
+sys.stdout.buffer.flush()
+sys.stdin.buffer.read()
+"#;
+    std::fs::write(&stand_in, script).unwrap();
+    std::fs::set_permissions(
+        &stand_in,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    run_beside_a_black_hole(
+        &stand_in,
+        " was refused on NODE: it speaks worker protocol 1, this host ",
+    );
 }

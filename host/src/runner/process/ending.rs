@@ -43,6 +43,15 @@ impl Pool<'_> {
             String::new()
         };
         let was_ready = slot.ready;
+        let node = if was_ready {
+            slot.node.clone()
+        } else {
+            self.failed_start_node(index)
+        };
+        let on_node = node
+            .as_deref()
+            .map_or_else(String::new, |node| format!(" on {node}"));
+        let slot = &mut self.slots[index];
         let stopping = slot.stopping.take();
         let stop = stopping.as_ref().map(|stopping| stopping.reason);
         // The task blamed: the one running when the host decided to stop the worker, else the
@@ -68,28 +77,35 @@ impl Pool<'_> {
             (Some(StopReason::Slow), _) => (
                 Status::Crashed,
                 format!(
-                    "worker {index} did not start within {}{said}",
+                    "worker {index} did not start{on_node} within {}{said}",
                     human_duration(limits.start_timeout)
                 ),
             ),
             (Some(StopReason::Lost), _) => {
-                let node = slot
-                    .node
-                    .as_deref()
-                    .map_or_else(String::new, |node| format!(" on {node}"));
                 let silence = limits.lost_after.map_or_else(String::new, |limit| {
                     format!(" for {}", human_duration(limit))
                 });
                 (
                     Status::Crashed,
                     format!(
-                        "worker {index}{node} went silent{silence} (not even a heartbeat: its node may be down or cut off) and was stopped{said}"
+                        "worker {index}{on_node} went silent{silence} (not even a heartbeat: its node may be down or cut off) and was stopped{said}"
                     ),
                 )
             }
+            (Some(StopReason::Refused), refused) => (
+                Status::Crashed,
+                format!(
+                    "worker {index} was refused{on_node}: {}",
+                    refused.unwrap_or_default()
+                ),
+            ),
             (_, Some(broken)) => (
                 Status::Crashed,
                 format!("worker {index} broke the protocol ({broken}) and was stopped"),
+            ),
+            (Some(StopReason::Broken) | None, None) if !was_ready => (
+                Status::Crashed,
+                format!("worker {index} died{on_node} before its hello: {how}{said}"),
             ),
             (Some(StopReason::Broken) | None, None) => {
                 let error = match (memory_limit, slot.client.out_of_memory()) {
@@ -132,16 +148,8 @@ impl Pool<'_> {
         if stop == Some(StopReason::Cancel) || self.context.stop_requested().is_some() {
             return Ok(());
         }
-        if !was_ready {
-            self.failed_starts += 1;
-            if self.failed_starts >= MAX_FAILED_STARTS {
-                return Err(RunError::Replacement {
-                    worker: index,
-                    reason: format!(
-                        "{MAX_FAILED_STARTS} new workers in a row did not start (the last: {error})"
-                    ),
-                });
-            }
+        if !was_ready && !self.failed_start(index, node, &error, outbox)? {
+            return Ok(());
         }
         let crash_loop = MIN_CRASH_LOOP.max(2 * self.slots.len());
         if self.crashes_in_a_row >= crash_loop {
@@ -164,6 +172,62 @@ impl Pool<'_> {
                 })?;
         outbox.replaced(index, error);
         Ok(())
+    }
+
+    /// Counts the failed start of the worker in `index` (on `node`, when known): a node where
+    /// [`MAX_FAILED_STARTS`] starts in a row failed is left out of the next starts while other
+    /// workers are alive; as many failed starts in a row overall give the place up while other
+    /// workers are alive, and end the run when none is. Whether the place gets a new worker.
+    fn failed_start(
+        &mut self,
+        index: usize,
+        node: Option<String>,
+        error: &str,
+        outbox: &mut Outbox<'_>,
+    ) -> Result<bool, RunError> {
+        self.failed_starts += 1;
+        let alive = self.alive_besides(index);
+        if let Some(node) = node {
+            let count = self.failed_on_node.entry(node.clone()).or_default();
+            *count += 1;
+            if *count >= MAX_FAILED_STARTS && alive > 0 && !self.excluded.contains(&node) {
+                let mut excluded = self.excluded.clone();
+                excluded.insert(node.clone());
+                if let Some(command) = self.command.excluding(&excluded) {
+                    let list: Vec<&str> = excluded.iter().map(String::as_str).collect();
+                    outbox.notice(
+                        index,
+                        format!(
+                            "node {node} is left out of this run's next workers (srun --exclude={}): {MAX_FAILED_STARTS} workers in a row failed to start there (the last: {error})",
+                            list.join(",")
+                        ),
+                    );
+                    self.excluded = excluded;
+                    self.excluding = Some(command);
+                    // The next starts go elsewhere: the count begins again.
+                    self.failed_starts = 0;
+                }
+            }
+        }
+        if self.failed_starts < MAX_FAILED_STARTS {
+            return Ok(true);
+        }
+        if alive == 0 {
+            return Err(RunError::Replacement {
+                worker: index,
+                reason: format!(
+                    "{MAX_FAILED_STARTS} new workers in a row did not start (the last: {error})"
+                ),
+            });
+        }
+        outbox.notice(
+            index,
+            format!(
+                "worker {index} is not replaced: {MAX_FAILED_STARTS} new workers in a row did not start (the last: {error}); the run goes on with {alive} worker{}",
+                if alive == 1 { "" } else { "s" }
+            ),
+        );
+        Ok(false)
     }
 
     /// The earliest moment something must be checked: a task's time limit, a start's limit or a

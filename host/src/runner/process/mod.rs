@@ -21,13 +21,17 @@
 //!
 //! Until the first worker has said hello, a worker that fails ends the run with what it said
 //! (through a launcher, the launcher's last words): the plugin cannot load, or the launcher cannot
-//! start workers. A signal or a reporter's stop is heard at every stage, while workers start too.
+//! start workers. Through a launcher that names the node a start failed on (`srun`), a failure on
+//! one node while other workers still start or run is that node's, not the run's: the node's
+//! failed starts are counted, and after [`MAX_FAILED_STARTS`] in a row there it is left out of
+//! the run's next starts (`srun --exclude`). A worker place whose starts keep failing while
+//! other workers run is given up, and the run goes on with fewer workers. A signal or a reporter's stop is heard at every stage, while workers start too.
 
 mod dispatch;
 mod ending;
 
 use std::{
-    collections::VecDeque,
+    collections::{BTreeSet, HashMap, VecDeque},
     time::{Duration, Instant},
 };
 
@@ -101,6 +105,9 @@ enum StopReason {
     Slow,
     /// It sent nothing, not even a heartbeat, for longer than the run allows.
     Lost,
+    /// Its hello was refused (another protocol or plugin), on a node where others may differ;
+    /// the slot's `broken` says why.
+    Refused,
 }
 
 struct Stopping {
@@ -203,6 +210,11 @@ struct Pool<'a> {
     /// Average task duration (exponentially weighted), for the window.
     average: Duration,
     failed_starts: usize,
+    /// Failed starts in a row on each node (a hello from the node clears its count).
+    failed_on_node: HashMap<String, usize>,
+    /// Nodes left out of this run's next starts, and the command that leaves them out.
+    excluded: BTreeSet<String>,
+    excluding: Option<WorkerCommand>,
     /// Workers that crashed since a task last finished.
     crashes_in_a_row: usize,
     /// Whether a worker has said hello: until one has, a worker's failure ends the run.
@@ -228,6 +240,9 @@ impl Executor for ProcessExecutor {
             next_dispatch: 0,
             average: Duration::ZERO,
             failed_starts: 0,
+            failed_on_node: HashMap::new(),
+            excluded: BTreeSet::new(),
+            excluding: None,
             crashes_in_a_row: 0,
             started: false,
             closing: false,
@@ -303,8 +318,33 @@ impl Pool<'_> {
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
         let mut start = self.source.start(&self.context.config);
         start.heartbeat = self.context.limits.lost_after.map(heartbeat_for);
-        let client = WorkerClient::spawn(self.command, slot, generation, &start, &self.events)?;
+        let command = self.excluding.as_ref().unwrap_or(self.command);
+        let client = WorkerClient::spawn(command, slot, generation, &start, &self.events)?;
         Ok(Slot::new(client))
+    }
+
+    /// The node the worker in `index` was on when it failed to start, when known: the one its
+    /// hello named, else the one `srun`'s error line names.
+    fn failed_start_node(&self, index: usize) -> Option<String> {
+        let slot = self.slots.get(index)?;
+        slot.node.clone().or_else(|| {
+            if !self.command.has_launcher() {
+                return None;
+            }
+            slot.client
+                .recent()
+                .find_map(super::launcher::failed_node)
+                .map(str::to_owned)
+        })
+    }
+
+    /// How many workers other than the one in `index` are alive (starting or running).
+    fn alive_besides(&self, index: usize) -> usize {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(other, slot)| *other != index && slot.client.is_alive())
+            .count()
     }
 
     /// A worker that could not start: through a launcher, the launcher's failure.
@@ -334,6 +374,12 @@ impl Pool<'_> {
         outbox: &mut Outbox<'_>,
     ) -> Result<(), RunError> {
         let index = event.slot;
+        // A start that failed on a known node while other workers start is that node's, not
+        // the run's: see `bury`.
+        let node_failure = matches!(event.message, Message::Exited(_))
+            && !self.started
+            && self.failed_start_node(index).is_some()
+            && self.alive_besides(index) > 0;
         let Some(slot) = self.slots.get_mut(index) else {
             return Ok(());
         };
@@ -351,7 +397,7 @@ impl Pool<'_> {
                 outbox.output(index, line);
             }
             Message::Exited(_) if self.closing => slot.client.exited(),
-            Message::Exited(status) if !self.started => {
+            Message::Exited(status) if !self.started && !node_failure => {
                 slot.client.exited();
                 let said = slot.client.said();
                 return Err(self.start_failed(
@@ -453,11 +499,27 @@ impl Pool<'_> {
             plugin: self.context.plugin.info(),
             sha256: self.source.sha256_mut(),
         };
-        check_hello(index, &hello, expected)?;
+        if let Err(refused) = check_hello(index, &hello, expected) {
+            // Through a launcher, a worker of another protocol or build on one node, while
+            // other workers start or run, is a start that failed there (see `bury`).
+            if !self.command.has_launcher() || self.alive_besides(index) == 0 {
+                return Err(refused);
+            }
+            let reason = match refused {
+                RunError::WorkerFailed { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            let slot = &mut self.slots[index];
+            slot.node = Some(hello.node);
+            slot.broken = Some(reason);
+            slot.stop(StopReason::Refused);
+            return Ok(());
+        }
         self.slots[index].ready = true;
         self.slots[index].node = Some(hello.node.clone());
         self.started = true;
         self.failed_starts = 0;
+        self.failed_on_node.remove(&hello.node);
         outbox.emit(EventKind::WorkerStarted {
             worker: index,
             pid: hello.pid,
