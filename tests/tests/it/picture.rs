@@ -521,12 +521,23 @@ fn the_html_page_draws_a_bar_per_part_in_a_real_browser() {
         .filter(|class| class.starts_with("bar "))
         .count() as u64;
     assert_eq!(bars, parts);
-    // Both workers have their row and their share; the seed's big task is the slow tail.
+    // Both workers have their row and their share; the histogram has its bins. Whether a task
+    // is in the slow tail depends on the times of this run (a busy machine stretches them), so
+    // only that the page says one way or the other is checked here; the rule itself is the
+    // html module's unit test.
     assert!(loaded.dom.contains("worker 0 ("), "{}", loaded.dom);
     assert!(loaded.dom.contains("worker 1 ("));
     assert_eq!(loaded.dom.matches("<tr class=\"worker\">").count(), 2);
-    assert!(loaded.dom.contains("Slow tail"), "{}", loaded.dom);
-    assert!(loaded.dom.contains("53541233"));
+    let bins = attributes(&loaded.dom, "class")
+        .into_iter()
+        .filter(|class| class.starts_with("bin"))
+        .count();
+    assert_eq!(bins, 20);
+    assert!(
+        loaded.dom.contains("Slow tail (") || loaded.dom.contains("No slow tail: "),
+        "{}",
+        loaded.dom
+    );
     assert!(loaded.dom.contains("None: every task ended ok."));
 }
 
