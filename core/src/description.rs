@@ -1,5 +1,5 @@
 //! [`Description`]: what a plugin says about itself (name, version, workload hint, default input,
-//! examples). It crosses the boundary as JSON, so new optional fields never break old hosts.
+//! examples, what it needs in a sandbox). It crosses the boundary as JSON, so new optional fields never break old hosts.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,6 +58,26 @@ impl Example {
     }
 }
 
+/// What a plugin needs when it runs in a sandbox (`host run --sandbox`), beyond its own file, the
+/// system's libraries and a scratch directory. The host never grants it for the plugin (a
+/// description is the plugin's own word): `host inspect` shows it, and a sandboxed run that does
+/// not grant it says which flag would.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct SandboxNeeds {
+    /// It reads files the user names (`--allow-read`).
+    #[serde(default)]
+    pub reads_files: bool,
+    /// It writes files the user names (`--allow-write`).
+    #[serde(default)]
+    pub writes_files: bool,
+    /// It uses the network (`--allow-net`).
+    #[serde(default)]
+    pub net: bool,
+    /// How many processes and threads its tasks start (`--max-procs`).
+    #[serde(default)]
+    pub max_procs: u32,
+}
+
 /// What a plugin says about itself. Build one with [`Description::new`] and the builder methods.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Description {
@@ -84,6 +104,10 @@ pub struct Description {
     /// Example calls with their expected results.
     #[serde(default)]
     pub examples: Vec<Example>,
+    /// What it needs in a sandbox, if it says (`Some(default)`: nothing beyond what every
+    /// sandboxed plugin has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxNeeds>,
 }
 
 impl Description {
@@ -98,6 +122,7 @@ impl Description {
             runtime: None,
             default_input: Vec::new(),
             examples: Vec::new(),
+            sandbox: None,
         }
     }
 
@@ -129,6 +154,13 @@ impl Description {
     /// Sets the tasks run when the user gives none.
     pub fn default_input(mut self, tasks: impl IntoIterator<Item = Value>) -> Self {
         self.default_input = tasks.into_iter().collect();
+        self
+    }
+
+    /// Says what the plugin needs in a sandbox (`SandboxNeeds::default()`: nothing more than
+    /// every sandboxed plugin has).
+    pub fn sandbox_needs(mut self, needs: SandboxNeeds) -> Self {
+        self.sandbox = Some(needs);
         self
     }
 

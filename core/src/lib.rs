@@ -197,7 +197,7 @@ pub use abi::{
     ABI_VERSION, ErrorKind, Instance, InstanceBox, MethodSig, PluginError, PluginMod, PluginModRef,
     ROOT_MODULE_NAME,
 };
-pub use description::{Description, Example, Hint};
+pub use description::{Description, Example, Hint, SandboxNeeds};
 /// `#[derive(Shape)]` for a plugin's own structs and enums (see [`Shape`]).
 pub use quack_derive::Shape;
 pub use sdk::{Arguments, BoxError, Method, MethodResult, Methods, NoConfig, Plugin};

@@ -127,6 +127,21 @@ fn write_text(
             Safe(runtime)
         )?;
     }
+    if let Some(needs) = &description.sandbox {
+        let phrases: Vec<String> = crate::sandbox::declared_needs(needs)
+            .into_iter()
+            .map(|(phrase, flag)| format!("{phrase} ({flag})"))
+            .collect();
+        let said = if phrases.is_empty() {
+            "needs nothing beyond its own file (runs under --sandbox as it is)".to_owned()
+        } else {
+            format!(
+                "needs: {} (the plugin's word; granted only by the flags)",
+                phrases.join(", ")
+            )
+        };
+        writeln!(out, "sandbox:       {said}")?;
+    }
     let tasks = &description.default_input;
     let shown: Vec<String> = tasks.iter().map(display).collect();
     writeln!(

@@ -85,6 +85,14 @@ fn load_and_run(
     tracing::debug!("phase load: {:.3} s", loading.elapsed().as_secs_f64());
     let info = plugin.info();
     captured.set_name(&info.description.name);
+    if let (Some((policy, _)), Some(needs)) = (&plan.sandbox, &info.description.sandbox) {
+        if let Some(missing) = crate::sandbox::ungranted(needs, policy) {
+            stdio::note(format_args!(
+                "note: {} says it needs what this sandbox does not grant: {missing}; its tasks may fail for want of it",
+                info.description.name
+            ));
+        }
+    }
     exit_guard::name(&format!(
         "{} ({})",
         info.description.name,

@@ -112,6 +112,44 @@ impl Policy {
     }
 }
 
+/// What a plugin declares it needs in a sandbox, one phrase each with the flag that grants it;
+/// empty when it needs nothing beyond what every sandboxed plugin has.
+pub fn declared_needs(needs: &quack_core::SandboxNeeds) -> Vec<(String, &'static str)> {
+    let mut phrases = Vec::new();
+    if needs.reads_files {
+        phrases.push(("reads the files it is given".to_owned(), "--allow-read"));
+    }
+    if needs.writes_files {
+        phrases.push(("writes the files it is given".to_owned(), "--allow-write"));
+    }
+    if needs.net {
+        phrases.push(("uses the network".to_owned(), "--allow-net"));
+    }
+    if needs.max_procs > 0 {
+        phrases.push((
+            format!("starts up to {} processes", needs.max_procs),
+            "--max-procs",
+        ));
+    }
+    phrases
+}
+
+/// What a plugin declares it needs that `policy` does not grant, as a sentence for a note;
+/// `None` when the policy grants it all.
+pub fn ungranted(needs: &quack_core::SandboxNeeds, policy: &Policy) -> Option<String> {
+    let missing: Vec<String> = declared_needs(needs)
+        .into_iter()
+        .filter(|(_, flag)| match *flag {
+            "--allow-read" => policy.read.is_empty(),
+            "--allow-write" => policy.write.is_empty(),
+            "--allow-net" => !policy.net,
+            _ => policy.max_procs < needs.max_procs,
+        })
+        .map(|(phrase, flag)| format!("{phrase} ({flag})"))
+        .collect();
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
 /// The least `--memory` a worker can start in (its own code, the plugin, the heap and stacks
 /// of two threads, as address space).
 pub const MIN_MEMORY: u64 = 64 << 20;

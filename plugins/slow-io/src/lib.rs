@@ -3,7 +3,9 @@
 
 mod slow_io;
 
-use quack_core::{BoxError, Description, Example, Hint, Methods, NoConfig, Plugin, export_plugin};
+use quack_core::{
+    BoxError, Description, Example, Hint, Methods, NoConfig, Plugin, SandboxNeeds, export_plugin,
+};
 use serde_json::json;
 pub use slow_io::{MAX_SECONDS, SlowIo, block_for};
 
@@ -14,6 +16,7 @@ impl Plugin for SlowIo {
         Description::new("slow-io", env!("CARGO_PKG_VERSION"))
             .summary("Each task blocks in the kernel for the given seconds (an I/O-bound workload)")
             .hint(Hint::Io)
+            .sandbox_needs(SandboxNeeds::default())
             .default_input(std::iter::repeat_n(json!(0.1), 10))
             .example(Example::returns("run", json!(0.001), json!(0.001)))
             .example(Example::returns("run", json!(0), json!(0.0)))

@@ -445,3 +445,38 @@ fn a_program_plugin_is_restricted_from_before_its_interpreter_starts() {
     assert!(tcp.accept().is_err(), "nothing connected");
     assert!(udp.recv(&mut [0; 64]).is_err(), "nothing was sent");
 }
+
+#[test]
+fn what_a_plugin_says_it_needs_is_shown_and_never_granted_by_itself() {
+    let plugin = plugin_arg("misbehave");
+    let run: Run = host(&["inspect", &plugin]).output().unwrap().into();
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("sandbox:       needs: reads the files it is given (--allow-read), uses the network (--allow-net) (the plugin's word; granted only by the flags)"),
+        "{run:#?}"
+    );
+    let run: Run = host(&["inspect", &plugin_arg("slow_io")])
+        .output()
+        .unwrap()
+        .into();
+    assert!(
+        run.stdout
+            .contains("sandbox:       needs nothing beyond its own file"),
+        "{run:#?}"
+    );
+    // The run says what is not granted, and the plugin does not get it.
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let task = format!("tcp:{}", tcp.local_addr().unwrap().port());
+    let (run, report) = misbehave(&["--sandbox"], &[&task], None);
+    assert!(
+        run.stderr.contains("note: misbehave says it needs what this sandbox does not grant: reads the files it is given (--allow-read), uses the network (--allow-net)"),
+        "{run:#?}"
+    );
+    refused(&report, 0, "cannot connect");
+    let (run, _) = misbehave(
+        &["--sandbox", "--allow-net", "--allow-read", "/usr"],
+        &[&task],
+        None,
+    );
+    assert!(!run.stderr.contains("note: misbehave says"), "{run:#?}");
+}
