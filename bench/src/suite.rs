@@ -335,7 +335,7 @@ pub fn run(
     let started = Instant::now();
     let host_dir = host.1;
     let setup = Setup::prepare(dir, host)?;
-    let steps: [(&str, Step); 11] = [
+    let steps: [(&str, Step); 12] = [
         ("per-task overhead", scenarios::overhead::measure),
         (
             "factorize, the seed's four numbers",
@@ -362,6 +362,7 @@ pub fn run(
             "Python plugin against ProcessPoolExecutor",
             scenarios::python_plugin::measure,
         ),
+        ("sandbox cost", scenarios::sandbox::measure),
     ];
     let steps: Vec<(&str, Step)> = steps
         .into_iter()

@@ -4,7 +4,7 @@
 //! ([`input_formats`]), the seed's numbers without splitting ([`not_split`]), workers as Slurm
 //! job steps ([`cluster`], where srun works), the C ABI's trial division against Rust's
 //! ([`c_abi`]) and the Python plugin against Python's executors ([`python_plugin`], where python3
-//! is installed). Each returns one
+//! is installed), and what the worker sandbox costs ([`sandbox`]). Each returns one
 //! section of the table. Scenarios that drive the library do it through [`crate::drive`] only;
 //! the others run whole `host run` processes ([`crate::process`]), so they stay valid whatever
 //! the runner's internals become.
@@ -18,6 +18,7 @@ pub mod not_split;
 pub mod overhead;
 pub mod python_plugin;
 pub mod rayon_race;
+pub mod sandbox;
 pub mod slow_io;
 pub mod startup;
 
