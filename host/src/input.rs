@@ -11,11 +11,19 @@
 //! once, and a pipe that pauses never holds back the reporting of the results that are in. A line
 //! that is not JSON is a failed task of its own ("line 501 is not JSON: ..."); the lines before and
 //! after it run.
+//!
+//! Two other formats are read with [`InputFormat`]: `lines`, each line one string task (as `find`
+//! and `ls` write names; GNU parallel's habit), and `csv`, a header row and then one task per row,
+//! an object of the header's names (values read as `--set` reads them: JSON when they are JSON,
+//! else text). Both are streamed like JSON Lines, and a row or line that cannot be a task (not
+//! UTF-8, a row with more or fewer fields than the header) is a failed task of its own.
+//! `--task` values given beside an input run first (see [`TaskInput::after_given`]).
 
 use std::{
     fs::File,
     io::{self, BufRead, BufReader, Read},
     path::{Path, PathBuf},
+    sync::{Arc, Mutex, PoisonError},
     thread,
 };
 
@@ -49,6 +57,16 @@ pub enum InputError {
     /// No tasks were given and the plugin has no default input.
     #[error("no tasks to run: the plugin has no default input; give tasks with --task or --input")]
     NoDefaultInput,
+    /// A CSV input's header row cannot name the fields of its tasks.
+    #[error(
+        "the input {path} has a CSV header that cannot name tasks' fields: {problem}; give a first row of distinct column names"
+    )]
+    CsvHeader {
+        /// The path given (`-` for standard input).
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The input holds no task.
     #[error(
         "the input {path} holds no task; give a JSON array of tasks or one JSON value per line"
@@ -68,11 +86,49 @@ const READ_BATCH: usize = 256;
 /// Messages read ahead of the runner from a stream: with [`READ_BATCH`], at most 2,048 entries.
 const READ_AHEAD: usize = 8;
 
+/// How the tasks of an input file are written (`--input-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// JSON Lines, or one JSON array over several lines.
+    Json,
+    /// One string task per line.
+    Lines,
+    /// A header row, then one object per row.
+    Csv,
+}
+
+impl InputFormat {
+    /// The format `--input-format auto` reads `path` as, by its name alone (the content could
+    /// read as several: `42` is a JSON number and a line of text): `.csv` is CSV, `.txt` is
+    /// lines, anything else (standard input too) is JSON.
+    pub fn by_name(path: &Path) -> Self {
+        let extension = path
+            .extension()
+            .map(|extension| extension.to_string_lossy().to_ascii_lowercase());
+        match extension.as_deref() {
+            Some("csv") => InputFormat::Csv,
+            Some("txt") => InputFormat::Lines,
+            _ => InputFormat::Json,
+        }
+    }
+
+    /// The format's name, as `--input-format` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputFormat::Json => "json",
+            InputFormat::Lines => "lines",
+            InputFormat::Csv => "csv",
+        }
+    }
+}
+
 /// The tasks of a run.
 pub struct TaskInput {
     /// How many tasks there are, when known before running.
     pub count: Option<usize>,
     values: Values,
+    /// `--task` values that run before the input's tasks.
+    given: std::vec::IntoIter<Json>,
     next_id: u64,
     error: Option<InputError>,
     /// The path given (`-` for standard input), for messages.
@@ -101,6 +157,7 @@ impl TaskInput {
         Ok(TaskInput {
             count: Some(values.len()),
             values: Values::Listed(values.into_iter()),
+            given: Vec::new().into_iter(),
             next_id: 0,
             error: None,
             path: PathBuf::from("the command line"),
@@ -113,6 +170,7 @@ impl TaskInput {
         TaskInput {
             count: None,
             values: Values::Listed(Vec::new().into_iter()),
+            given: Vec::new().into_iter(),
             next_id: 0,
             error: None,
             path: path.to_path_buf(),
@@ -124,8 +182,15 @@ impl TaskInput {
         self.error.take()
     }
 
-    /// Tasks read from `path`, or from standard input when `path` is `-`.
-    pub fn from_path(path: &Path) -> Result<Self, InputError> {
+    /// These tasks, after the `--task` values `given` (which take the first ids).
+    pub fn after_given(mut self, given: Vec<Json>) -> Self {
+        self.count = self.count.map(|count| count + given.len());
+        self.given = given.into_iter();
+        self
+    }
+
+    /// Tasks read from `path`, or from standard input when `path` is `-`, written in `format`.
+    pub fn from_path(path: &Path, format: InputFormat) -> Result<Self, InputError> {
         let read_error = |source| InputError::Read {
             path: path.to_path_buf(),
             source,
@@ -136,6 +201,15 @@ impl TaskInput {
             Box::new(File::open(path).map_err(read_error)?)
         };
         let mut reader = BufReader::with_capacity(1 << 16, reader);
+        match format {
+            InputFormat::Json => {}
+            InputFormat::Lines => {
+                return Self::streamed(path, move |sender| {
+                    read_lines(reader, &sender, text_entry);
+                });
+            }
+            InputFormat::Csv => return Self::from_csv(path, reader),
+        }
         // The blank lines before the first value, and the line that holds it.
         let mut head = Vec::new();
         let first_line = loop {
@@ -172,14 +246,90 @@ impl TaskInput {
             return Ok(input);
         }
         let reader = BufReader::with_capacity(1 << 16, head.chain(reader));
+        Self::streamed(path, move |sender| read_lines(reader, &sender, json_entry))
+    }
+
+    /// Tasks that `read` sends from a thread of its own, read from `path`.
+    fn streamed(
+        path: &Path,
+        read: impl FnOnce(crossbeam_channel::Sender<Incoming>) + Send + 'static,
+    ) -> Result<Self, InputError> {
         let (sender, receiver) = bounded(READ_AHEAD);
         thread::Builder::new()
             .name("quack-input".to_owned())
-            .spawn(move || read_lines(reader, &sender))
-            .map_err(read_error)?;
+            .spawn(move || read(sender))
+            .map_err(|source| InputError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(TaskInput {
             count: None,
             values: Values::Streamed(receiver, Vec::new().into_iter()),
+            given: Vec::new().into_iter(),
+            next_id: 0,
+            error: None,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Tasks of a CSV input: its header is read now (a bad one is an error before the run), its
+    /// rows by a thread.
+    fn from_csv(path: &Path, reader: BufReader<Box<dyn Read + Send>>) -> Result<Self, InputError> {
+        let (sender, receiver) = bounded(READ_AHEAD);
+        let pending = Arc::new(Mutex::new(Vec::new()));
+        let reader = SendBeforeRead {
+            inner: reader,
+            pending: Arc::clone(&pending),
+            sender,
+        };
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let header_error = |problem: String| InputError::CsvHeader {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let names = match csv.byte_headers() {
+            Ok(names) => names.clone(),
+            Err(error) => {
+                return Err(match error.into_kind() {
+                    csv::ErrorKind::Io(source) => InputError::Read {
+                        path: path.to_path_buf(),
+                        source,
+                    },
+                    other => header_error(format!("{other:?}")),
+                });
+            }
+        };
+        if names.is_empty() || (names.len() == 1 && names[0].is_empty()) {
+            return Err(InputError::EmptyInput {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut header = Vec::with_capacity(names.len());
+        for (index, name) in names.iter().enumerate() {
+            let column = index + 1;
+            let name = std::str::from_utf8(name)
+                .map_err(|_| header_error(format!("column {column}'s name is not UTF-8")))?;
+            if name.is_empty() {
+                return Err(header_error(format!("column {column} has no name")));
+            }
+            if header.iter().any(|seen: &String| seen == name) {
+                return Err(header_error(format!(
+                    "the name {name:?} is given to two columns"
+                )));
+            }
+            header.push(name.to_owned());
+        }
+        thread::Builder::new()
+            .name("quack-input".to_owned())
+            .spawn(move || read_csv(csv, &header, &pending))
+            .map_err(|source| InputError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(TaskInput {
+            count: None,
+            values: Values::Streamed(receiver, Vec::new().into_iter()),
+            given: Vec::new().into_iter(),
             next_id: 0,
             error: None,
             path: path.to_path_buf(),
@@ -187,14 +337,124 @@ impl TaskInput {
     }
 }
 
+/// A CSV input's reader, which sends the rows parsed so far before it reads (and so before it
+/// may wait for a pipe): rows go in batches of what the CSV reader's buffer held, and a pipe
+/// that pauses never holds back the rows already in.
+struct SendBeforeRead<R> {
+    inner: R,
+    /// Entries parsed and not sent yet.
+    pending: Arc<Mutex<Vec<Entry>>>,
+    sender: crossbeam_channel::Sender<Incoming>,
+}
+
+impl<R> SendBeforeRead<R> {
+    /// Sends the entries pending; false when the run takes no more.
+    fn send_pending(&self) -> bool {
+        let batch =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        batch.is_empty() || self.sender.send(batch).is_ok()
+    }
+}
+
+impl<R: Read> Read for SendBeforeRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.send_pending() {
+            // The run is over: the input ends here.
+            return Ok(0);
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Reads the rows of `csv` (its header already read: `header`, the names) into tasks, each an
+/// object of the header's names, until the input ends or the run takes no more.
+fn read_csv<R: Read>(
+    mut csv: csv::Reader<SendBeforeRead<R>>,
+    header: &[String],
+    pending: &Mutex<Vec<Entry>>,
+) {
+    let mut record = csv::ByteRecord::new();
+    let push = |entry: Entry| {
+        let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.push(entry);
+        pending.len() >= READ_BATCH
+    };
+    loop {
+        let entry = match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let row = record.position().map_or(0, csv::Position::line);
+                if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                row_entry(&record, header, row)
+            }
+            Err(error) => match error.into_kind() {
+                csv::ErrorKind::Io(error) => {
+                    push(Entry::Broken(error.to_string()));
+                    break;
+                }
+                other => Entry::Broken(format!("{other:?}")),
+            },
+        };
+        let broken = matches!(entry, Entry::Broken(_));
+        if push(entry) && !csv.get_ref().send_pending() {
+            return;
+        }
+        if broken {
+            break;
+        }
+    }
+    csv.get_ref().send_pending();
+}
+
+/// The task of one CSV row (`row`: its line in the input), or why it is not one.
+fn row_entry(record: &csv::ByteRecord, header: &[String], row: u64) -> Entry {
+    // The fields as a CSV line would hold them, unquoted.
+    let shown = || {
+        let fields: Vec<_> = record.iter().map(String::from_utf8_lossy).collect();
+        fields
+            .join(",")
+            .chars()
+            .take(SHOWN_OF_INVALID)
+            .collect::<String>()
+    };
+    if record.len() != header.len() {
+        return Entry::Invalid {
+            error: format!(
+                "row {row} has {} fields where the header has {}; give every row one field per column",
+                record.len(),
+                header.len()
+            ),
+            text: shown(),
+        };
+    }
+    let mut object = serde_json::Map::with_capacity(header.len());
+    for (name, field) in header.iter().zip(record) {
+        let Ok(text) = std::str::from_utf8(field) else {
+            return Entry::Invalid {
+                error: format!("row {row}'s field {name:?} is not UTF-8 text"),
+                text: shown(),
+            };
+        };
+        object.insert(name.clone(), lenient_json(text));
+    }
+    Entry::Task(Json::from_value(&Value::Object(object)))
+}
+
 /// The longest stretch of an invalid line kept as its task's input.
 const SHOWN_OF_INVALID: usize = 200;
 
-/// Reads JSON Lines from `reader` into `sender` until the input ends (or the run stops taking
-/// them): each non-blank line a task, or an invalid entry that says which line is not JSON. Entries
+/// Reads lines from `reader` into `sender` until the input ends (or the run stops taking
+/// them): each non-blank line a task, or an invalid entry that says why it is not one, as `entry`
+/// makes them (see [`json_entry`], [`text_entry`]). Entries
 /// go in batches of up to [`READ_BATCH`], and a batch is sent as soon as the input has no more at
 /// hand, so a slow pipe's lines are never held back.
-fn read_lines(mut reader: BufReader<impl Read>, sender: &crossbeam_channel::Sender<Incoming>) {
+fn read_lines(
+    mut reader: BufReader<impl Read>,
+    sender: &crossbeam_channel::Sender<Incoming>,
+    entry: fn(&[u8], u64) -> Entry,
+) {
     let mut line = Vec::new();
     let mut number = 0u64;
     let mut batch = Vec::with_capacity(READ_BATCH);
@@ -224,8 +484,28 @@ fn read_lines(mut reader: BufReader<impl Read>, sender: &crossbeam_channel::Send
     }
 }
 
-/// The entry for line `number` of the input, `line` (not blank).
-fn entry(line: &[u8], number: u64) -> Entry {
+/// The entry of line `number` of a lines input, `line` (not blank): the line as a string,
+/// without its line ending.
+fn text_entry(line: &[u8], number: u64) -> Entry {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match std::str::from_utf8(line) {
+        Ok(text) => Entry::Task(Json::from_value(&Value::String(text.to_owned()))),
+        Err(error) => Entry::Invalid {
+            error: format!(
+                "line {number} is not UTF-8 text (at byte {}); each line must be text",
+                error.valid_up_to() + 1
+            ),
+            text: String::from_utf8_lossy(line)
+                .chars()
+                .take(SHOWN_OF_INVALID)
+                .collect(),
+        },
+    }
+}
+
+/// The entry for line `number` of a JSON Lines input, `line` (not blank).
+fn json_entry(line: &[u8], number: u64) -> Entry {
     match Json::parse_slice(line) {
         Ok(value) => Entry::Task(value),
         Err(error) => {
@@ -236,7 +516,7 @@ fn entry(line: &[u8], number: u64) -> Entry {
             let message = message.split(" at line ").next().unwrap_or(&message);
             Entry::Invalid {
                 error: format!(
-                    "line {number} is not JSON ({message} at column {}); each line must be one JSON value",
+                    "line {number} is not JSON ({message} at column {}); each line must be one JSON value (--input-format lines takes each line as text)",
                     error.column()
                 ),
                 text: shown,
@@ -247,6 +527,11 @@ fn entry(line: &[u8], number: u64) -> Entry {
 
 impl TaskSource for TaskInput {
     fn poll_task(&mut self) -> Polled {
+        if let Some(value) = self.given.next() {
+            let id = self.next_id;
+            self.next_id += 1;
+            return Polled::Ready(Task::new(id, value));
+        }
         let entry = match &mut self.values {
             Values::Listed(values) => match values.next() {
                 Some(value) => Entry::Task(value),
@@ -322,7 +607,14 @@ mod tests {
     fn read_all(text: &str) -> (Option<usize>, Vec<Result<Value, String>>) {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(text.as_bytes()).unwrap();
-        let mut input = TaskInput::from_path(file.path()).unwrap();
+        read_all_as(text, InputFormat::Json)
+    }
+
+    /// [`read_all`] in `format`.
+    fn read_all_as(text: &str, format: InputFormat) -> (Option<usize>, Vec<Result<Value, String>>) {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        let mut input = TaskInput::from_path(file.path(), format).unwrap();
         let mut values = Vec::new();
         loop {
             match input.poll_task() {
@@ -382,7 +674,7 @@ mod tests {
         #[test]
         fn every_non_blank_line_is_one_entry(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
             let (sender, receiver) = crossbeam_channel::unbounded();
-            read_lines(BufReader::new(std::io::Cursor::new(bytes.clone())), &sender);
+            read_lines(BufReader::new(std::io::Cursor::new(bytes.clone())), &sender, json_entry);
             drop(sender);
             let entries: Vec<Entry> = receiver.into_iter().flatten().collect();
             let lines = bytes
@@ -392,6 +684,51 @@ mod tests {
             proptest::prop_assert_eq!(entries.len(), lines);
             proptest::prop_assert!(entries.iter().all(|entry| !matches!(entry, Entry::Broken(_))));
         }
+    }
+
+    #[test]
+    fn lines_are_strings_without_their_line_ending() {
+        let (_, values) = read_all_as("a b.txt\r\n\n{\"x\": 1}\n42", InputFormat::Lines);
+        assert_eq!(
+            values,
+            vec![
+                Ok("a b.txt".into()),
+                Ok("{\"x\": 1}".into()),
+                Ok("42".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_rows_are_objects_of_the_header_and_a_short_row_fails_alone() {
+        let (_, values) = read_all_as("n,name\n12,\"Donald, D.\"\n7\n007,null\n", InputFormat::Csv);
+        assert_eq!(values.len(), 3, "{values:?}");
+        assert_eq!(
+            values[0],
+            Ok(serde_json::json!({"n": 12, "name": "Donald, D."}))
+        );
+        assert!(
+            values[1]
+                .as_ref()
+                .unwrap_err()
+                .starts_with("row 3 has 1 fields where the header has 2"),
+            "{values:?}"
+        );
+        assert_eq!(values[2], Ok(serde_json::json!({"n": "007", "name": null})));
+    }
+
+    #[test]
+    fn auto_goes_by_the_name_alone() {
+        assert_eq!(InputFormat::by_name(Path::new("t.CSV")), InputFormat::Csv);
+        assert_eq!(
+            InputFormat::by_name(Path::new("names.txt")),
+            InputFormat::Lines
+        );
+        assert_eq!(
+            InputFormat::by_name(Path::new("t.jsonl")),
+            InputFormat::Json
+        );
+        assert_eq!(InputFormat::by_name(Path::new("-")), InputFormat::Json);
     }
 
     #[test]

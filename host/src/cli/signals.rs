@@ -30,7 +30,7 @@ use std::{
 
 use crate::{
     cli::error::{HostError, exit_interrupted},
-    input::{InputError, TaskInput},
+    input::{InputError, InputFormat, TaskInput},
 };
 
 /// How long after a stopping signal a run still going says why.
@@ -124,21 +124,21 @@ pub const TICK: Duration = Duration::from_millis(20);
 /// input (or a FIFO) may send its first line much later, or never. Then the run gets no tasks,
 /// starts interrupted and ends as any interrupted run does (the report written, 128 + the
 /// signal's number). A regular file is read as it is.
-pub fn read_input(path: &Path) -> Result<TaskInput, InputError> {
+pub fn read_input(path: &Path, format: InputFormat) -> Result<TaskInput, InputError> {
     let regular =
         path != Path::new("-") && std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file());
     if regular || INSTALLED.get().is_none() {
-        return TaskInput::from_path(path);
+        return TaskInput::from_path(path, format);
     }
     let (send, receive) = crossbeam_channel::bounded(1);
     let owned = path.to_path_buf();
     let started = std::thread::Builder::new()
         .name("quack-input-start".to_owned())
         .spawn(move || {
-            let _ = send.send(TaskInput::from_path(&owned));
+            let _ = send.send(TaskInput::from_path(&owned, format));
         });
     if started.is_err() {
-        return TaskInput::from_path(path);
+        return TaskInput::from_path(path, format);
     }
     loop {
         if cancelled().is_some() {
@@ -149,7 +149,7 @@ pub fn read_input(path: &Path) -> Result<TaskInput, InputError> {
             Ok(read) => return read,
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                return TaskInput::from_path(path);
+                return TaskInput::from_path(path, format);
             }
         }
     }

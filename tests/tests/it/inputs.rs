@@ -247,3 +247,132 @@ fn json_lines_keep_their_values_and_refuse_what_a_report_could_not_hold() {
         );
     }
 }
+
+/// `find ... | host run P --input - --input-format lines`: each line is one string task, its line
+/// ending left out (a CRLF too), blank lines skipped, and a line that is not UTF-8 fails alone.
+#[test]
+fn lines_from_standard_input_are_string_tasks() {
+    let mut child = host(&[
+        "run",
+        &plugin_arg("misbehave"),
+        "--input",
+        "-",
+        "--input-format",
+        "lines",
+        "--json",
+        "-",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"ok\nerror\r\n\n\xff\xfe\nok\n")
+        .unwrap();
+    let result: Run = child.wait_with_output().unwrap().into();
+    result.expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_valid_report(&report);
+    let tasks = report["tasks"].as_array().unwrap();
+    let seen: Vec<(&serde_json::Value, &serde_json::Value)> = tasks
+        .iter()
+        .map(|task| (&task["input"], &task["status"]))
+        .collect();
+    assert_eq!(seen.len(), 4, "{report:#}");
+    assert_eq!(seen[0], (&"ok".into(), &"ok".into()));
+    assert_eq!(seen[1], (&"error".into(), &"error".into()), "no \\r kept");
+    assert_eq!(seen[3], (&"ok".into(), &"ok".into()));
+    assert!(
+        tasks[2]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 4 is not UTF-8 text"),
+        "{report:#}"
+    );
+}
+
+/// A CSV file (picked by its name with the default `auto`) gives one object per row, named by
+/// the header; a row with the wrong number of fields is a failed task of its own.
+#[test]
+fn csv_rows_are_object_tasks_named_by_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.csv");
+    std::fs::write(&path, "n,from,to\n12,1,12\n\"28\",1,28\n5,1\n").unwrap();
+    let (result, report) = run_with_report(&[
+        "run",
+        &plugin_arg("factorize"),
+        "--no-split",
+        "--input",
+        path.to_str().unwrap(),
+    ]);
+    result.expect_code(1);
+    let tasks = report["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 3, "{report:#}");
+    assert_eq!(
+        tasks[0]["input"],
+        serde_json::json!({"n": 12, "from": 1, "to": 12})
+    );
+    assert_eq!(tasks[0]["status"], "ok", "{report:#}");
+    assert_eq!(tasks[1]["status"], "ok", "{report:#}");
+    assert!(
+        tasks[2]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("row 4 has 2 fields where the header has 3"),
+        "{report:#}"
+    );
+}
+
+/// A CSV header that cannot name fields stops the run before it starts, with a sentence.
+#[test]
+fn a_csv_header_with_a_name_twice_is_refused() {
+    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    write!(file, "n,n\n1,2\n").unwrap();
+    let result = run(&[
+        "run",
+        &plugin_arg("factorize"),
+        "--input",
+        file.path().to_str().unwrap(),
+    ]);
+    result.expect_code(9);
+    assert!(
+        result
+            .one_error_line()
+            .contains("the name \"n\" is given to two columns"),
+        "{result:#?}"
+    );
+}
+
+/// `--task` beside `--input`: the given tasks run first, with the first ids.
+#[test]
+fn tasks_given_beside_an_input_run_first() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    write!(file, "10\n15\n").unwrap();
+    let (result, report) = run_with_report(&[
+        "run",
+        &plugin_arg("factorize"),
+        "--task",
+        "7",
+        "--input",
+        file.path().to_str().unwrap(),
+    ]);
+    result.expect_code(0);
+    let inputs: Vec<(u64, i64)> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| {
+            (
+                task["id"].as_u64().unwrap(),
+                task["input"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mut sorted = inputs.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, vec![(0, 7), (1, 10), (2, 15)], "{report:#}");
+}

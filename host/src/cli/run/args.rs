@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     cli::duration::{parse_duration, parse_span},
-    input::lenient_json,
+    input::{InputFormat, lenient_json},
     interfaces::Role,
     runner::{Mode, WorkersFlag},
 };
@@ -21,6 +21,9 @@ Examples:
   host run plugins/libfactorize.so --workers 2 --trace run.trace.json   (Perfetto, chrome://tracing)
   host run plugins/libfactorize.so --workers 2 --html run.html          (one file, any browser)
   host run plugins/libslow_io.so --input tasks.jsonl --format jsonl
+  find . -name '*.txt' | host run ./libcount_words.so --input - --input-format lines
+  host run plugins/libfactorize.so --no-split --input parts.csv (a header row: n,from,to)
+  host run plugins/libfactorize.so --task 12 --input more.jsonl  (12 runs first, as task 0)
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
   host run plugins/libfactorize.so --slurm --workers 2 --slurm-args '-p debug -t 10'
@@ -71,14 +74,24 @@ pub struct RunArgs {
     /// (plugins/python/factorize.py)
     pub plugin: PathBuf,
 
-    /// Read tasks from FILE ('-' for standard input): one JSON value per line, each a task
-    /// (streamed; a line `[1, 2]` is one task), or one JSON array of tasks that goes on past its
-    /// first line (as `jq .` writes it). Without --input or --task, the plugin's default input
-    /// runs.
-    #[arg(long, value_name = "FILE", conflicts_with = "tasks")]
+    /// Read tasks from FILE ('-' for standard input), written as --input-format says. Without
+    /// --input or --task, the plugin's default input runs.
+    #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
 
-    /// One task as JSON (a bare word is taken as a string); repeat for more tasks.
+    /// How --input's tasks are written. json: one JSON value per line, each a task (streamed; a
+    /// line `[1, 2]` is one task), or one JSON array of tasks that goes on past its first line
+    /// (as `jq .` writes it). lines: each line one task, a string (its line ending left out).
+    /// csv: a header row of column names, then each row one task, an object of those names (a
+    /// value is JSON when it reads as JSON, as with --set: 12, true, null; else text). In every
+    /// format blank lines are skipped, and a line or row that cannot be a task is a failed task
+    /// of its own. auto goes by the file's name alone: NAME.csv is csv, NAME.txt is lines,
+    /// anything else (standard input too) json.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = InputFormatArg::Auto, requires = "input")]
+    pub input_format: InputFormatArg,
+
+    /// One task as JSON (a bare word is taken as a string); repeat for more tasks. Beside
+    /// --input, these run first (ids from 0), then the input's tasks.
     #[arg(long = "task", value_name = "JSON", allow_hyphen_values = true)]
     pub tasks: Vec<String>,
 
@@ -224,6 +237,31 @@ pub enum ModeArg {
     Thread,
     /// Worker processes (the host re-run), one plugin instance each; crashes stay contained.
     Process,
+}
+
+/// The values of `--input-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    /// By the file's name: .csv is csv, .txt is lines, anything else json.
+    Auto,
+    /// JSON Lines, or one JSON array of tasks.
+    Json,
+    /// Each line a string task.
+    Lines,
+    /// A header row, then each row an object task.
+    Csv,
+}
+
+impl InputFormatArg {
+    /// The format `path` is read in.
+    pub fn for_path(self, path: &std::path::Path) -> InputFormat {
+        match self {
+            InputFormatArg::Auto => InputFormat::by_name(path),
+            InputFormatArg::Json => InputFormat::Json,
+            InputFormatArg::Lines => InputFormat::Lines,
+            InputFormatArg::Csv => InputFormat::Csv,
+        }
+    }
 }
 
 /// The values of `--as`.

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     cli::{error::HostError, launch::Launch, signals::read_input},
-    input::{TaskInput, lenient_task},
+    input::{InputFormat, TaskInput, lenient_task},
     interfaces::Role,
     plugin::PluginInfo,
     runner::{Limits, Mode, RunError, SplitPolicy, WorkersFlag},
@@ -82,8 +82,8 @@ pub struct RunPlan {
 pub enum TaskSpec {
     /// `--task`, each one JSON or a bare word.
     Given(Vec<String>),
-    /// `--input FILE` (`-`: stdin).
-    File(PathBuf),
+    /// `--input FILE` (`-`: stdin) in its format, after the `--task` values given beside it.
+    File(PathBuf, InputFormat, Vec<String>),
     /// The plugin's default input.
     Default,
 }
@@ -159,8 +159,11 @@ impl RunPlan {
         .filter_map(|(flag, given)| given.then_some(flag))
         .collect();
         let tasks = match (args.tasks, args.input) {
-            (tasks, _) if !tasks.is_empty() => TaskSpec::Given(tasks),
-            (_, Some(path)) => TaskSpec::File(path),
+            (tasks, Some(path)) => {
+                let format = args.input_format.for_path(&path);
+                TaskSpec::File(path, format, tasks)
+            }
+            (tasks, None) if !tasks.is_empty() => TaskSpec::Given(tasks),
             _ => TaskSpec::Default,
         };
         Ok(RunPlan {
@@ -206,7 +209,7 @@ impl RunPlan {
 
     /// Whether the tasks come from stdin (`--input -`).
     pub fn reads_stdin(&self) -> bool {
-        matches!(&self.tasks, TaskSpec::File(path) if path.as_os_str() == "-")
+        matches!(&self.tasks, TaskSpec::File(path, ..) if path.as_os_str() == "-")
     }
 
     /// The limits of every task.
@@ -233,7 +236,8 @@ impl RunPlan {
             TaskSpec::Given(tasks) => {
                 TaskInput::from_json(tasks.iter().map(|task| lenient_task(task)).collect())?
             }
-            TaskSpec::File(path) => read_input(path)?,
+            TaskSpec::File(path, format, given) => read_input(path, *format)?
+                .after_given(given.iter().map(|task| lenient_task(task)).collect()),
             TaskSpec::Default => TaskInput::from_values(plugin.description.default_input.clone())?,
         })
     }
