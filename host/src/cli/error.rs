@@ -266,6 +266,20 @@ pub enum HostError {
     /// Standard output could not be written.
     #[error("could not write to standard output: {0}")]
     Output(#[source] io::Error),
+    /// A file a run writes beside its report (`--joblog`, `--junit`) could not be written.
+    #[error(
+        "could not write the {flag} file {}: {source}; give a path in a directory you can write",
+        .path.display()
+    )]
+    LogFile {
+        /// The flag that named it.
+        flag: &'static str,
+        /// The path given.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
     /// `host new` wrote nothing.
     #[error(transparent)]
     New(#[from] NewError),
@@ -318,9 +332,10 @@ impl HostError {
             }
             HostError::Run(_) => EXIT_WORKERS_FAILED,
             HostError::Report(error) if error.before_the_run() => EXIT_REPORT_REFUSED,
-            HostError::Report(_) | HostError::Output(_) | HostError::ManPage { .. } => {
-                EXIT_WRITE_FAILED
-            }
+            HostError::Report(_)
+            | HostError::Output(_)
+            | HostError::LogFile { .. }
+            | HostError::ManPage { .. } => EXIT_WRITE_FAILED,
             HostError::ListDirectory { .. } => EXIT_NOT_FOUND,
             HostError::New(
                 NewError::InvalidName { .. }

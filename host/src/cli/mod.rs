@@ -198,8 +198,26 @@ mod tests {
             (&["host", "run", "p.so", "--mode", "fast"], false),
             (&["host", "run", "p.so", "--workers", "0"], false),
             (&["host", "run", "p.so", "--set", "novalue"], false),
+            // --task values run before --input's tasks.
             (
                 &["host", "run", "p.so", "--task", "1", "--input", "f.json"],
+                true,
+            ),
+            (&["host", "run", "p.so", "--input-format", "csv"], false),
+            (
+                &[
+                    "host",
+                    "run",
+                    "p.so",
+                    "--input",
+                    "-",
+                    "--input-format",
+                    "xml",
+                ],
+                false,
+            ),
+            (
+                &["host", "run", "p.so", "--dry-run", "--json", "r.json"],
                 false,
             ),
             (&["host", "inspect", "p.so", "--json"], true),

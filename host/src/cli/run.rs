@@ -9,6 +9,7 @@
 //! [`Run::speak`].
 
 mod args;
+mod dry_run;
 mod output;
 mod pictures;
 mod plan;
@@ -136,30 +137,50 @@ fn run_workload(
     let signals = StopSignals::install()?;
     // Daemons a task starts (a session of their own) become the host's, and go with the run.
     crate::runner::orphans::adopt();
+    let allocation_workers = launch.as_ref().and_then(|launch| launch.default_workers);
+    let workers_start = workers(program, launch, plan.sandbox.as_ref());
     // A launcher makes it process mode (the runner says so in its reason).
     let run = Run::new(plugin)
         .config(plan.config.clone())
         .mode(plan.mode)
-        .workers(
-            plan.workers
-                .map(NonZeroUsize::get)
-                .or(launch.as_ref().and_then(|launch| launch.default_workers)),
-        )
-        .workers_flag(match (plan.workers, launch.as_ref()) {
-            (None, Some(launch)) if launch.default_workers.is_some() => WorkersFlag::Allocation,
+        .workers(plan.workers.map(NonZeroUsize::get).or(allocation_workers))
+        .workers_flag(match (plan.workers, allocation_workers) {
+            (None, Some(_)) => WorkersFlag::Allocation,
             _ => plan.workers_flag,
         })
         .isolate(plan.isolate)
         .limits(limits)
         .split(plan.split)
-        .worker_command(workers(program, launch, plan.sandbox.as_ref()))
+        .worker_command(workers_start.clone())
         .cancel_flag(signals.cancel_flag());
     // Made only for a report: its plugin part reads and hashes the plugin file.
     let head = || ReportHead::new(&info, plan.config.clone());
     let mut look = Look::new(plan.table, &info, &quack_stdout);
     let (choice, split) = run.plan(input.count);
     look.background_flush = split || (choice.mode == Mode::Inline && input.count != Some(1));
-    let mut outputs = Outputs::new(plan.format, plan.report.take(), head, &quack_stdout, look)?;
+    if plan.dry_run {
+        return dry_run::show(
+            &dry_run::Plan {
+                plugin: &info,
+                choice: &choice,
+                split,
+                workers_start: &workers_start,
+                retries: plan.retries,
+                timeout: plan.timeout,
+            },
+            &mut input,
+            &quack_stdout,
+        );
+    }
+    let mut outputs = Outputs::new(
+        plan.format,
+        plan.report.take(),
+        head,
+        &quack_stdout,
+        look,
+        std::mem::take(&mut plan.logs),
+        &info.description.name,
+    )?;
     let stopper = run.stopper();
     stdio::watch_reader(&quack_stdout, move || stopper.stop(Quit::OutputClosed));
     let running = Instant::now();

@@ -1,8 +1,9 @@
 //! The reporters that turn a run's events into output, each a [`Reporter`]: the human table
 //! ([`human`]), JSON Lines ([`jsonl`]), the JSON report ([`ReportWriter`], streamed as tasks
 //! finish, to stdout or through [`file::ReportFile`] to a file renamed into place), the lines
-//! on stderr ([`diagnostics`]), the progress line on a terminal ([`progress`]) and what `-v`
-//! adds ([`verbose`], through `tracing`).
+//! on stderr ([`diagnostics`]), the progress line on a terminal ([`progress`]), what `-v`
+//! adds ([`verbose`], through `tracing`), and the files for other tools: the job log of GNU
+//! parallel's habit ([`joblog`]) and JUnit XML for CI ([`junit`]).
 
 pub mod compare;
 pub mod compare_text;
@@ -10,7 +11,9 @@ pub mod diagnostics;
 pub mod file;
 pub mod html;
 pub mod human;
+pub mod joblog;
 pub mod jsonl;
+pub mod junit;
 pub mod plugin;
 pub mod progress;
 pub mod read;

@@ -66,6 +66,7 @@ impl Reporter for VerboseReporter {
                 part,
                 attempt,
                 will_retry,
+                ..
             } => {
                 let part = part.map_or_else(String::new, |part| {
                     format!(" (part {} of {})", part.index + 1, part.of)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Attempt, Choice, Part, Summary, TaskRecord};
+use super::{Attempt, Choice, Json, Part, Summary, TaskRecord};
 
 /// Something that happened during a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +52,10 @@ pub enum EventKind {
         id: u64,
         /// Which part of a split task failed, if it was a part.
         part: Option<Part>,
+        /// The input of the task (of the part, for a part) that failed.
+        input: Json,
+        /// Which attempt it was, from 1.
+        number: u32,
         /// The failed attempt.
         attempt: Attempt,
         /// Whether the task runs again (`--retries`); if not, its `TaskFinished` follows.

@@ -213,11 +213,14 @@ impl<'a> Outbox<'a> {
         self.stamp(&mut record);
         let (id, part) = (record.id, record.part);
         let attempt = Attempt::of(&record);
+        let number = u32::try_from(record.attempts.len() + 1).unwrap_or(u32::MAX);
         match record.retry(retries) {
             Retry::RunAgain(again) => {
                 self.emit(EventKind::AttemptFailed {
                     id,
                     part,
+                    input: again.input.clone(),
+                    number,
                     attempt,
                     will_retry: true,
                 });
@@ -227,6 +230,8 @@ impl<'a> Outbox<'a> {
                 self.emit(EventKind::AttemptFailed {
                     id,
                     part,
+                    input: record.input.clone(),
+                    number,
                     attempt,
                     will_retry: false,
                 });

@@ -56,6 +56,28 @@ pub fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
+/// The signal that a reason written with [`describe_exit`] names (`SIGSEGV (segmentation
+/// fault)`, `signal 31`), if it names one.
+pub fn signal_named(reason: &str) -> Option<i32> {
+    const NAMED: [(&str, i32); 9] = [
+        ("SIGSEGV", libc::SIGSEGV),
+        ("SIGABRT", libc::SIGABRT),
+        ("SIGKILL", libc::SIGKILL),
+        ("SIGTERM", libc::SIGTERM),
+        ("SIGBUS", libc::SIGBUS),
+        ("SIGILL", libc::SIGILL),
+        ("SIGFPE", libc::SIGFPE),
+        ("SIGPIPE", libc::SIGPIPE),
+        ("SIGINT", libc::SIGINT),
+    ];
+    if let Some((_, signal)) = NAMED.iter().find(|(name, _)| reason.contains(name)) {
+        return Some(*signal);
+    }
+    let (_, after) = reason.split_once("signal ")?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// A limit for people, in the largest unit that shows it whole: `2s`, `500ms`, `250us`, `1ns`;
 /// a limit that is not a whole number of any of them is shown in the next unit down.
 pub fn human_duration(duration: Duration) -> String {

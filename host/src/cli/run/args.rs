@@ -25,6 +25,8 @@ Examples:
   host run plugins/libfactorize.so --no-split --input parts.csv (a header row: n,from,to)
   host run plugins/libfactorize.so --task 12 --input more.jsonl  (12 runs first, as task 0)
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
+  host run plugins/libfactorize.so --joblog run.log --junit junit.xml   (tail -f run.log)
+  host run plugins/libfactorize.so --slurm --workers 4 --dry-run
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
   host run plugins/libfactorize.so --slurm --workers 2 --slurm-args '-p debug -t 10'
   host run plugins/libduck.so --set name=Donald
@@ -171,6 +173,26 @@ pub struct RunArgs {
     /// slow tail, the failed tasks (`host report --help` says more). Checked before the run.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Write a line for each attempt to FILE as it finishes, flushed at once, so `tail -f FILE`
+    /// follows the run: tab-separated with a header, GNU parallel's --joblog columns (Seq, Host,
+    /// Starttime, JobRuntime, Send, Receive, Exitval, Signal, Command) and then Quack's (Task,
+    /// Attempt, Worker, Status, Error). Tabs, newlines and control characters in a field are
+    /// written as escapes (\t, \n, \u{1b}), so a line is always one attempt.
+    #[arg(long, value_name = "FILE")]
+    pub joblog: Option<PathBuf>,
+
+    /// Write the run as JUnit XML to FILE when it ends, for CI systems: a testcase per task
+    /// (named `task ID: INPUT`), a failure for `error`, an error for `crashed` and `timeout`,
+    /// skipped for `cancelled` and `not-run`, each with its reason.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Show what the run would do and run nothing: the mode and why, the workers and how they
+    /// would start (the worker command, through --launcher or srun), whether tasks would be cut
+    /// into parts, and the first tasks. The plugin is loaded (or, isolated, probed) to know what
+    /// it is; no task, split or merge runs and no worker starts.
+    #[arg(long, conflicts_with_all = ["json", "joblog", "junit", "trace", "html"])]
+    pub dry_run: bool,
 
     /// Start every worker process through this launcher: its words go before the worker command
     /// (`host worker`), e.g. 'ssh node1'. COMMAND is split as a shell splits words: quote a word

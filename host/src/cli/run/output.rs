@@ -1,10 +1,12 @@
 //! What a `host run` writes: [`Outputs`], every reporter of a Workload's run (the lines on
 //! stderr, the table or JSON Lines on stdout, the JSON report on stdout or in its file, the
-//! progress line, `-v`), [`SpeechOutputs`] for an Animal's speech, and [`Look`], how they look.
+//! progress line, `-v`, `--joblog`, `--junit`), [`SpeechOutputs`] for an Animal's speech, and
+//! [`Look`], how they look.
 
 use std::{
     fs::File,
     io::{self, BufWriter, Write},
+    path::{Path, PathBuf},
 };
 
 use super::args::Format;
@@ -20,7 +22,9 @@ use crate::{
         diagnostics::Diagnostics,
         file::ReportFile,
         human::{HumanReporter, TableOptions},
+        joblog::JobLog,
         jsonl::JsonlReporter,
+        junit::Junit,
         progress::{AroundProgress, ProgressReporter, StderrLines},
         timed::TimedFlush,
         verbose::VerboseReporter,
@@ -95,6 +99,93 @@ impl Reporter for ReportOutput {
     }
 }
 
+/// The files a run writes for other tools, opened before it starts.
+#[derive(Default)]
+pub struct LogFiles {
+    /// `--joblog`: its path and its file.
+    pub joblog: Option<(PathBuf, File)>,
+    /// `--junit`.
+    pub junit: Option<JunitFile>,
+}
+
+/// Where `--junit` writes: a temporary file beside its path, renamed into place at the end, so
+/// a CI system never reads half a document.
+pub struct JunitFile {
+    path: PathBuf,
+    temporary: tempfile::NamedTempFile,
+}
+
+impl JunitFile {
+    /// Makes the temporary file beside `path`, or says why it cannot be.
+    pub fn create(path: &Path) -> Result<Self, HostError> {
+        let error = |source| HostError::LogFile {
+            flag: "--junit",
+            path: path.to_path_buf(),
+            source,
+        };
+        let directory = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temporary = tempfile::Builder::new()
+            .prefix(".quack-junit-")
+            .tempfile_in(&directory)
+            .map_err(error)?;
+        Ok(JunitFile {
+            path: std::path::absolute(path).map_err(error)?,
+            temporary,
+        })
+    }
+
+    /// Writes `junit` and renames it into place.
+    fn finish(self, junit: &Junit) -> Result<(), HostError> {
+        let error = |source| HostError::LogFile {
+            flag: "--junit",
+            path: self.path.clone(),
+            source,
+        };
+        junit
+            .write_to(BufWriter::new(self.temporary.as_file()))
+            .map_err(error)?;
+        self.temporary
+            .persist(&self.path)
+            .map_err(|persist| error(persist.error))?;
+        Ok(())
+    }
+}
+
+/// The job log and JUnit document of a run, as they are written.
+struct Logs {
+    joblog: Option<JobLog<File>>,
+    junit: Option<(JunitFile, Junit)>,
+}
+
+impl Logs {
+    fn report(&mut self, event: &Event) {
+        if let Some(joblog) = &mut self.joblog {
+            let _ = joblog.report(event);
+        }
+        if let Some((_, junit)) = &mut self.junit {
+            let _ = junit.report(event);
+        }
+    }
+
+    /// Writes the JUnit file, then says whether the job log could not be written.
+    fn finish(self, joblog_path: Option<&Path>) -> Result<(), HostError> {
+        if let Some((file, junit)) = self.junit {
+            file.finish(&junit)?;
+        }
+        match (self.joblog.and_then(JobLog::failure), joblog_path) {
+            (Some(source), Some(path)) => Err(HostError::LogFile {
+                flag: "--joblog",
+                path: path.to_path_buf(),
+                source,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// What `--format` prints on stdout.
 enum StdoutReporter {
     Human(HumanReporter<QuackOut>),
@@ -113,6 +204,9 @@ pub struct Outputs {
     // The progress line and -v.
     progress: Option<ProgressReporter>,
     verbose: VerboseReporter,
+    logs: Logs,
+    /// `--joblog`'s path, for its error.
+    joblog_path: Option<PathBuf>,
     /// Whether a write to stdout found its reader gone (up to the last one, the summary's).
     pub stdout_closed: bool,
 }
@@ -194,7 +288,22 @@ impl Outputs {
         head: impl Fn() -> ReportHead,
         quack_stdout: &File,
         look: Look,
+        files: LogFiles,
+        plugin_name: &str,
     ) -> Result<Self, HostError> {
+        let joblog_path = files.joblog.as_ref().map(|(path, _)| path.clone());
+        let joblog = match files.joblog {
+            None => None,
+            Some((path, file)) => Some(JobLog::new(file).map_err(|source| HostError::LogFile {
+                flag: "--joblog",
+                path,
+                source,
+            })?),
+        };
+        let logs = Logs {
+            joblog,
+            junit: files.junit.map(|file| (file, Junit::new(plugin_name))),
+        };
         let report_on_stdout = matches!(target, Some(ReportTarget::Stdout));
         let out = || quack_stdout.try_clone().map_err(HostError::Output);
         let stdout = match format {
@@ -222,6 +331,8 @@ impl Outputs {
             report,
             progress: look.progress(),
             verbose: VerboseReporter::new(look.hint, crate::runner::sys::cores()),
+            logs,
+            joblog_path,
             stdout_closed: false,
         })
     }
@@ -233,6 +344,7 @@ impl Outputs {
         if let Some(report) = self.report {
             report.finish(quietly)?;
         }
+        self.logs.finish(self.joblog_path.as_deref())?;
         let failure = match self.stdout {
             StdoutReporter::Human(human) => human.failure(),
             StdoutReporter::Jsonl(jsonl) => jsonl.failure(),
@@ -257,6 +369,7 @@ impl Reporter for Outputs {
         }
         let _ = self.stderr.report(event);
         let _ = self.verbose.report(event);
+        self.logs.report(event);
         let flow = match &mut self.stdout {
             StdoutReporter::Human(human) => human.report(event),
             StdoutReporter::Jsonl(jsonl) => jsonl.report(event),

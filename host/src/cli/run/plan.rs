@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::{
     args::{Format, ModeArg, RunArgs},
-    output::{ReportTarget, TableRequest},
+    output::{JunitFile, LogFiles, ReportTarget, TableRequest},
     pictures::Pictures,
 };
 use crate::{
@@ -72,6 +72,10 @@ pub struct RunPlan {
     pub worker_program: Option<PathBuf>,
     /// How the table looks.
     pub table: TableRequest,
+    /// `--joblog` and `--junit`, opened before the run.
+    pub logs: LogFiles,
+    /// `--dry-run`: show the plan, run nothing.
+    pub dry_run: bool,
     /// The options given that only a Workload takes, by their flags (an Animal refuses them).
     pub workload_options: Vec<&'static str>,
     /// `--sandbox`: the policy (its paths absolute) and what this machine enforces of it.
@@ -123,6 +127,7 @@ impl RunPlan {
             ));
         }
         let config = config_object(args.config.as_deref(), &args.sets)?;
+        let logs = log_files(&args)?;
         let report = report_target(&args)?;
         let pictures = Pictures::resolve(
             args.trace.as_deref(),
@@ -154,6 +159,9 @@ impl RunPlan {
             ("--sandbox", sandbox.is_some()),
             ("--trace", args.trace.is_some()),
             ("--html", args.html.is_some()),
+            ("--joblog", args.joblog.is_some()),
+            ("--junit", args.junit.is_some()),
+            ("--dry-run", args.dry_run),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -198,6 +206,8 @@ impl RunPlan {
             },
             workload_options,
             sandbox,
+            logs,
+            dry_run: args.dry_run,
         })
     }
 
@@ -383,4 +393,63 @@ fn report_target(args: &RunArgs) -> Result<Option<ReportTarget>, HostError> {
             )?))
         }
     })
+}
+
+/// Whether `path` and `other` name the same existing file.
+fn same_file(path: &Path, other: &Path) -> bool {
+    match (std::fs::canonicalize(path), std::fs::canonicalize(other)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `--joblog` and `--junit`, checked and opened now: neither may be the plugin, the input, the
+/// report or the other one, which it would overwrite.
+fn log_files(args: &RunArgs) -> Result<LogFiles, HostError> {
+    let others = [
+        (Some(args.plugin.as_path()), "the plugin"),
+        (args.input.as_deref(), "the --input file"),
+        (args.json.as_deref(), "the --json report"),
+    ];
+    let check = |flag: &str, path: &Path, also: Option<(&Path, &str)>| {
+        for (other, what) in others
+            .iter()
+            .copied()
+            .chain(also.map(|(p, w)| (Some(p), w)))
+        {
+            if other.is_some_and(|other| other == path || same_file(path, other)) {
+                return Err(HostError::Usage(format!(
+                    "{flag} {} is {what} itself, which it would overwrite; give it another path",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    };
+    let joblog = match &args.joblog {
+        None => None,
+        Some(path) => {
+            check("--joblog", path, None)?;
+            let file = std::fs::File::create(path).map_err(|source| HostError::LogFile {
+                flag: "--joblog",
+                path: path.clone(),
+                source,
+            })?;
+            Some((path.clone(), file))
+        }
+    };
+    let junit = match &args.junit {
+        None => None,
+        Some(path) => {
+            check(
+                "--junit",
+                path,
+                args.joblog
+                    .as_deref()
+                    .map(|joblog| (joblog, "the --joblog file")),
+            )?;
+            Some(JunitFile::create(path)?)
+        }
+    };
+    Ok(LogFiles { joblog, junit })
 }
