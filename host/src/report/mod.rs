@@ -2,7 +2,7 @@
 //! ([`human`]), JSON Lines ([`jsonl`]), the JSON report ([`ReportWriter`], streamed as tasks
 //! finish, to stdout or through [`file::ReportFile`] to a file renamed into place), the lines
 //! on stderr ([`diagnostics`]), the progress line on a terminal ([`progress`]), what `-v`
-//! adds ([`verbose`], through `tracing`), and the files for other tools: the job log of GNU
+//! adds ([`verbose`], through `tracing`), the lines for slow attempts ([`slow`]), and the files for other tools: the job log of GNU
 //! parallel's habit ([`joblog`]) and JUnit XML for CI ([`junit`]).
 
 pub mod compare;
@@ -17,6 +17,7 @@ pub mod junit;
 pub mod plugin;
 pub mod progress;
 pub mod read;
+pub mod slow;
 pub mod stats;
 pub mod timed;
 pub mod trace;

@@ -44,6 +44,7 @@ mod run_logs;
 mod sandbox;
 mod shell_integration;
 mod signal_stages;
+mod slow_tasks;
 mod split_isolated;
 mod stop_signals;
 mod streaming;

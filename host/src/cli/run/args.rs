@@ -25,6 +25,7 @@ Examples:
   host run plugins/libfactorize.so --no-split --input parts.csv (a header row: n,from,to)
   host run plugins/libfactorize.so --task 12 --input more.jsonl  (12 runs first, as task 0)
   host run plugins/libfactorize.so --isolate --timeout 2s --retries 1
+  host run plugins/libslow_io.so --task 5 --slow-after 2s       (SLOW [> 2s] task 0 ...)
   host run plugins/libfactorize.so --joblog run.log --junit junit.xml   (tail -f run.log)
   host run plugins/libfactorize.so --slurm --workers 4 --dry-run
   host run plugins/libfactorize.so --launcher 'ssh node1' --workers 4
@@ -131,6 +132,12 @@ pub struct RunArgs {
     /// task is reported `timeout`, its thread is abandoned and a new one takes its place.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+
+    /// Print one line on stderr for each attempt still running after DURATION, e.g. 10s or 1m
+    /// (as nextest's SLOW does): `SLOW [> 10s] task 3 (attempt 1, worker 0) is still running`.
+    /// The task goes on (--timeout stops it).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub slow_after: Option<Duration>,
 
     /// Run a task that crashed or timed out again, up to N more times; the report keeps every
     /// attempt.

@@ -26,6 +26,7 @@ use crate::{
         jsonl::JsonlReporter,
         junit::Junit,
         progress::{AroundProgress, ProgressReporter, StderrLines},
+        slow::SlowWatch,
         timed::TimedFlush,
         verbose::VerboseReporter,
     },
@@ -106,6 +107,8 @@ pub struct LogFiles {
     pub joblog: Option<(PathBuf, File)>,
     /// `--junit`.
     pub junit: Option<JunitFile>,
+    /// `--slow-after`.
+    pub slow_after: Option<std::time::Duration>,
 }
 
 /// Where `--junit` writes: a temporary file beside its path, renamed into place at the end, so
@@ -158,6 +161,7 @@ impl JunitFile {
 struct Logs {
     joblog: Option<JobLog<File>>,
     junit: Option<(JunitFile, Junit)>,
+    slow: Option<SlowWatch>,
 }
 
 impl Logs {
@@ -167,6 +171,9 @@ impl Logs {
         }
         if let Some((_, junit)) = &mut self.junit {
             let _ = junit.report(event);
+        }
+        if let Some(slow) = &mut self.slow {
+            let _ = slow.report(event);
         }
     }
 
@@ -303,6 +310,7 @@ impl Outputs {
         let logs = Logs {
             joblog,
             junit: files.junit.map(|file| (file, Junit::new(plugin_name))),
+            slow: files.slow_after.map(SlowWatch::new),
         };
         let report_on_stdout = matches!(target, Some(ReportTarget::Stdout));
         let out = || quack_stdout.try_clone().map_err(HostError::Output);
@@ -389,9 +397,9 @@ impl Reporter for Outputs {
         flow
     }
 
-    /// Only `-vvv` shows tasks as they start.
+    /// Only `-vvv` and `--slow-after` look at tasks as they start.
     fn wants_task_started(&self) -> bool {
-        self.verbose.wants_task_started()
+        self.verbose.wants_task_started() || self.logs.slow.is_some()
     }
 }
 

@@ -162,6 +162,7 @@ impl RunPlan {
             ("--joblog", args.joblog.is_some()),
             ("--junit", args.junit.is_some()),
             ("--dry-run", args.dry_run),
+            ("--slow-after", args.slow_after.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -451,5 +452,9 @@ fn log_files(args: &RunArgs) -> Result<LogFiles, HostError> {
             Some(JunitFile::create(path)?)
         }
     };
-    Ok(LogFiles { joblog, junit })
+    Ok(LogFiles {
+        joblog,
+        junit,
+        slow_after: args.slow_after,
+    })
 }
