@@ -211,6 +211,13 @@ impl<W: Write> HumanReporter<W> {
             line.push_str("input -> result\n");
             self.header_written = true;
         }
+        if self.options.width.is_none() {
+            self.row(&mut line, record);
+            line.push('\n');
+            let written = self.out.write_all(line.as_bytes());
+            self.line = line;
+            return written;
+        }
         let start = line.len();
         // What the plugin said is shown, never obeyed by the terminal (see `safe`).
         let outcome = match (&record.output, &record.error) {
@@ -252,6 +259,54 @@ impl<W: Write> HumanReporter<W> {
         let written = self.out.write_all(line.as_bytes());
         self.line = line;
         written
+    }
+
+    /// One task's row, uncut (no `--width`, as on a pipe), onto `line`: the same text as
+    /// [`prefix`](Self::prefix) and `input -> result` make, written in place (no allocation for
+    /// a task that ends `ok` with a result that is not a string).
+    fn row(&self, line: &mut String, record: &TaskRecord) {
+        push_right(line, Cell::number(record.id).as_str(), 6);
+        line.push_str("  ");
+        let status = record.status.as_str();
+        if self.options.colors {
+            let style = status_style(record.status);
+            let _ = write!(line, "{style}{status}{style:#}");
+        } else {
+            line.push_str(status);
+        }
+        push_spaces(line, 9usize.saturating_sub(status.len()));
+        line.push(' ');
+        push_right(line, Cell::duration(record.duration_seconds).as_str(), 10);
+        if self.columns.worker {
+            line.push(' ');
+            push_right(line, Cell::number(record.worker as u64).as_str(), 6);
+        }
+        if self.columns.parts {
+            line.push(' ');
+            match record.parts {
+                Some(parts) => push_right(line, Cell::number(parts as u64).as_str(), 5),
+                None => push_right(line, "-", 5),
+            }
+        }
+        if self.columns.attempts {
+            line.push(' ');
+            let attempts = record.attempts.len() as u64 + 1;
+            push_right(line, Cell::number(attempts).as_str(), 8);
+        }
+        line.push_str("  ");
+        // What the plugin said is shown, never obeyed by the terminal (see `safe`).
+        push_safe(line, |line| spaced_into(line, record.input.as_str()));
+        line.push_str(" -> ");
+        match (&record.output, &record.error) {
+            // Every task the run did not reach has the run's reason, which stderr says once.
+            _ if record.status == Status::NotRun => line.push_str(NOT_RUN),
+            (Some(output), _) if output.as_str().starts_with('"') => {
+                line.push_str(&safe_string(display_json(output)));
+            }
+            (Some(output), _) => push_safe(line, |line| spaced_into(line, output.as_str())),
+            (None, Some(error)) => line.push_str(&safe_text(error)),
+            (None, None) => {}
+        }
     }
 
     /// Writes the summary line.
@@ -326,6 +381,98 @@ fn status_style(status: Status) -> Style {
     }
 }
 
+/// A short piece of text made on the stack: a number or a duration for a table cell.
+struct Cell {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl Cell {
+    fn empty() -> Self {
+        Cell {
+            bytes: [0; 40],
+            len: 0,
+        }
+    }
+
+    /// `number` in decimal.
+    fn number(mut number: u64) -> Self {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (number % 10) as u8;
+            number /= 10;
+            if number == 0 {
+                break;
+            }
+        }
+        let mut cell = Cell::empty();
+        let count = digits.len() - at;
+        cell.bytes[..count].copy_from_slice(&digits[at..]);
+        cell.len = count;
+        cell
+    }
+
+    /// [`duration`] of `seconds`.
+    fn duration(seconds: f64) -> Self {
+        let mut cell = Cell::empty();
+        // At most 40 bytes: a longer duration (none is) would be cut, never a panic.
+        let _ = if seconds < 1.0 {
+            write!(cell, "{:.1} ms", seconds * 1000.0)
+        } else {
+            write!(cell, "{seconds:.2} s")
+        };
+        cell
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole `str`s are ever written in.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl fmt::Write for Cell {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let end = self.len + text.len();
+        if end > self.bytes.len() {
+            return Err(fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// `text` right-aligned in `width` columns (it is ASCII: a byte is a column).
+fn push_right(line: &mut String, text: &str, width: usize) {
+    push_spaces(line, width.saturating_sub(text.len()));
+    line.push_str(text);
+}
+
+/// `count` spaces.
+fn push_spaces(line: &mut String, count: usize) {
+    const SPACES: &str = "                ";
+    let mut left = count;
+    while left > 0 {
+        let now = left.min(SPACES.len());
+        line.push_str(&SPACES[..now]);
+        left -= now;
+    }
+}
+
+/// What `write` appends to `line`, escaped for a terminal (see `safe`) when it must be.
+fn push_safe(line: &mut String, write: impl FnOnce(&mut String)) {
+    let from = line.len();
+    write(line);
+    let escaped = match safe_text(&line[from..]) {
+        std::borrow::Cow::Owned(escaped) => escaped,
+        std::borrow::Cow::Borrowed(_) => return,
+    };
+    line.truncate(from);
+    line.push_str(&escaped);
+}
+
 /// How many columns `text` takes on a terminal: its characters less ANSI colour codes.
 fn visible_width(text: &str) -> usize {
     let mut width = 0;
@@ -398,6 +545,12 @@ pub fn display_json(json: &Json) -> String {
 /// [`compact`] shows a value: made from the text in one pass, without parsing it.
 pub fn spaced(compact_json: &str) -> String {
     let mut shown = String::with_capacity(compact_json.len() + compact_json.len() / 4);
+    spaced_into(&mut shown, compact_json);
+    shown
+}
+
+/// [`spaced`], appended to `shown`.
+fn spaced_into(shown: &mut String, compact_json: &str) {
     let mut in_string = false;
     let mut escaped = false;
     for character in compact_json.chars() {
@@ -416,7 +569,6 @@ pub fn spaced(compact_json: &str) -> String {
             shown.push(' ');
         }
     }
-    shown
 }
 
 /// A value as compact JSON with a space after each comma (strings keep their quotes).
@@ -450,6 +602,58 @@ pub fn duration(seconds: f64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The rows written in place (no width, as on a pipe) are the rows the general path makes
+    /// when nothing needs cutting, whatever the status, the columns, the colours and the text.
+    #[test]
+    fn rows_written_in_place_match_the_general_path() {
+        let record = |id, status, output: Option<Value>, error: Option<&str>| TaskRecord {
+            id,
+            input: Json::from_value(&json!({"n": [1, "a\u{1b}b"], "s": "x, y"})),
+            status,
+            output: output.as_ref().map(Json::from_value),
+            error: error.map(str::to_owned),
+            worker: 12,
+            start_seconds: 0.5,
+            duration_seconds: if id % 2 == 0 { 0.000_25 } else { 1234.567 },
+            parts: (id % 3 == 0).then_some(4),
+            attempts: Vec::new(),
+            part: None,
+            node: None,
+            part_runs: Vec::new(),
+        };
+        let records = [
+            record(0, Status::Ok, Some(json!([1, 5501])), None),
+            record(1, Status::Ok, Some(json!("a string\twith a tab")), None),
+            record(2, Status::Error, None, Some("asked\u{1b}]0;to fail")),
+            record(3, Status::Crashed, None, Some("worker 0 died")),
+            record(1_234_567, Status::NotRun, None, None),
+            record(5, Status::Cancelled, None, None),
+        ];
+        for colors in [false, true] {
+            for retries in [0, 2] {
+                let lines = |width| {
+                    let options = TableOptions {
+                        width,
+                        retries,
+                        colors,
+                        ..TableOptions::default()
+                    };
+                    let mut reporter = HumanReporter::with_options(Vec::new(), options);
+                    reporter.columns = Columns {
+                        worker: true,
+                        parts: retries > 0,
+                        attempts: retries > 0,
+                    };
+                    for record in &records {
+                        reporter.task(record).unwrap();
+                    }
+                    String::from_utf8(reporter.out).unwrap()
+                };
+                assert_eq!(lines(None), lines(Some(100_000)), "{colors} {retries}");
+            }
+        }
+    }
 
     #[test]
     fn lists_look_like_the_seed() {

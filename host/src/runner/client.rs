@@ -110,6 +110,9 @@ pub(crate) struct Start<'a> {
     pub config: &'a str,
     /// How often the worker says it is alive once started; `None`: never.
     pub heartbeat: Option<Duration>,
+    /// Whether, after an error, the worker waits for the host's leave to go on (see
+    /// [`WorkerClient::give_leave`]).
+    pub pause_after_error: bool,
 }
 
 /// One worker process and the host's ends of its pipes.
@@ -276,6 +279,7 @@ impl WorkerClient {
                 u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1)
             }),
             running_slot: offer,
+            pause_after_error: start.pause_after_error,
         };
         // A worker that died at once shows as its exit; the frame is lost with it.
         let _ = write_frame(&mut stdin, &start).and_then(|()| stdin.flush());
@@ -298,6 +302,13 @@ impl WorkerClient {
     /// [`has_running_slot`](Self::has_running_slot)).
     pub(crate) fn running_task(&self) -> Option<(u64, Instant)> {
         self.running.as_ref().and_then(RunningSlot::running)
+    }
+
+    /// Lets a worker that paused after answering a task with an error go on.
+    pub(crate) fn give_leave(&self) {
+        if let Some(page) = &self.running {
+            page.give_leave();
+        }
     }
 
     /// Whether the worker notes its running task in a page the host reads: then it sends its

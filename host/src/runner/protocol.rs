@@ -83,6 +83,11 @@ pub enum ToWorker {
         /// host's machine: then it may send its answers in batches.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         running_slot: Option<SlotOffer>,
+        /// Whether a worker with a running-task page waits, after answering a task with an
+        /// error, until the host lets it go on (`--max-fail`: no task queued behind the failure
+        /// that stops the run may start).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pause_after_error: bool,
     },
     /// The answer to [`FromWorker::NeedPlugin`]: the plugin file's bytes follow, `size` of them,
     /// as raw frames of at most [`PLUGIN_CHUNK`] bytes.

@@ -20,7 +20,7 @@ use std::{
     io,
     os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
     ptr::NonNull,
-    sync::atomic::{AtomicU64, Ordering::SeqCst},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst},
     time::{Duration, Instant},
 };
 
@@ -38,6 +38,9 @@ struct Words {
     running: AtomicU64,
     /// When the running task started, in nanoseconds of `CLOCK_MONOTONIC`.
     started_ns: AtomicU64,
+    /// Counts the host's leaves to go on after a failed task (a futex: a worker that pauses
+    /// after a failure waits on it).
+    resume: AtomicU32,
 }
 
 /// One worker's shared page, mapped in this process.
@@ -132,6 +135,40 @@ impl RunningSlot {
         self.words().running.store(IDLE, SeqCst);
     }
 
+    /// The number of leaves the host has given so far, read before the worker asks for one.
+    pub(crate) fn leaves(&self) -> u32 {
+        self.words().resume.load(SeqCst)
+    }
+
+    /// Waits until the host gives a leave beyond `seen` ([`leaves`](Self::leaves) read before the
+    /// host could have answered).
+    pub(crate) fn wait_for_leave(&self, seen: u32) {
+        let resume = &self.words().resume;
+        while resume.load(SeqCst) == seen {
+            // SAFETY: a futex wait on a word of the shared page while it holds `seen`; it
+            // returns at once otherwise, on a wake-up, or on a signal.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    resume.as_ptr(),
+                    libc::FUTEX_WAIT,
+                    seen,
+                    std::ptr::null::<libc::timespec>(),
+                );
+            }
+        }
+    }
+
+    /// The host's side: lets a worker that paused after a failed task go on.
+    pub(crate) fn give_leave(&self) {
+        let resume = &self.words().resume;
+        resume.fetch_add(1, SeqCst);
+        // SAFETY: a futex wake-up of the waiters on a word of the shared page.
+        unsafe {
+            libc::syscall(libc::SYS_futex, resume.as_ptr(), libc::FUTEX_WAKE, i32::MAX);
+        }
+    }
+
     /// The task the worker is running and when it started; `None` between tasks.
     pub(crate) fn running(&self) -> Option<(u64, Instant)> {
         let words = self.words();
@@ -190,6 +227,10 @@ mod tests {
         assert!(since >= before.checked_sub(Duration::from_millis(1)).unwrap());
         worker.end();
         assert!(host.running().is_none());
+        let seen = worker.leaves();
+        let waiting = std::thread::spawn(move || worker.wait_for_leave(seen));
+        host.give_leave();
+        waiting.join().unwrap();
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl PluginSource {
             stamp: self.stamp,
             config,
             heartbeat: None,
+            pause_after_error: false,
         }
     }
 

@@ -101,6 +101,7 @@ pub fn serve(sandbox: Option<&Policy>) -> Result<u8, NotStartedByHost> {
             config,
             heartbeat_ms,
             running_slot,
+            pause_after_error,
         }) if protocol == PROTOCOL_VERSION => Start {
             worker,
             plugin,
@@ -109,6 +110,7 @@ pub fn serve(sandbox: Option<&Policy>) -> Result<u8, NotStartedByHost> {
             config,
             heartbeat: (heartbeat_ms > 0).then(|| Duration::from_millis(heartbeat_ms)),
             running: running_slot.and_then(|offer| RunningSlot::adopt(offer.fd, offer.token)),
+            pause_after_error,
         },
         Some(ToWorker::Start { protocol, .. }) => {
             let error = format!(
@@ -135,6 +137,8 @@ struct Start {
     heartbeat: Option<Duration>,
     /// The page shared with the host where the running task is noted, when the host offered one.
     running: Option<RunningSlot>,
+    /// Whether to wait for the host's leave after an error (with a page).
+    pause_after_error: bool,
 }
 
 /// [`serve`] once the host's start message is in: load, say hello, answer tasks.
@@ -153,6 +157,7 @@ fn serve_started(
         config,
         heartbeat,
         running,
+        pause_after_error,
     } = start;
     // A program plugin that dies during a task ends this worker the same way.
     crate::program::serve_in_worker();
@@ -291,11 +296,25 @@ fn serve_started(
             nanos,
         };
         let mut out = lock(&protocol_out);
-        if write_answer(&mut *out, &done, MAX_FRAME, &mut answer).is_err() {
-            return 2;
-        }
+        let failed = match write_answer(&mut *out, &done, MAX_FRAME, &mut answer) {
+            Ok(failed) => failed,
+            Err(_) => return 2,
+        };
         if let Some(page) = &running {
             page.end();
+            // Under --max-fail, nothing runs after a failure until the host has counted it: the
+            // answer goes out now, and the host gives leave unless the run stops there.
+            if failed && pause_after_error {
+                let seen = page.leaves();
+                if out.flush().is_err() {
+                    return 2;
+                }
+                drop(out);
+                page.wait_for_leave(seen);
+                unsent = 0;
+                last_sent = Instant::now();
+                continue;
+            }
         }
         unsent += 1;
         // Before waiting for the host's next task, or once a batch is full, the answers go out.
@@ -332,8 +351,9 @@ fn beat(out: &SharedOut, every: Duration) {
     }
 }
 
-/// Writes a task's answer, made in `body` (a buffer the worker keeps); one too large for a
-/// frame (an error message of a gigabyte) becomes a shorter error of that task instead. Its size
+/// Writes a task's answer, made in `body` (a buffer the worker keeps), and says whether it was an
+/// error; one too large for a frame (an error message of a gigabyte) becomes a shorter error of
+/// that task instead. Its size
 /// is counted before it is made whenever it might be too large, so an answer is never built only
 /// to be refused (a gigabyte copied, or an allocation that fails and aborts the worker).
 fn write_answer(
@@ -341,7 +361,7 @@ fn write_answer(
     done: &DoneFrame<'_>,
     limit: usize,
     body: &mut Vec<u8>,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     let DoneFrame::Done {
         id,
         ok,
@@ -370,9 +390,9 @@ fn write_answer(
                 error: Some(&error),
                 nanos,
             };
-            write_frame_in(out, &shorter, body)
+            write_frame_in(out, &shorter, body).map(|()| true)
         }
-        _ => write_frame_in(out, done, body),
+        _ => write_frame_in(out, done, body).map(|()| ok.is_none()),
     }
 }
 

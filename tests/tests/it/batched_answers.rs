@@ -74,3 +74,64 @@ fn a_time_limit_in_the_middle_of_a_batch_stops_the_task_that_ran_past_it_alone()
     );
     assert_eq!(report["summary"]["timeout"], 1, "{:#}", report["summary"]);
 }
+
+/// Runs an error between [`AROUND`] trivial tasks on either side on one worker process with
+/// `--max-fail most`, and returns the run's report.
+fn error_in_a_batch(most: &str) -> Value {
+    let plugin = plugin_arg("misbehave");
+    let mut args = vec![
+        "run",
+        &plugin,
+        "--mode",
+        "process",
+        "--workers",
+        "1",
+        "--max-fail",
+        most,
+    ];
+    let tasks: Vec<&str> = std::iter::repeat_n("ok", AROUND)
+        .chain(["error"])
+        .chain(std::iter::repeat_n("ok", AROUND))
+        .collect();
+    for task in &tasks {
+        args.extend(["--task", task]);
+    }
+    let (run, report) = run_with_report(&args);
+    run.expect_code(1);
+    assert_valid_report(&report);
+    assert_eq!(task_record(&report, AROUND as u64)["status"], "error");
+    report
+}
+
+#[test]
+fn with_max_fail_no_task_queued_behind_the_failure_that_stops_the_run_starts() {
+    let report = error_in_a_batch("1");
+    for id in 0..AROUND as u64 {
+        assert_eq!(task_record(&report, id)["status"], "ok");
+    }
+    for id in AROUND as u64 + 1..2 * AROUND as u64 + 1 {
+        let record = task_record(&report, id);
+        let status = record["status"].as_str().unwrap();
+        assert!(
+            status == "not-run" || status == "cancelled",
+            "nothing after the failure ran: {record:#}"
+        );
+        assert!(record.get("output").is_none(), "{record:#}");
+    }
+    assert_eq!(
+        report["summary"]["ok"], AROUND as u64,
+        "{:#}",
+        report["summary"]
+    );
+}
+
+#[test]
+fn with_max_fail_above_the_failures_the_worker_goes_on_after_each() {
+    let report = error_in_a_batch("2");
+    assert_eq!(
+        report["summary"]["ok"],
+        2 * AROUND as u64,
+        "{:#}",
+        report["summary"]
+    );
+}

@@ -21,10 +21,11 @@ use crate::runner::{
 
 impl Pool<'_> {
     /// The number of tasks to keep in flight per worker: enough to cover about QUEUED_WORK.
-    pub(super) fn window(&self) -> usize {
-        // With --max-fail, no task goes out before the results of those before it are in: a
-        // task queued behind a failure would run after the run should have stopped.
-        if self.average.is_zero() || self.context.limits.max_fail.is_some() {
+    /// With --max-fail, a worker without a running-task page (through a launcher) gets one task
+    /// at a time: a task queued behind a failure would run after the run should have stopped. A
+    /// worker with one pauses after each failure until the host has counted it.
+    pub(super) fn window(&self, has_running_slot: bool) -> usize {
+        if self.average.is_zero() || (self.context.limits.max_fail.is_some() && !has_running_slot) {
             return MIN_WINDOW;
         }
         let average = self.average.as_nanos().max(1);
@@ -42,8 +43,9 @@ impl Pool<'_> {
     /// Fills every ready worker's window and flushes what was written.
     pub(super) fn dispatch(&mut self, pending: &mut Pending<'_>, outbox: &mut Outbox<'_>) {
         outbox.freeze();
-        let window = self.window();
+        let windows = [self.window(false), self.window(true)];
         for index in 0..self.slots.len() {
+            let window = windows[usize::from(self.slots[index].client.has_running_slot())];
             let slot = &mut self.slots[index];
             if !slot.ready || slot.stopping.is_some() {
                 continue;
@@ -135,6 +137,8 @@ impl Pool<'_> {
             .unwrap_or(slot.running_since)
             .max(slot.running_since);
         slot.running_since = now;
+        // The worker pauses after a frame without a result when --max-fail is on.
+        let paused = done.ok.is_none() && self.context.limits.max_fail.is_some();
         let result = answer::read_done(done.ok, done.error, Json::from_raw);
         // Weight recent tasks more: 1/8 of each new duration.
         self.average = if self.average.is_zero() {
@@ -145,5 +149,10 @@ impl Pool<'_> {
         self.crashes_in_a_row = 0;
         let record = CallOutcome::of_json(result, start, duration).into_record(task, index, origin);
         outbox.finished(record);
+        // A worker that paused after this failure goes on unless it was the one that stops the
+        // run (then it is stopped with the run, having started nothing more).
+        if paused && self.context.stop_requested().is_none() {
+            self.slots[index].client.give_leave();
+        }
     }
 }

@@ -318,6 +318,7 @@ impl Pool<'_> {
     fn spawn(&self, slot: usize, generation: u64) -> Result<Slot, RunError> {
         let mut start = self.source.start(&self.context.config);
         start.heartbeat = self.context.limits.lost_after.map(heartbeat_for);
+        start.pause_after_error = self.context.limits.max_fail.is_some();
         let command = self.excluding.as_ref().unwrap_or(self.command);
         let client = WorkerClient::spawn(command, slot, generation, &start, &self.events)?;
         Ok(Slot::new(client))
